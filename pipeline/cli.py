@@ -1,0 +1,465 @@
+"""The ``yingshang`` command (命令行): the stable contract of ../shared/design/cli.md.
+
+Every command does real work through the library; errors end in one line on stderr and a non-zero
+exit (2 for a wrong argument, 1 for a failure). Set ``YINGSHANG_DEBUG=1`` to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="yingshang",
+    help="营商 Yingshang — business-environment feedback pipeline: ingest, label, warehouse, clues, ledger, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Warehouse schema and access.", no_args_is_help=True, rich_markup_mode=None)
+ledger_app = typer.Typer(help="Round-trip the rectification ledger (问题台账) with departments.",
+                         no_args_is_help=True, rich_markup_mode=None)
+quarantine_app = typer.Typer(help="See and re-process quarantined rows (隔离区).", no_args_is_help=True,
+                             rich_markup_mode=None)
+labels_app = typer.Typer(help="Analyst label corrections (人工标注).", no_args_is_help=True, rich_markup_mode=None)
+audit_app = typer.Typer(help="Audits of what the warehouse and exports hold.", no_args_is_help=True,
+                        rich_markup_mode=None)
+app.add_typer(db_app, name="db")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(labels_app, name="labels")
+app.add_typer(audit_app, name="audit")
+
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class UserError(Exception):
+    """A failure the user can fix; printed as one line."""
+
+
+class Source(str, Enum):
+    hotline = "hotline"
+    questionnaire = "questionnaire"
+    survey = "survey"
+    supervisor = "supervisor"
+
+
+class Task(str, Enum):
+    area = "area"
+    sentiment = "sentiment"
+
+
+def _state(ctx: typer.Context) -> dict:
+    ctx.ensure_object(dict)
+    return ctx.obj
+
+
+def _db(ctx: typer.Context) -> str | None:
+    return _state(ctx).get("db")
+
+
+def _month(value: str) -> str:
+    if not MONTH_RE.match(value or ""):
+        raise typer.BadParameter(f"{value!r} is not a month like 2026-11")
+    return value
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty()
+
+
+def _echo_json(obj) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", help="Warehouse URL (else YINGSHANG_DB_URL, else "
+                                           "sqlite:///var/warehouse.db).")] = None,
+) -> None:
+    """营商 Yingshang: business-environment feedback pipeline."""
+    _state(ctx)["db"] = db
+
+
+# --------------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create or migrate the warehouse schema (Alembic) and sync areas and sources from config."""
+    from pipeline.ingest import ensure_schema
+    from warehouse.db import current_revision, resolve_url
+
+    ensure_schema(_db(ctx))
+    typer.echo(f"warehouse at {_safe_url(resolve_url(_db(ctx)))} is at revision {current_revision(_db(ctx))}")
+
+
+@db_app.command("grant-analyst")
+def db_grant_analyst(ctx: typer.Context, role: Annotated[str, typer.Argument(help="PostgreSQL role to create or "
+                                                                              "update")]) -> None:
+    """PostgreSQL: make ROLE a read-only role that can read the analyst views and nothing else."""
+    from pipeline.access import grant_analyst
+
+    typer.echo(grant_analyst(role, _db(ctx)))
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+# --------------------------------------------------------------------------- sample
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the landing files into.")],
+    month: Annotated[str, typer.Option("--month", help="Month to generate, YYYY-MM.", callback=_month)],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 0,
+    scale: Annotated[float, typer.Option("--scale", min=0.01, help="Volume multiplier (1 = a district's month).")] = 1.0,
+) -> None:
+    """Write a realistic month of exports for all four sources, in their real formats."""
+    from pipeline.sample import generate_sample
+
+    summary = generate_sample(out, month, seed=seed, scale=scale)
+    for src, info in summary.items():
+        if isinstance(info, dict):
+            typer.echo(f"{src:14s} {info.get('rows', 0):>8} rows in {len(info.get('files', []))} file(s)")
+    typer.echo(f"written under {out}")
+
+
+# --------------------------------------------------------------------------- ingest / run
+
+
+def _print_results(results, as_json: bool) -> int:
+    from pipeline.ingest import totals
+
+    if as_json:
+        _echo_json({"files": [r.as_json() for r in results], "totals": totals(results)})
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title="ingest")
+        for col in ("file", "source", "status", "rows_in", "inserted", "updated", "unchanged", "quarantined"):
+            t.add_column(col)
+        for r in results:
+            t.add_row(Path(r.path).name, r.source or "?", r.status, *(str(getattr(r, c)) for c in
+                      ("rows_in", "inserted", "updated", "unchanged", "quarantined")))
+        Console().print(t)
+        for r in results:
+            if r.error:
+                typer.echo(f"{r.path}: {r.status}: {r.error}", err=True)
+    return 1 if any(r.status == "rejected" for r in results) else 0
+
+
+def _with_progress(paths, fn):
+    if not _interactive() or len(paths) < 2:
+        return fn(None)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("ingesting", total=len(paths))
+
+        def tick(_p):
+            progress.advance(task)
+
+        return fn(tick)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Landing files to load.", exists=False)],
+    source: Annotated[Source | None, typer.Option("--source", help="Source of the files (else taken from "
+                                                  "the folder or file name).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the per-file counters as JSON.")] = False,
+) -> None:
+    """Parse, validate, enrich and load files. Exit 1 if any file was rejected."""
+    from pipeline.ingest import ingest_files
+
+    src = source.value if source else None
+    results = _with_progress(files, lambda tick: ingest_files(files, src, _db(ctx), progress=tick))
+    raise typer.Exit(_print_results(results, as_json))
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    landing: Annotated[Path, typer.Option("--landing", help="Landing folder: source from sub-folder or file name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the per-file counters as JSON.")] = False,
+) -> None:
+    """The nightly job: ingest everything new under the landing folder, then refresh the marts."""
+    from pipeline.nightly import run_nightly
+
+    if not landing.is_dir():
+        raise UserError(f"landing folder {landing} does not exist")
+    results = run_nightly(landing, _db(ctx), progress_factory=_with_progress)
+    code = _print_results(results, as_json)
+    raise typer.Exit(code)
+
+
+# --------------------------------------------------------------------------- clues / ledger / report
+
+
+@app.command()
+def clues(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option("--month", help="Month, YYYY-MM.", callback=_month)],
+    out: Annotated[Path, typer.Option("--out", help="Workbook to write (.xlsx).")],
+) -> None:
+    """Build the month's problem-clue list (问题线索清单), merge it into the ledger, write the workbook."""
+    from pipeline.monthly import build_month_clues
+
+    summary = build_month_clues(month, out, _db(ctx))
+    typer.echo(f"{summary['clues']} clues ({summary['new_ledger_items']} new ledger items) for {month} "
+               f"written to {out}")
+
+
+@ledger_app.command("export")
+def ledger_export(ctx: typer.Context,
+                  out: Annotated[Path, typer.Option("--out", help="Workbook to write (.xlsx).")]) -> None:
+    """Write the whole ledger as a workbook departments can edit."""
+    from pipeline.monthly import export_ledger
+
+    n = export_ledger(out, _db(ctx))
+    typer.echo(f"{n} ledger items written to {out}")
+
+
+@ledger_app.command("import")
+def ledger_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The edited ledger workbook.")],
+    who: Annotated[str, typer.Option("--who", help="Who is importing (recorded in the event trail).")] = "import",
+    as_json: Annotated[bool, typer.Option("--json", help="Print accepted changes and refused rows as JSON.")] = False,
+) -> None:
+    """Apply departments' edits; illegal transitions and conflicts are refused by row, nothing is dropped."""
+    from pipeline.monthly import import_ledger
+
+    report = import_ledger(file, _db(ctx), who=who)
+    if as_json:
+        _echo_json(report)
+    else:
+        typer.echo(f"{report['accepted']} change(s) accepted, {len(report['errors'])} row(s) refused")
+        for err in report["errors"]:
+            typer.echo(f"row {err['row']}: {err['message']}", err=True)
+    raise typer.Exit(1 if report["errors"] else 0)
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option("--month", help="Month, YYYY-MM.", callback=_month)],
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html and its chart images.")],
+) -> None:
+    """Write the monthly HTML report with charts."""
+    from pipeline.report import write_report
+
+    path = write_report(month, out, _db(ctx))
+    typer.echo(f"report written to {path}")
+
+
+# --------------------------------------------------------------------------- models
+
+
+@app.command()
+def train(
+    task: Annotated[Task, typer.Option("--task", help="area or sentiment")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled CSV/XLSX.")],
+    model_out: Annotated[Path, typer.Option("--model-out", help="Where to write the trained model.")],
+    text_col: Annotated[str, typer.Option("--text-col", help="Text column (A+B joins columns).")] = "text",
+    label_col: Annotated[str, typer.Option("--label-col", help="Label column.")] = "label",
+) -> None:
+    """Train a model from any labelled file."""
+    from nlp import modeling
+
+    _need_file(data)
+    summary = modeling.train(task.value, data, text_col, label_col, model_out)
+    typer.echo(f"model written to {model_out} ({summary.get('n', '?')} examples)")
+
+
+@app.command()
+def evaluate(
+    task: Annotated[Task, typer.Option("--task", help="area or sentiment")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled CSV/XLSX.")],
+    text_col: Annotated[str, typer.Option("--text-col", help="Text column (A+B joins columns).")] = "text",
+    label_col: Annotated[str, typer.Option("--label-col", help="Label column.")] = "label",
+    model: Annotated[Path | None, typer.Option("--model", help="Model to evaluate (else the shipped one).")] = None,
+    cv: Annotated[int | None, typer.Option("--cv", min=2, help="K-fold cross-validation of training on DATA.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+) -> None:
+    """Metrics on labelled data: of a model, or K-fold cross-validation of training on the file."""
+    from nlp import modeling
+
+    _need_file(data)
+    if model is not None:
+        _need_file(model)
+    metrics = modeling.evaluate(task.value, data, text_col, label_col, model_path=model, cv=cv)
+    if as_json:
+        _echo_json(metrics)
+    else:
+        typer.echo(f"n={metrics['n']} accuracy={metrics['accuracy']:.4f} macro_f1={metrics['macro_f1']:.4f}")
+        for label, m in metrics["per_class"].items():
+            typer.echo(f"  {label:>8s}  P={m['precision']:.3f} R={m['recall']:.3f} F1={m['f1']:.3f} n={m['support']}")
+
+
+@app.command()
+def predict(
+    task: Annotated[Task, typer.Option("--task", help="area or sentiment")],
+    data: Annotated[Path, typer.Option("--data", help="CSV/XLSX with a text column.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write: input columns plus label, confidence.")],
+    text_col: Annotated[str, typer.Option("--text-col", help="Text column.")] = "text",
+    model: Annotated[Path | None, typer.Option("--model", help="Model to use (else the shipped one).")] = None,
+) -> None:
+    """Label a file: input columns plus label, confidence (area also label2)."""
+    from nlp import modeling
+
+    _need_file(data)
+    n = modeling.predict(task.value, data, text_col, model, out)
+    typer.echo(f"{n} rows labelled, written to {out}")
+
+
+def _need_file(path: Path) -> None:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+
+
+# --------------------------------------------------------------------------- quarantine
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option("--status", help="open, resolved or all")] = "open",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List quarantined rows with their file, row number and reason."""
+    from pipeline.quarantine import list_quarantine
+
+    rows = list_quarantine(_db(ctx), status)
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"#{r['quarantine_id']:<6} {r['file_name']} row {r['row_number']}: {r['reason']}")
+    typer.echo(f"{len(rows)} row(s)")
+
+
+@quarantine_app.command("show")
+def quarantine_show(ctx: typer.Context, quarantine_id: Annotated[int, typer.Argument(help="Quarantine id")]) -> None:
+    """Show one quarantined row: its (masked) raw cells and the reason."""
+    from pipeline.quarantine import get_quarantined
+
+    _echo_json(get_quarantined(_db(ctx), quarantine_id))
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    ctx: typer.Context,
+    ids: Annotated[list[int] | None, typer.Argument(help="Quarantine ids (default: all open).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Re-process quarantined rows with the current configuration."""
+    from pipeline.quarantine import retry_quarantine
+
+    summary = retry_quarantine(_db(ctx), ids or None)
+    if as_json:
+        _echo_json(summary)
+    else:
+        typer.echo(f"{summary['loaded']} row(s) loaded, {summary['still_quarantined']} still quarantined")
+
+
+# --------------------------------------------------------------------------- labels / audit
+
+
+@labels_app.command("export")
+def labels_export(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option("--month", callback=_month, help="Month, YYYY-MM.")],
+    out: Annotated[Path, typer.Option("--out", help="Workbook to write.")],
+) -> None:
+    """Export a month's labels for review, lowest confidence first."""
+    from pipeline.labels import export_labels
+
+    n = export_labels(month, out, _db(ctx))
+    typer.echo(f"{n} rows written to {out}")
+
+
+@labels_app.command("import")
+def labels_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The reviewed workbook.")],
+    who: Annotated[str, typer.Option("--who")] = "analyst",
+) -> None:
+    """Import corrected labels; they override predictions at once and feed the next training."""
+    from pipeline.labels import import_labels
+
+    _need_file(file)
+    summary = import_labels(file, _db(ctx), who=who)
+    typer.echo(f"{summary['corrections']} correction(s) applied, {len(summary['errors'])} row(s) refused")
+    for err in summary["errors"]:
+        typer.echo(f"row {err['row']}: {err['message']}", err=True)
+    raise typer.Exit(1 if summary["errors"] else 0)
+
+
+@audit_app.command("pii")
+def audit_pii(
+    ctx: typer.Context,
+    exports: Annotated[list[Path] | None, typer.Option("--exports", help="Export files or folders to scan too.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Scan every table, view and export for personal data; exit 1 on any hit."""
+    from pipeline.audit import audit_pii as run_audit
+
+    hits = run_audit(_db(ctx), exports or [])
+    if as_json:
+        _echo_json({"hits": hits, "count": len(hits)})
+    else:
+        for h in hits[:50]:
+            typer.echo(f"{h['where']}: {h['kind']} {h['sample']}")
+        typer.echo(f"{len(hits)} hit(s)")
+    raise typer.Exit(1 if hits else 0)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one-line errors, non-zero exits, no tracebacks unless YINGSHANG_DEBUG."""
+    debug = bool(os.environ.get("YINGSHANG_DEBUG"))
+    try:
+        rv = app(args=argv, prog_name="yingshang", standalone_mode=False)
+        sys.exit(rv if isinstance(rv, int) else 0)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("yingshang: aborted", err=True)
+        sys.exit(130)
+    except typer.TyperException as exc:
+        # click's UsageError/BadParameter (vendored by typer): a wrong argument, exit code 2.
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None and getattr(exc, "exit_code", 1) == 2 else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.echo(f"yingshang: error: {message}{hint}".replace("\n", " "), err=True)
+        sys.exit(getattr(exc, "exit_code", 1))
+    except UserError as exc:
+        typer.echo(f"yingshang: error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        if debug:
+            raise
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        typer.echo(f"yingshang: error: {type(exc).__name__}: {msg}".rstrip(": "), err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
