@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from nlp import pii
 from pipeline import sources as source_adapters
 from pipeline.canonical import SOURCES, ParsedFile, QuarantinedRow, RejectedFile
 from pipeline.config import load_areas, load_sources, settings
-from pipeline.enrich import _clean, enrich_feedback, entity_hash, get_enricher, stable_id
+from pipeline.enrich import _clean, enrich_feedback, entity_hash, get_enricher, review_threshold, stable_id
 from pipeline.workdays import is_working_day
 from warehouse import load as wl
 from warehouse.db import get_engine, upgrade
@@ -33,6 +33,7 @@ from warehouse.models import (
     LabelCorrection,
     QuarantineRow,
     RecordHistory,
+    ReviewQueueItem,
     SourceRecord,
     SurveyAnswer,
     SurveyScore,
@@ -57,11 +58,12 @@ class FileResult:
     quarantined: int = 0
     error: str | None = None
     ignored_rows: int = field(default=0, repr=False)
+    # Days and months whose marts this file touched (for the incremental mart refresh).
+    touched_dates: set = field(default_factory=set, repr=False)
+    touched_months: set = field(default_factory=set, repr=False)
 
     def as_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("ignored_rows")
-        return d
+        return {k: getattr(self, k) for k in ("path", "source", "status", *COUNTERS, "error")}
 
 
 COUNTERS = ("rows_in", "inserted", "updated", "unchanged", "quarantined")
@@ -240,7 +242,10 @@ class _FileLoader:
                                       pii.mask_credit_code(str(code)), pii.is_valid_credit_code(str(code)))
         wl.upsert_entities(self.conn, rows, credit_info)
         wl.upsert(self.conn, t, rows, ["feedback_id"])
-        wl.ensure_dates(self.conn, [r["received_date"] for r in rows if r["received_date"]], is_working_day)
+        self._queue_for_review(rows)
+        days = [r["received_date"] for r in rows if r["received_date"]]
+        wl.ensure_dates(self.conn, days, is_working_day)
+        self.result.touched_dates.update(days)
 
         ans = parsed.answers
         wl.delete_where_in(self.conn, SurveyAnswer.__table__, "record_key", write_keys)
@@ -248,16 +253,35 @@ class _FileLoader:
             ans = ans[ans["record_key"].astype(str).isin(keep)]
             ans = ans.assign(record_key=ans["record_key"].astype(str))
             ans = ans.drop_duplicates(["record_key", "question"], keep="last")
-            wl.insert_rows(self.conn, SurveyAnswer.__table__, [self._answer_row(a, record_keys) for a in
-                                                               ans.to_dict("records")])
+            answer_rows = [self._answer_row(a, record_keys) for a in ans.to_dict("records")]
+            wl.insert_rows(self.conn, SurveyAnswer.__table__, answer_rows)
+            self.result.touched_months.update(f"{a['submitted_date']:%Y-%m}" for a in answer_rows
+                                              if a["submitted_date"])
         sc = parsed.scores
         wl.delete_where_in(self.conn, SurveyScore.__table__, "record_key", write_keys)
         if not sc.empty:
             sc = sc[sc["record_key"].astype(str).isin(keep)]
             sc = sc.assign(record_key=sc["record_key"].astype(str))
             sc = sc.drop_duplicates(["record_key", "indicator", "method"], keep="last")
-            wl.insert_rows(self.conn, SurveyScore.__table__, [self._score_row(s, record_keys) for s in
-                                                              sc.to_dict("records")])
+            score_rows = [self._score_row(s, record_keys) for s in sc.to_dict("records")]
+            wl.insert_rows(self.conn, SurveyScore.__table__, score_rows)
+            self.result.touched_months.update(s["month"] for s in score_rows)
+
+    def _queue_for_review(self, rows: list[dict[str, Any]]) -> None:
+        """Uncertain area labels go to the review queue; a confident relabel takes an item out."""
+        threshold = review_threshold()
+        low = [r for r in rows if r["area_origin"] == "model" and r["area_confidence"] < threshold]
+        sure = [r["feedback_id"] for r in rows if r not in low]
+        t = ReviewQueueItem.__table__
+        if sure:
+            for part in wl.chunked(sure, 900):
+                self.conn.execute(t.delete().where(t.c.feedback_id.in_(part), t.c.status == "open"))
+        wl.upsert(self.conn, t, [
+            {"feedback_id": r["feedback_id"], "area": r["area"], "area_confidence": r["area_confidence"],
+             "reason": f"area confidence {r['area_confidence']:.2f} < {threshold:.2f}", "status": "open",
+             "queued_at": self.now, "resolved_at": None}
+            for r in low
+        ], ["feedback_id"])
 
     def _answer_row(self, a: dict, record_keys: dict[str, str]) -> dict[str, Any]:
         from pipeline.enrich import _to_dt

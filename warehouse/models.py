@@ -279,6 +279,20 @@ class LabelCorrection(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class ReviewQueueItem(Base):
+    """A feedback item whose area label is too uncertain to trust (待复核队列); analysts review it."""
+
+    __tablename__ = "review_queue"
+
+    feedback_id: Mapped[str] = mapped_column(ForeignKey("feedback.feedback_id"), primary_key=True)
+    area: Mapped[str] = mapped_column(String(8))
+    area_confidence: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    queued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 # --------------------------------------------------------------------------- clues and ledger
 
 

@@ -1,0 +1,147 @@
+"""Analyst label corrections (人工标注更正): export for review, import corrections.
+
+Export lists a month's feedback lowest area confidence first; analysts fill the 更正 columns.
+Import validates every row (known feedback id, known area codes, known sentiment labels), stores the
+corrections in ``label_correction`` — where the next training picks them up — and applies them to
+``feedback`` at once. Refused rows are reported by their Excel row number; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import xlsxwriter
+from sqlalchemy import select
+
+from pipeline.config import load_areas
+from pipeline.excel import cell_text, write_cell
+from pipeline.ingest import ensure_schema
+from warehouse import load as wl
+from warehouse.db import get_engine
+from warehouse.models import Feedback, LabelCorrection, ReviewQueueItem
+
+SENTIMENTS = ("neg", "neu", "pos")
+COLUMNS = ["feedback_id", "来源", "原始编号", "时间", "文本", "预测领域", "置信度", "预测次领域", "预测情感",
+           "更正领域", "更正次领域", "更正情感", "备注"]
+
+
+def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    y, m = (int(x) for x in month.split("-"))
+    start = dt.date(y, m, 1)
+    end = dt.date(y + (m == 12), m % 12 + 1, 1)
+    return start, end
+
+
+def export_labels(month: str, out: Path, db_url: str | None) -> int:
+    ensure_schema(db_url)
+    start, end = _month_bounds(month)
+    f = Feedback.__table__
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(select(f.c.feedback_id, f.c.source, f.c.source_record_id, f.c.received_at, f.c.text,
+                                   f.c.area, f.c.area_confidence, f.c.area2, f.c.sentiment)
+                            .where(f.c.received_date >= start, f.c.received_date < end)
+                            .order_by(f.c.area_confidence, f.c.feedback_id)).all()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False, "strings_to_urls": False})
+    ws = wb.add_worksheet("待复核标注")
+    head = wb.add_format({"bold": True, "bg_color": "#DDDDDD", "border": 1})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    datef = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    for c, name in enumerate(COLUMNS):
+        ws.write_string(0, c, name, head)
+    for r, row in enumerate(rows, start=1):
+        values = [row.feedback_id, row.source, row.source_record_id, row.received_at, row.text, row.area,
+                  round(row.area_confidence, 3), row.area2, row.sentiment, None, None, None, None]
+        for c, v in enumerate(values):
+            write_cell(ws, r, c, v, wrap if c == 4 else None, datef)
+    codes = [a.code for a in load_areas()]
+    last = max(1, len(rows))
+    ws.data_validation(1, 9, last, 10, {"validate": "list", "source": codes})
+    ws.data_validation(1, 11, last, 11, {"validate": "list", "source": list(SENTIMENTS)})
+    ws.freeze_panes(1, 0)
+    ws.set_column(0, 0, 12)
+    ws.set_column(4, 4, 60)
+    ws.set_column(1, 3, 14)
+    wb.close()
+    return len(rows)
+
+
+def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[str, Any]:
+    ensure_schema(db_url)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook gets one clear line
+        raise ValueError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__})") from exc
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    header = [cell_text(h) for h in next(it, [])]
+    if "feedback_id" not in header:
+        raise ValueError(f"{path}: first sheet has no feedback_id column; export it with 'yingshang labels export'")
+    idx = {name: header.index(name) for name in COLUMNS if name in header}
+    codes = {a.code for a in load_areas()}
+    errors: list[dict[str, Any]] = []
+    wanted: list[tuple[int, dict[str, Any]]] = []
+    for excel_row, values in enumerate(it, start=2):
+        def get(name, values=values):
+            i = idx.get(name)
+            return cell_text(values[i]) if i is not None and i < len(values) else None
+
+        area, area2, sentiment = get("更正领域"), get("更正次领域"), get("更正情感")
+        if not (area or area2 or sentiment):
+            continue
+        fid = get("feedback_id")
+        problems = []
+        if area and area.upper() not in codes:
+            problems.append(f"更正领域 '{area}' is not an area code ({', '.join(sorted(codes))})")
+        if area2 and area2.upper() not in codes:
+            problems.append(f"更正次领域 '{area2}' is not an area code")
+        if sentiment and sentiment.lower() not in SENTIMENTS:
+            problems.append(f"更正情感 '{sentiment}' must be one of neg, neu, pos")
+        if not fid:
+            problems.append("feedback_id is empty")
+        if problems:
+            errors.append({"row": excel_row, "message": "; ".join(problems)})
+            continue
+        wanted.append((excel_row, {"feedback_id": fid, "area": area.upper() if area else None,
+                                   "area2": area2.upper() if area2 else None,
+                                   "sentiment": sentiment.lower() if sentiment else None, "note": get("备注")}))
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    f = Feedback.__table__
+    applied = 0
+    with get_engine(db_url).begin() as conn:
+        known = set()
+        for part in wl.chunked([w[1]["feedback_id"] for w in wanted], 900):
+            known |= {fid for (fid,) in conn.execute(select(f.c.feedback_id).where(f.c.feedback_id.in_(part)))}
+        rows = []
+        for excel_row, w in wanted:
+            if w["feedback_id"] not in known:
+                errors.append({"row": excel_row, "message": f"feedback_id {w['feedback_id']} is not in the warehouse"})
+                continue
+            rows.append({**w, "corrected_by": who, "corrected_at": now})
+        wl.upsert(conn, LabelCorrection.__table__, rows, ["feedback_id"])
+        rq = ReviewQueueItem.__table__
+        for r in rows:
+            values: dict[str, Any] = {}
+            if r["area"]:
+                values.update(area=r["area"], area2=r["area2"], area_confidence=1.0, area_origin="correction")
+            if r["sentiment"]:
+                values.update(sentiment=r["sentiment"], sentiment_confidence=1.0)
+            conn.execute(f.update().where(f.c.feedback_id == r["feedback_id"]).values(**values))
+            conn.execute(rq.update().where(rq.c.feedback_id == r["feedback_id"], rq.c.status == "open")
+                         .values(status="resolved", resolved_at=now))
+            applied += 1
+    return {"corrections": applied, "errors": sorted(errors, key=lambda e: e["row"])}
+
+
+def corrections_frame(db_url: str | None):
+    """All corrections joined to their texts: extra training data for the next model."""
+    import pandas as pd
+
+    f, c = Feedback.__table__, LabelCorrection.__table__
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(select(f.c.text, c.c.area, c.c.area2, c.c.sentiment)
+                            .join(c, c.c.feedback_id == f.c.feedback_id)).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=["text", "area", "area2", "sentiment"])
