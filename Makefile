@@ -1,0 +1,52 @@
+# Yingshang — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_MONTH ?= 2026-10
+DEMO_SEED ?= 7
+DEMO_DIR ?= var
+DB ?= sqlite:///$(DEMO_DIR)/warehouse.db
+
+.PHONY: help install demo test lint model bench clean
+
+help:
+	@echo "make demo   - install into $(VENV), generate a month of sample exports, run the nightly job,"
+	@echo "              build the clue list and the report (SQLite at $(DEMO_DIR)/warehouse.db)"
+	@echo "make test   - run the test suite (PostgreSQL tests run when YINGSHANG_TEST_PG_URL is set)"
+	@echo "make lint   - ruff"
+	@echo "make model  - rebuild the shipped area and sentiment models (nlp/models/)"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+
+$(BIN)/yingshang: requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(BIN)/yingshang
+
+install: $(BIN)/yingshang
+
+demo: install
+	$(BIN)/yingshang sample --out $(DEMO_DIR)/landing --month $(DEMO_MONTH) --seed $(DEMO_SEED)
+	$(BIN)/yingshang --db $(DB) db upgrade
+	$(BIN)/yingshang --db $(DB) run --landing $(DEMO_DIR)/landing
+	$(BIN)/yingshang --db $(DB) clues --month $(DEMO_MONTH) --out $(DEMO_DIR)/out/问题线索清单_$(DEMO_MONTH).xlsx
+	$(BIN)/yingshang --db $(DB) report --month $(DEMO_MONTH) --out $(DEMO_DIR)/out/report_$(DEMO_MONTH)
+	$(BIN)/yingshang --db $(DB) summary --month $(DEMO_MONTH) --landing $(DEMO_DIR)/landing --outputs $(DEMO_DIR)/out
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+
+model: install
+	$(BIN)/python scripts/build_models.py --shared ../shared/data
+
+bench: install
+	$(BIN)/python benchmarks/bench_tokenize.py
+	$(BIN)/python benchmarks/bench_load.py --rows 200000
+
+clean:
+	rm -rf $(DEMO_DIR)/landing $(DEMO_DIR)/out $(DEMO_DIR)/warehouse.db*
