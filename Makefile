@@ -8,7 +8,7 @@ DEMO_SEED ?= 7
 DEMO_DIR ?= var
 DB ?= sqlite:///$(DEMO_DIR)/warehouse.db
 
-.PHONY: help install demo test lint model bench clean
+.PHONY: help install fonts demo test lint model bench clean
 
 help:
 	@echo "make demo   - install into $(VENV), generate a month of sample exports, run the nightly job,"
@@ -27,7 +27,16 @@ $(BIN)/yingshang: requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(BIN)/yingshang
 
-demo: install
+# The report's charts need a CJK font; install one from Debian's packages when we can (root + apt).
+fonts:
+	@if fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing a CJK font for the report charts (fonts-wqy-microhei)"; \
+	  (apt-get install -y -qq fonts-wqy-microhei fontconfig >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq fonts-wqy-microhei fontconfig >/dev/null)); \
+	else echo "warning: no CJK font found; install fonts-wqy-microhei or fonts-noto-cjk for the report"; fi
+
+demo: install fonts
 	$(BIN)/yingshang sample --out $(DEMO_DIR)/landing --month $(DEMO_MONTH) --seed $(DEMO_SEED)
 	$(BIN)/yingshang --db $(DB) db upgrade
 	$(BIN)/yingshang --db $(DB) run --landing $(DEMO_DIR)/landing

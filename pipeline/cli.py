@@ -198,10 +198,10 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the per-file counters as JSON.")] = False,
 ) -> None:
     """The nightly job: ingest everything new under the landing folder, then refresh the marts."""
-    from pipeline.nightly import run_nightly
-
     if not landing.is_dir():
         raise UserError(f"landing folder {landing} does not exist")
+    from pipeline.nightly import run_nightly
+
     results = run_nightly(landing, _db(ctx), progress_factory=_with_progress)
     code = _print_results(results, as_json)
     raise typer.Exit(code)
@@ -265,6 +265,19 @@ def report(
 
     path = write_report(month, out, _db(ctx))
     typer.echo(f"report written to {path}")
+
+
+@app.command()
+def summary(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option("--month", help="Month, YYYY-MM.", callback=_month)],
+    landing: Annotated[Path | None, typer.Option("--landing", help="Landing folder to mention.")] = None,
+    outputs: Annotated[Path | None, typer.Option("--outputs", help="Folder of outputs to list.")] = None,
+) -> None:
+    """Print a short summary of the month: feedback by area and source, clues, ledger, quarantine."""
+    from pipeline.summary import print_summary
+
+    print_summary(month, _db(ctx), landing, outputs)
 
 
 # --------------------------------------------------------------------------- models

@@ -1,0 +1,69 @@
+"""The command contract of cli.md: every command has accurate help, and wrong arguments give one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import run_cli
+
+COMMANDS = [
+    ["db", "upgrade"], ["db", "grant-analyst"], ["sample"], ["ingest"], ["run"], ["clues"],
+    ["ledger", "export"], ["ledger", "import"], ["report"], ["train"], ["evaluate"], ["predict"],
+    ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["labels", "export"],
+    ["labels", "import"], ["audit", "pii"], ["summary"],
+]
+
+CONTRACT_FLAGS = {
+    "sample": ["--out", "--month", "--seed", "--scale"],
+    "ingest": ["--source", "--json"],
+    "run": ["--landing", "--json"],
+    "clues": ["--month", "--out"],
+    "report": ["--month", "--out"],
+    "train": ["--task", "--data", "--text-col", "--label-col", "--model-out"],
+    "evaluate": ["--task", "--data", "--text-col", "--label-col", "--model", "--cv", "--json"],
+    "predict": ["--task", "--data", "--text-col", "--model", "--out"],
+}
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c))
+def test_every_command_has_help(cmd, capsys):
+    assert run_cli(*cmd, "--help") == 0
+    out = capsys.readouterr().out
+    assert "Usage: yingshang " + " ".join(cmd) in out
+    for flag in CONTRACT_FLAGS.get(cmd[0], []):
+        assert flag in out, f"{' '.join(cmd)} --help does not mention {flag}"
+
+
+def test_top_level_help_lists_contract(capsys):
+    assert run_cli("--help") == 0
+    out = capsys.readouterr().out
+    for name in ("db", "sample", "ingest", "run", "clues", "ledger", "report", "train", "evaluate", "predict"):
+        assert f"  {name} " in out
+    assert "--db" in out
+
+
+@pytest.mark.parametrize("args", [
+    ["nosuch"],
+    ["sample", "--month", "2026-13", "--out", "x"],
+    ["ingest", "--source", "fax", "a.csv"],
+    ["clues", "--month", "November", "--out", "x.xlsx"],
+    ["evaluate", "--task", "topic", "--data", "x.csv"],
+    ["run"],
+])
+def test_wrong_argument_is_one_line_and_exit_2(args, capsys):
+    assert run_cli(*args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("yingshang: error:")
+    assert "\n" not in err and "Traceback" not in err
+
+
+def test_failure_is_one_line_not_traceback(tmp_path):
+    # A missing landing folder is a failure (exit 1), reported in one line by the real entry point.
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "--db", f"sqlite:///{tmp_path}/w.db", "run",
+                           "--landing", str(tmp_path / "missing")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+    assert "does not exist" in proc.stderr
