@@ -1,0 +1,581 @@
+"""Read any landing file into raw tables of cell text (读取落地文件).
+
+Supported: CSV/TSV/semicolon- or pipe-separated text in UTF-8, UTF-8 with BOM, GBK, GB18030 or
+UTF-16 (with BOM); ``.xlsx``/``.xlsm`` (every sheet); ``.xls`` (every sheet, through xlrd). The
+format is taken from the file's bytes, never from its name, and so is the text encoding:
+
+1. a BOM decides (UTF-8 / UTF-16);
+2. else the whole file must decode as strict UTF-8, else as strict GB18030 (a superset of GBK and
+   GB2312);
+3. else charset-normalizer guesses from the first megabyte, and undecodable bytes become ``�``.
+
+Header detection (表头识别): exports often carry title rows (``2026年11月12345工单导出``, filter
+lines) above the header. Among the first :data:`HEADER_SCAN_ROWS` rows, the header is the row with
+the most cells that match one of the source's column aliases (earliest on a tie; at least
+:data:`MIN_HEADER_MATCHES` matches).
+
+Below the header, blank rows and summary rows (first non-empty cell contains 合计/总计/小计) are
+not data: they are counted (``blank_rows``, ``summary_rows``) and dropped. Blank rows after the last
+data row are not counted (Excel often carries thousands of formatted empty rows).
+
+Row numbers are 1-based and count every row above, including title rows and the header: it is the
+row number Excel shows for the cell, also when a CSV is opened in Excel (a CSV record whose quoted
+text spans several lines is still one row).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from pipeline.canonical import RejectedFile
+from pipeline.validate import norm_header, norm_header_loose
+
+HEADER_SCAN_ROWS = 15
+MIN_HEADER_MATCHES = 2
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+SUMMARY_WORDS = ("合计", "总计", "小计")
+_BLOCK = 1 << 20
+_DELIMITERS = (",", "\t", ";", "|")
+
+_BINARY_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"Rar!": "a RAR archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"\x1f\x8b": "a gzip archive",
+}
+_ZIP = b"PK\x03\x04"
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass
+class RawTable:
+    """One sheet (or one CSV) as cell text below its detected header (原始表).
+
+    ``rows`` are dicts keyed by the header cells (empty header cells are named ``列F`` after their
+    Excel column, duplicates get ``.1``, ``.2``); ``row_numbers[i]`` is the 1-based row of
+    ``rows[i]``. ``overflow`` maps an index in ``rows`` to the non-empty cells found to the right of
+    the last header column in a CSV (usually an unquoted delimiter inside a field).
+    """
+
+    header: list[str]
+    rows: list[dict[str, str]]
+    row_numbers: list[int]
+    blank_rows: int = 0
+    summary_rows: int = 0
+    sheet: str | None = None
+    header_row: int = 0
+    header_matches: int = 0
+    encoding: str | None = None
+    delimiter: str | None = None
+    overflow: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def ignored_rows(self) -> int:
+        return self.blank_rows + self.summary_rows
+
+
+@dataclass
+class TableChunk:
+    """A slice of a table's data rows as lists of cell text aligned with the header (fast path)."""
+
+    cells: list[list[str]]
+    row_numbers: list[int]
+    blank_rows: int = 0
+    summary_rows: int = 0
+    overflow: dict[int, list[str]] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------
+# Cell text
+# ----------------------------------------------------------------------------------------------
+
+
+def cell_text(value: object) -> str:
+    """Excel cell value → text as a person would read it (ids stay digits, dates ISO)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def make_header(cells: Sequence[str]) -> list[str]:
+    """Header names from the header row: trimmed, empty ones named ``列F``, duplicates ``名称.1``."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    # Trailing empty header cells are dropped: they are formatting, not columns.
+    width = len(cells)
+    while width and not cells[width - 1].strip():
+        width -= 1
+    for i in range(width):
+        name = cells[i].strip().strip("\ufeff") or f"列{_column_letter(i)}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Header detection
+# ----------------------------------------------------------------------------------------------
+
+
+class HeaderMatcher:
+    """Counts how many cells of a row are known column names (aliases) or match extra patterns."""
+
+    def __init__(self, hints: Iterable[str], patterns: Sequence[re.Pattern[str]] = ()) -> None:
+        self.hints = {norm_header(h) for h in hints} | {norm_header_loose(h) for h in hints}
+        self.hints.discard("")
+        self.patterns = list(patterns)
+
+    def score(self, cells: Sequence[str]) -> int:
+        n = 0
+        for c in cells:
+            if not c or not c.strip():
+                continue
+            if norm_header(c) in self.hints or norm_header_loose(c) in self.hints:
+                n += 1
+            elif any(p.match(c.strip()) for p in self.patterns):
+                n += 1
+        return n
+
+    def find(self, rows: Sequence[Sequence[str]]) -> tuple[int, int]:
+        """(index of the header row, matches); (-1, 0) when the rows are all empty."""
+        best, best_n = -1, -1
+        for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+            n = self.score(row)
+            if n > best_n:
+                best, best_n = i, n
+        if best_n >= MIN_HEADER_MATCHES:
+            return best, best_n
+        # Nothing looks like a header: take the first non-empty row so the adapter can name the
+        # required columns that are missing.
+        for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+            if any(c.strip() for c in row):
+                return i, self.score(row)
+        return -1, 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Table readers
+# ----------------------------------------------------------------------------------------------
+
+
+class TableReader:
+    """One sheet / one CSV: header found on open, data rows streamed in chunks."""
+
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    def __init__(self, header_cells: list[str], header_row: int, header_matches: int) -> None:
+        self.header = make_header(header_cells) if header_row > 0 else []
+        self.header_row = header_row  # 1-based, 0 = empty table
+        self.header_matches = header_matches
+
+    def _raw_rows(self) -> Iterator[list[str]]:
+        """Rows after the header, as text cells, one per sheet row (empty rows included)."""
+        raise NotImplementedError
+
+    def chunks(self, chunk_rows: int = 50_000) -> Iterator[TableChunk]:
+        """Data rows (blank and 合计 rows removed and counted) in chunks of at most ``chunk_rows``."""
+        width = len(self.header)
+        if not width:
+            return
+        overflow_allowed = self.delimiter is None  # xlsx: stray notes right of the table are ignored
+        cells: list[list[str]] = []
+        numbers: list[int] = []
+        overflow: dict[int, list[str]] = {}
+        blank = summary = pending_blank = 0
+        row_no = self.header_row
+        append, append_no = cells.append, numbers.append
+        gc_was_enabled = gc.isenabled()
+        # Millions of short-lived lists make the cyclic GC rescan everything again and again; none of
+        # them form cycles, so collection is paused while a chunk is built (never across a yield).
+        gc.disable()
+        try:
+            for row in self._raw_rows():
+                row_no += 1
+                first = row[0].strip() if row else ""
+                if not first:
+                    if not "".join(row).strip():
+                        pending_blank += 1
+                        continue
+                    first = next(c.strip() for c in row if c.strip())
+                if pending_blank:
+                    blank += pending_blank
+                    pending_blank = 0
+                if len(row) != width:
+                    if len(row) > width:
+                        extra = [c for c in row[width:] if c.strip()]
+                        row = row[:width]
+                        if extra and not overflow_allowed:
+                            overflow[len(cells)] = extra
+                        elif not "".join(row).strip():
+                            # only ignored cells to the right of the table: a blank row for us
+                            pending_blank += 1
+                            continue
+                    else:
+                        row = row + [""] * (width - len(row))
+                if "计" in first and len(first) <= 20 and any(w in first for w in SUMMARY_WORDS):
+                    summary += 1
+                    continue
+                append(row)
+                append_no(row_no)
+                if len(cells) >= chunk_rows:
+                    if gc_was_enabled:
+                        gc.enable()
+                    yield TableChunk(cells, numbers, blank, summary, overflow)
+                    gc.disable()
+                    cells, numbers, overflow = [], [], {}
+                    append, append_no = cells.append, numbers.append
+                    blank = summary = 0
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        if cells or blank or summary:
+            yield TableChunk(cells, numbers, blank, summary, overflow)
+
+    def read(self) -> RawTable:
+        """The whole table as a :class:`RawTable` (rows as dicts)."""
+        table = RawTable(
+            header=list(self.header),
+            rows=[],
+            row_numbers=[],
+            sheet=self.sheet,
+            header_row=self.header_row,
+            header_matches=self.header_matches,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+        )
+        for chunk in self.chunks():
+            base = len(table.rows)
+            table.rows.extend(dict(zip(self.header, r, strict=True)) for r in chunk.cells)
+            table.row_numbers.extend(chunk.row_numbers)
+            table.blank_rows += chunk.blank_rows
+            table.summary_rows += chunk.summary_rows
+            table.overflow.update({base + i: v for i, v in chunk.overflow.items()})
+        return table
+
+
+class CsvTable(TableReader):
+    def __init__(self, path: Path, encoding: str, errors: str, delimiter: str, matcher: HeaderMatcher) -> None:
+        self.path, self.encoding, self.errors, self.delimiter = path, encoding, errors, delimiter
+        head: list[list[str]] = []
+        with self._open() as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            try:
+                for row in reader:
+                    head.append(row)
+                    if len(head) >= HEADER_SCAN_ROWS:
+                        break
+            except csv.Error as exc:
+                raise RejectedFile(f"CSV is malformed near record {reader.line_num}: {exc}") from None
+        idx, matches = matcher.find(head)
+        super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches)
+
+    def _open(self) -> io.TextIOWrapper:
+        return open(self.path, encoding=self.encoding, errors=self.errors, newline="")
+
+    def _raw_rows(self) -> Iterator[list[str]]:
+        with self._open() as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            n = self.header_row
+            try:
+                for _ in range(self.header_row):
+                    next(reader)
+                for row in reader:
+                    n += 1
+                    yield row
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # Typically an unclosed quote that swallowed the rest of the file into one field.
+                raise RejectedFile(
+                    f"CSV is malformed near line {reader.line_num} (record {n + 1}): {exc}; "
+                    "check for an unclosed double quote"
+                ) from None
+
+
+class XlsxTable(TableReader):
+    def __init__(self, ws, matcher: HeaderMatcher) -> None:
+        self.ws = ws
+        self.sheet = ws.title
+        head: list[list[str]] = []
+        for row in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True):
+            head.append([cell_text(v) for v in row])
+        idx, matches = matcher.find(head)
+        super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches)
+
+    def _raw_rows(self) -> Iterator[list[str]]:
+        for row in self.ws.iter_rows(min_row=self.header_row + 1, values_only=True):
+            yield [cell_text(v) for v in row]
+
+
+class XlsTable(TableReader):
+    def __init__(self, book, sh, matcher: HeaderMatcher) -> None:
+        self.book, self.sh, self.sheet = book, sh, sh.name
+        head = [self._row(i) for i in range(min(sh.nrows, HEADER_SCAN_ROWS))]
+        idx, matches = matcher.find(head)
+        super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches)
+
+    def _row(self, i: int) -> list[str]:
+        import xlrd
+
+        out = []
+        for cell in self.sh.row(i):
+            if cell.ctype == xlrd.XL_CELL_DATE:
+                try:
+                    out.append(cell_text(xlrd.xldate_as_datetime(cell.value, self.book.datemode)))
+                except (ValueError, OverflowError):
+                    out.append(cell_text(cell.value))
+            elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                out.append(cell_text(bool(cell.value)))
+            elif cell.ctype in (xlrd.XL_CELL_ERROR, xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                out.append("")
+            else:
+                out.append(cell_text(cell.value))
+        return out
+
+    def _raw_rows(self) -> Iterator[list[str]]:
+        for i in range(self.header_row, self.sh.nrows):
+            yield self._row(i)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic containers."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class TableFile:
+    """An opened landing file: its tables (sheets), header detected; use as a context manager."""
+
+    def __init__(self, tables: list[TableReader], closer=None) -> None:
+        self.tables = tables
+        self._closer = closer
+
+    def close(self) -> None:
+        if self._closer is not None:
+            self._closer()
+            self._closer = None
+
+    def __enter__(self) -> TableFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# Sniffing
+# ----------------------------------------------------------------------------------------------
+
+
+def _reject_binary(head: bytes) -> None:
+    for magic, what in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            raise RejectedFile(f"not a table: the file is {what}")
+    low = head[:512].lstrip().lower()
+    if low.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")):
+        raise RejectedFile(
+            "not a table: the file is an HTML/XML page (some systems save these as .xls); "
+            "open it in Excel and save it as .xlsx"
+        )
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(_BLOCK):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
+    """(encoding, errors) for a text file, from its bytes (编码识别)."""
+    if head.startswith(codecs.BOM_UTF8):
+        return ("utf-8-sig", "strict") if _decodes(path, "utf-8-sig") else ("utf-8-sig", "replace")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "strict"
+    if b"\x00" in head:
+        raise RejectedFile("not a text table: the file contains binary data (NUL bytes)")
+    for encoding in ("utf-8-sig", "gb18030"):
+        if _decodes(path, encoding):
+            return encoding, "strict"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head).best()
+    if best is None or best.encoding is None:
+        raise RejectedFile("not a text table: could not determine the text encoding (binary file?)")
+    return best.encoding, "replace"
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter (``,`` tab ``;`` ``|``) that splits the sample's lines into the most consistent
+    number (>1) of fields; ``,`` when undecided."""
+    lines = sample.splitlines()[:-1] or sample.splitlines()  # the last line may be cut
+    lines = [ln for ln in lines if ln.strip()][:40]
+    best, best_key = ",", (0, 0)
+    for delim in _DELIMITERS:
+        counts: dict[int, int] = {}
+        try:
+            for row in csv.reader(lines, delimiter=delim):
+                counts[len(row)] = counts.get(len(row), 0) + 1
+        except csv.Error:
+            continue
+        width, freq = max(counts.items(), key=lambda kv: (kv[1], kv[0]), default=(0, 0))
+        if width > 1 and (freq, width) > best_key:
+            best, best_key = delim, (freq, width)
+    return best
+
+
+def open_tables(
+    path: Path,
+    *,
+    header_hints: Iterable[str],
+    header_patterns: Sequence[re.Pattern[str]] = (),
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> TableFile:
+    """Open a landing file and find the header of each of its tables; raises :class:`RejectedFile`."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise RejectedFile(f"cannot read file: {exc.strerror or exc}") from None
+    if size == 0:
+        raise RejectedFile("file is empty (0 bytes)")
+    if size > max_bytes:
+        raise RejectedFile(f"file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit")
+    with open(path, "rb") as f:
+        head = f.read(_BLOCK)
+    matcher = HeaderMatcher(header_hints, header_patterns)
+    if head.startswith(_ZIP):
+        tf = _open_xlsx(path, matcher)
+    elif head.startswith(_OLE):
+        tf = _open_xls(path, matcher)
+    else:
+        _reject_binary(head)
+        tf = _open_csv(path, head, matcher)
+    if not any(t.header_row > 0 for t in tf.tables):
+        tf.close()
+        raise RejectedFile("file has no data: every sheet is empty" if tf.tables else "file has no data")
+    return tf
+
+
+def _open_csv(path: Path, head: bytes, matcher: HeaderMatcher) -> TableFile:
+    encoding, errors = detect_encoding(path, head)
+    sample = head.decode(encoding, errors="replace")
+    if not sample.strip():
+        raise RejectedFile("file is empty (only whitespace)")
+    controls = sum(1 for ch in sample[:65536] if ord(ch) < 32 and ch not in "\t\r\n")
+    if controls > max(8, len(sample[:65536]) // 100):
+        raise RejectedFile("not a text table: the file contains binary data")
+    delimiter = sniff_delimiter(sample[:65536])
+    return TableFile([CsvTable(path, encoding, errors, delimiter, matcher)])
+
+
+def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except zipfile.BadZipFile as exc:
+        raise RejectedFile(f"xlsx file is truncated or corrupt ({exc})") from None
+    except Exception as exc:  # openpyxl raises many types (KeyError, InvalidFileException …)
+        raise RejectedFile(f"not a readable xlsx workbook ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
+    tables: list[TableReader] = []
+    try:
+        for ws in wb.worksheets:
+            if not hasattr(ws, "iter_rows"):  # chartsheets
+                continue
+            ws.reset_dimensions()  # some exporters write a wrong <dimension>; read what is there
+            tables.append(XlsxTable(ws, matcher))
+    except Exception as exc:
+        wb.close()
+        raise RejectedFile(f"xlsx file is truncated or corrupt ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
+    return TableFile(tables, wb.close)
+
+
+def _open_xls(path: Path, matcher: HeaderMatcher) -> TableFile:
+    try:
+        import xlrd
+    except ImportError:
+        raise RejectedFile("old .xls workbooks are not supported here: save it as .xlsx") from None
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=False)
+    except Exception as exc:
+        raise RejectedFile(f"xls file is truncated or corrupt ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
+    tables: list[TableReader] = [XlsTable(book, book.sheet_by_index(i), matcher) for i in range(book.nsheets)]
+    return TableFile(tables, book.release_resources)
+
+
+def read_table(
+    path: Path,
+    *,
+    header_hints: Iterable[str],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    header_patterns: Sequence[re.Pattern[str]] = (),
+) -> list[RawTable]:
+    """Read a landing file into one :class:`RawTable` per non-empty sheet (a CSV is one sheet).
+
+    ``header_hints`` are the column names expected (a source's aliases) and locate the header row
+    under any title rows. Raises :class:`RejectedFile` for empty, binary, corrupt or oversized files.
+    """
+    with open_tables(path, header_hints=header_hints, header_patterns=header_patterns, max_bytes=max_bytes) as tf:
+        return [t.read() for t in tf.tables if t.header_row > 0]

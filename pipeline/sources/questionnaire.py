@@ -1,0 +1,261 @@
+"""Enterprise questionnaires (问卷星式企业问卷导出) → canonical answers and feedback rows.
+
+Columns: metadata (序号, 提交答卷时间, 所用时间, 来源, 来源详情, 来自IP) and one column per question
+named ``N、题干`` (also ``N.题干``, ``Q N 题干``, ``第N题 题干``). A matrix (量表) question has one
+column per row, ``N、(行标题)`` or ``N、题干—行标题``; the row title maps to an area through
+``questionnaire.matrix_areas``.
+
+* ``record_key`` = ``序号|提交答卷时间`` (ISO), so two questionnaires' 序号 1 do not collide;
+* ``answers``: one row per response × question (matrix rows and other scalar questions; a
+  multi-select answer ``A┋B`` gives one row per option; empty cells give none). Questions that
+  identify the enterprise (企业名称, 信用代码, 行业, 规模, 街道, 联系人, 电话) are attributes of every
+  answer row, not answers; open questions become feedback instead;
+* ``score_100``: text answers through ``questionnaire.scale`` (非常满意 100 … 非常不满意 0); numbers
+  5..1 through ``numeric_scale`` on matrix rows and on questions whose text says 满意/评价; missing
+  answers (不了解, -2, -3 …) → NaN;
+* ``feedback``: each open answer (question text contains one of ``open_questions``) that is not a
+  non-answer (无, 没有, 暂无 … compared without punctuation) → one row with ``part`` = the question,
+  request type 建议, writer type enterprise, ``score_100`` = the response's mean matrix score.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pipeline.canonical import ANSWER_COLUMNS, FEEDBACK_COLUMNS, ParsedFile, RejectedFile
+from pipeline.readers import TableChunk
+from pipeline.validate import (
+    RowCollector,
+    append_row,
+    clean,
+    date_error,
+    header_hints,
+    map_columns,
+    missing_columns_reason,
+    new_frame,
+    norm_header,
+    norm_value,
+    parse_datetime,
+    strip_punct,
+)
+
+SOURCE = "questionnaire"
+MULTI_SEPARATOR = "┋"
+DEFAULT_CHANNEL = "问卷"
+
+_QUESTION = re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?(\d{1,3})\s*(?:[、.:]|题)\s*(.*)$", re.S)
+_QUESTION_Q = re.compile(r"^[Qq]\s*(\d{1,3})\s*(.*)$", re.S)
+PATTERNS = (re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?\d{1,3}\s*(?:[、.．:：]|题)"), re.compile(r"^[Qq]\s*\d{1,3}"))
+_MATRIX_SPLIT = re.compile(r"\s*(?:—+|─+|－|--+|_)\s*")
+_SCORED_WORDS = ("满意", "评价")
+
+
+@dataclass
+class Question:
+    index: int  # column index
+    label: str  # header as exported, e.g. "8、(开办企业)"
+    number: int
+    stem: str  # text after the number
+    kind: str  # "matrix" | "field" | "open" | "scalar"
+    row_title: str = ""
+    area: str | None = None
+    fld: str | None = None
+    scored: bool = False
+
+
+@dataclass
+class Plan:
+    meta: dict[str, int]
+    questions: list[Question] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[Question]:
+        return [q for q in self.questions if q.kind == kind]
+
+
+def hints(cfg: dict) -> list[str]:
+    return header_hints(cfg["columns"])
+
+
+def parse_question(header: str) -> tuple[int, str] | None:
+    """(number, stem) of a question header such as ``8、(开办企业)``, ``Q3 企业名称``; else None."""
+    text = unicodedata.normalize("NFKC", clean(header))
+    m = _QUESTION.match(text) or _QUESTION_Q.match(text)
+    if not m:
+        return None
+    return int(m.group(1)), m.group(2).strip()
+
+
+def _matrix_row(header: str, stem: str) -> str | None:
+    """Row title of a matrix column, or None for an ordinary question."""
+    if stem.startswith("(") and stem.endswith(")") and len(stem) > 2:
+        return stem[1:-1].strip()
+    raw = clean(header)  # split on the exported dash before NFKC folds － into -
+    parts = _MATRIX_SPLIT.split(raw)
+    if len(parts) >= 2 and parts[-1].strip():
+        return parts[-1].strip()
+    return None
+
+
+def _area(row_title: str, cfg: dict) -> str | None:
+    key = norm_header(row_title)
+    for area, patterns in cfg.get("matrix_areas", {}).items():
+        if any(norm_header(p) and norm_header(p) in key for p in patterns):
+            return area
+    return None
+
+
+def plan(header: Sequence[str], cfg: dict) -> Plan:
+    meta = map_columns(header, cfg["columns"])
+    missing = [f for f in cfg.get("required", []) if f not in meta]
+    if missing:
+        raise RejectedFile(missing_columns_reason(missing, cfg["columns"]))
+    used = set(meta.values())
+    field_patterns = cfg.get("questions", {})
+    open_patterns = [norm_header(p) for p in cfg.get("open_questions", [])]
+    result = Plan(meta)
+    taken_fields: set[str] = set()
+    for i, h in enumerate(header):
+        if i in used:
+            continue
+        parsed = parse_question(h)
+        if parsed is None:
+            continue
+        number, stem = parsed
+        q = Question(index=i, label=clean(h), number=number, stem=stem, kind="scalar")
+        row_title = _matrix_row(h, stem)
+        key = norm_header(stem)
+        if row_title is not None:
+            q.kind, q.row_title, q.area, q.scored = "matrix", row_title, _area(row_title, cfg), True
+        else:
+            fld = next(
+                (f for f, pats in field_patterns.items() if f not in taken_fields and any(norm_header(p) in key for p in pats)),
+                None,
+            )
+            if fld is not None:
+                q.kind, q.fld = "field", fld
+                taken_fields.add(fld)
+            elif any(p and p in key for p in open_patterns):
+                q.kind = "open"
+            else:
+                q.scored = any(w in stem for w in _SCORED_WORDS)
+        result.questions.append(q)
+    return result
+
+
+class _Scorer:
+    """Answer text → score on the documented 100-point scale (or NaN)."""
+
+    def __init__(self, cfg: dict) -> None:
+        self.text = {norm_value(k): float(v) for k, v in cfg.get("scale", {}).items()}
+        self.numeric = {int(k): float(v) for k, v in cfg.get("numeric_scale", {}).items()}
+        self.missing = {norm_value(v) for v in cfg.get("missing_answers", [])}
+        self.non_answers = {strip_punct(v) for v in cfg.get("non_answers", [])} | {""}
+
+    def is_missing(self, answer: str) -> bool:
+        return norm_value(answer) in self.missing
+
+    def score(self, answer: str, scored: bool) -> float:
+        key = norm_value(answer)
+        if key in self.missing:
+            return math.nan
+        if key in self.text:
+            return self.text[key]
+        if scored:
+            try:
+                number = float(key)
+            except ValueError:
+                return math.nan
+            if number.is_integer() and int(number) in self.numeric:
+                return self.numeric[int(number)]
+        return math.nan
+
+    def is_feedback(self, answer: str) -> bool:
+        if self.is_missing(answer):
+            return False
+        return strip_punct(answer) not in self.non_answers
+
+
+def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict, sheet: str | None = None) -> ParsedFile:
+    rc = RowCollector(SOURCE, header, chunk.cells, chunk.row_numbers, chunk.overflow, sheet)
+    scorer = _Scorer(cfg)
+    answers = new_frame(ANSWER_COLUMNS)
+    feedback = new_frame(FEEDBACK_COLUMNS)
+    meta = plan.meta
+    fields = {q.fld: q.index for q in plan.of_kind("field")}
+    answered = [q for q in plan.questions if q.kind in ("matrix", "scalar")]
+    open_questions = plan.of_kind("open")
+
+    def label(fld: str) -> str:
+        return header[meta[fld]] if fld in meta else fld
+
+    for i, row in enumerate(chunk.cells):
+        number = clean(row[meta["response_no"]])
+        submitted_txt = clean(row[meta["submitted_at"]])
+        submitted = None
+        if not number:
+            rc.reject(i, f"{label('response_no')} is empty")
+        if not submitted_txt:
+            rc.reject(i, f"{label('submitted_at')} is empty")
+        else:
+            try:
+                submitted = parse_datetime(submitted_txt)
+            except ValueError as exc:
+                rc.reject(i, date_error(label("submitted_at"), submitted_txt, str(exc)))
+        if not rc.ok(i):
+            continue
+        key = f"{number}|{submitted.isoformat(sep=' ')}"
+        rc.accept(i, key)
+        attrs = {f: (clean(row[idx]) or None) for f, idx in fields.items()}
+        common = {
+            "record_key": key,
+            "source_record_id": number,
+            "submitted_at": submitted,
+            "entity_name": attrs.get("entity_name"),
+            "credit_code": attrs.get("credit_code"),
+            "street": attrs.get("street"),
+            "industry": attrs.get("industry"),
+            "size": attrs.get("size"),
+        }
+        matrix_scores: list[float] = []
+        for q in answered:
+            text = clean(row[q.index])
+            if not text:
+                continue
+            options = [o.strip() for o in text.split(MULTI_SEPARATOR)] if MULTI_SEPARATOR in text else [text]
+            for option in options:
+                if not option:
+                    continue
+                score = scorer.score(option, q.scored)
+                if q.kind == "matrix" and not math.isnan(score):
+                    matrix_scores.append(score)
+                append_row(
+                    answers, **common, question=q.label, area_code=q.area, answer_text=option, score_100=score
+                )
+        mean_score = sum(matrix_scores) / len(matrix_scores) if matrix_scores else math.nan
+        channel = clean(row[meta["channel"]]) if "channel" in meta else ""
+        for q in open_questions:
+            text = clean(row[q.index])
+            if not text or not scorer.is_feedback(text):
+                continue
+            append_row(
+                feedback,
+                record_key=key,
+                source_record_id=number,
+                part=q.label,
+                channel=channel or DEFAULT_CHANNEL,
+                received_at=submitted,
+                request_type="建议",
+                writer_type="enterprise",
+                person_name=attrs.get("contact_name"),
+                phone=attrs.get("phone"),
+                entity_name=attrs.get("entity_name"),
+                credit_code=attrs.get("credit_code"),
+                street=attrs.get("street"),
+                text=text,
+                score_100=mean_score,
+            )
+    return rc.build(feedback=feedback, answers=answers)

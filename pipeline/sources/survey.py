@@ -1,0 +1,255 @@
+"""Third-party evaluation (第三方测评) → canonical score rows, and mystery-shopper findings
+(暗访发现问题) → canonical feedback rows.
+
+Three table shapes are recognised per sheet:
+
+* **long** — 月份, 评价对象, 指标, 得分 (+ 方法, 样本量, 排名): one input row = one score row,
+  ``record_key = 月份|评价对象|指标|方法``;
+* **wide** — 月份, 评价对象 and one column per indicator (开办企业, 纳税, 综合得分 …): one input row
+  = several score rows, ``record_key = 月份|评价对象|方法``. If any indicator cell is not a number in
+  0..100 the whole input row is quarantined, naming the cell. Empty cells and ``-`` ``/`` ``无``
+  mean "not evaluated" and give no score row. 样本量 applies to every score of the row; 排名 only to
+  the 综合 (overall) score when there is one;
+* **findings** — a 暗访发现问题 column: one input row = one feedback row (channel 暗访, request type
+  投诉), ``record_key = 月份|评价对象|序号`` (or a hash of the text when there is no 序号).
+
+Indicators map to areas through ``survey.indicator_areas`` in config (exact name, or the configured
+name contained in the column/indicator name).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pipeline.canonical import FEEDBACK_COLUMNS, SCORE_COLUMNS, ParsedFile, RejectedFile
+from pipeline.readers import TableChunk
+from pipeline.validate import (
+    RowCollector,
+    append_row,
+    clean,
+    date_error,
+    header_hints,
+    map_columns,
+    missing_columns_reason,
+    new_frame,
+    norm_header,
+    norm_header_loose,
+    parse_datetime,
+    parse_int,
+    parse_month,
+    parse_number,
+    stable_hash,
+)
+
+SOURCE = "survey"
+PATTERNS: tuple = ()
+OVERALL = "综合"
+_OVERALL_NAMES = {"综合", "综合得分", "综合评分", "总分", "总得分", "综合分", "总体得分", "总体"}
+_SUFFIX = re.compile(r"(得分|分数|评分|分值|\(分\)|分)$")
+
+
+@dataclass
+class Plan:
+    kind: str  # "long" | "wide" | "findings"
+    cols: dict[str, int]
+    # wide: (column index, indicator name, area code)
+    indicators: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+
+def _area_table(cfg: dict) -> list[tuple[str, str]]:
+    return [(norm_header(alias), area) for area, aliases in cfg.get("indicator_areas", {}).items() for alias in aliases]
+
+
+def indicator_area(name: str, cfg: dict) -> str | None:
+    """The area (A1..A9) of an indicator name, or ``None`` (综合, or not configured)."""
+    key = norm_header_loose(name)
+    key = _SUFFIX.sub("", key) or key
+    table = _area_table(cfg)
+    for alias, area in table:
+        if key == alias:
+            return area
+    for alias, area in table:
+        if len(alias) >= 2 and alias in key:
+            return area
+    return None
+
+
+def hints(cfg: dict) -> list[str]:
+    names = header_hints(cfg["columns"]) + header_hints(cfg.get("findings", {}).get("columns", {}))
+    names += [a for aliases in cfg.get("indicator_areas", {}).values() for a in aliases]
+    return names + sorted(_OVERALL_NAMES)
+
+
+def plan(header: Sequence[str], cfg: dict) -> Plan:
+    findings_cfg = cfg.get("findings", {})
+    fcols = map_columns(header, findings_cfg.get("columns", {})) if findings_cfg else {}
+    if "finding" in fcols:
+        missing = [f for f in findings_cfg.get("required", []) if f not in fcols]
+        if missing:
+            raise RejectedFile(missing_columns_reason(missing, findings_cfg["columns"]))
+        return Plan("findings", fcols)
+    cols = map_columns(header, cfg["columns"])
+    if "indicator" in cols or "score" in cols:
+        missing = [f for f in cfg.get("required", []) if f not in cols]
+        if missing:
+            raise RejectedFile(missing_columns_reason(missing, cfg["columns"]))
+        return Plan("long", cols)
+    used = set(cols.values())
+    indicators: list[tuple[int, str, str | None]] = []
+    for i, h in enumerate(header):
+        if i in used:
+            continue
+        name = clean(h)
+        stripped = _SUFFIX.sub("", name).strip() or name
+        if norm_header_loose(name) in _OVERALL_NAMES or norm_header_loose(stripped) in _OVERALL_NAMES:
+            indicators.append((i, OVERALL, None))
+            continue
+        area = indicator_area(name, cfg)
+        if area is not None:
+            indicators.append((i, stripped, area))
+    missing = [f for f in ("month", "unit") if f not in cols]
+    if missing or not indicators:
+        reason = missing_columns_reason(missing or ["indicator", "score"], cfg["columns"])
+        if not indicators:
+            reason += (
+                " (a long table needs 指标 and 得分; a wide table needs one column per indicator such as "
+                "开办企业, 纳税; a findings table needs 暗访发现问题)"
+            )
+        raise RejectedFile(reason)
+    return Plan("wide", cols, indicators)
+
+
+def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict, sheet: str | None = None) -> ParsedFile:
+    if plan.kind == "findings":
+        return _parse_findings(plan, header, chunk, cfg, sheet)
+    return _parse_scores(plan, header, chunk, cfg, sheet)
+
+
+def _score_error(label: str, text: str, lo: float, hi: float) -> str | None:
+    """None when fine; else a reason. Raises nothing."""
+    try:
+        value = parse_number(text)
+    except ValueError:
+        return f"{label} '{text}' is not a number (expected a score {lo:g}..{hi:g})"
+    if value is not None and not lo <= value <= hi:
+        return f"{label} '{text}' is outside {lo:g}..{hi:g}"
+    return None
+
+
+def _parse_scores(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict, sheet: str | None) -> ParsedFile:
+    rc = RowCollector(SOURCE, header, chunk.cells, chunk.row_numbers, chunk.overflow, sheet)
+    scores = new_frame(SCORE_COLUMNS)
+    lo, hi = (float(x) for x in cfg.get("score_range", [0, 100]))
+    cols = plan.cols
+
+    def label(fld: str) -> str:
+        return header[cols[fld]] if fld in cols else fld
+
+    for i, row in enumerate(chunk.cells):
+        def get(fld: str, row: Sequence[str] = row) -> str:
+            return clean(row[cols[fld]]) if fld in cols else ""
+
+        month_txt, unit, method = get("month"), get("unit"), get("method")
+        month = None
+        if not month_txt:
+            rc.reject(i, f"{label('month')} is empty")
+        else:
+            try:
+                month = parse_month(month_txt)
+            except ValueError:
+                rc.reject(i, f"{label('month')} '{month_txt}' is not a month (expected e.g. 2026-11 or 2026年11月)")
+        if not unit:
+            rc.reject(i, f"{label('unit')} is empty")
+        sample = parse_int(get("sample_size"))
+        rank = parse_int(get("rank"))
+        if plan.kind == "long":
+            indicator, score_txt = get("indicator"), get("score")
+            if not indicator:
+                rc.reject(i, f"{label('indicator')} is empty")
+            if not score_txt:
+                rc.reject(i, f"{label('score')} is empty")
+            else:
+                err = _score_error(label("score"), score_txt, lo, hi)
+                if err:
+                    rc.reject(i, err)
+                elif parse_number(score_txt) is None:
+                    rc.reject(i, f"{label('score')} '{score_txt}' is not a score (expected a number {lo:g}..{hi:g})")
+            if not rc.ok(i):
+                continue
+            key = f"{month}|{unit}|{indicator}|{method}"
+            rc.accept(i, key)
+            append_row(
+                scores, record_key=key, month=month, unit=unit, indicator=indicator,
+                area_code=indicator_area(indicator, cfg), method=method or None,
+                score=parse_number(score_txt), sample_size=sample, rank=rank,
+            )
+            continue
+        # wide: validate every indicator cell before emitting anything for the row
+        values: list[tuple[str, str | None, float]] = []
+        for idx, indicator, area in plan.indicators:
+            text = clean(row[idx])
+            err = _score_error(header[idx], text, lo, hi)
+            if err:
+                rc.reject(i, err)
+                continue
+            value = parse_number(text)
+            if value is not None:
+                values.append((indicator, area, value))
+        if rc.ok(i) and not values:
+            rc.reject(i, "no indicator score in this row (all indicator cells are empty)")
+        if not rc.ok(i):
+            continue
+        key = f"{month}|{unit}|{method}"
+        rc.accept(i, key)
+        for indicator, area, value in values:
+            append_row(
+                scores, record_key=key, month=month, unit=unit, indicator=indicator, area_code=area,
+                method=method or None, score=value, sample_size=sample,
+                rank=rank if indicator == OVERALL else None,
+            )
+    return rc.build(scores=scores)
+
+
+def _parse_findings(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict, sheet: str | None) -> ParsedFile:
+    rc = RowCollector(SOURCE, header, chunk.cells, chunk.row_numbers, chunk.overflow, sheet)
+    feedback = new_frame(FEEDBACK_COLUMNS)
+    cols = plan.cols
+
+    def label(fld: str) -> str:
+        return header[cols[fld]] if fld in cols else fld
+
+    for i, row in enumerate(chunk.cells):
+        def get(fld: str, row: Sequence[str] = row) -> str:
+            return clean(row[cols[fld]]) if fld in cols else ""
+
+        when_txt, unit, text, number = get("month"), get("unit"), get("finding"), get("finding_no")
+        month = when = None
+        if not when_txt:
+            rc.reject(i, f"{label('month')} is empty")
+        else:
+            try:
+                month = parse_month(when_txt)
+            except ValueError as exc:
+                rc.reject(i, date_error(label("month"), when_txt, str(exc)).replace("is not a date", "is not a date or month"))
+            else:
+                try:
+                    when = parse_datetime(when_txt)
+                except ValueError:  # month only: the visit happened some day that month
+                    when = parse_datetime(f"{month}-01")
+        if not unit:
+            rc.reject(i, f"{label('unit')} is empty")
+        if not text:
+            rc.reject(i, f"{label('finding')} is empty (no finding text)")
+        if not rc.ok(i):
+            continue
+        key = f"{month}|{unit}|{number}" if number else f"{month}|{unit}|{stable_hash(text)}"
+        rc.accept(i, key)
+        append_row(
+            feedback, record_key=key, source_record_id=number or key, part="", channel="暗访",
+            received_at=when, request_type="投诉", text=text, unit=unit,
+            call_taker_category=get("indicator") or None, score_100=math.nan,
+        )
+    return rc.build(feedback=feedback)
