@@ -1,0 +1,730 @@
+"""Monthly problem-clue list (问题线索清单): group a month's negative feedback into concrete problems.
+
+Pipeline of one month, all on pandas frames (no database here; the caller loads and stores):
+
+1. :func:`select_candidates` — negative or complaint feedback from every source, every special
+   supervisor report (特邀监督员反映), every mystery-shopper finding (暗访发现) and the open answers
+   attached to low questionnaire scores (低分问卷意见).
+2. :func:`build_clues` — per indicator area (指标领域), similar texts are grouped into problem clues
+   (问题线索), each with a stable id, keywords and title, a representative description, counts,
+   heat (热度), grade (分级), responsible unit (责任单位) and deadline (整改时限), linked to last
+   month's clue when the same problem continues (反复出现).
+
+Grouping method (general, not tuned to any data set):
+
+* Text vector = TF-IDF of the pipeline's content tokens (after a small domain synonym list maps
+  variants to one word) ⊕ TF-IDF of character 2-/3-grams of the masked text (robust to word
+  segmentation and to morphological variants such as 执照/营业执照). Both are fitted on the month's
+  candidates, so the IDF reflects what is common this month.
+* Latent semantic analysis (TruncatedSVD) fitted on the same month adds similarity between texts
+  that share few words but co-occur with the same words elsewhere (paraphrases).
+  similarity = (1 − lsa_weight)·cos(tf-idf) + lsa_weight·cos(LSA).
+* Per area, average-linkage agglomerative clustering with a distance threshold from config
+  (two groups merge while the average similarity between their members is ≥ similarity_threshold).
+  For very large areas (> exact_max_items) a leader pass in LSA space first forms tight micro-groups
+  (O(n·k)); average linkage then runs on the micro-groups, using the exact mean similarity between
+  them (the mean of pairwise dot products equals the dot product of the means).
+
+Clue id (线索编号): ``{month}-{area}-{sha1(smallest member feedback_id)[:6]}`` — the same members give
+the same id on every rebuild; when a rebuild's groups change slightly (late feedback arrived), pass
+``existing_members`` and a group keeps the id of the clue that most of its old members belonged to.
+
+Heat (热度, 0..100) = 100 · Σ weight·component, components in [0, 1] (weights in config/clues.yaml):
+volume (source-weighted item count, log-scaled), distinct enterprises (log-scaled), negativity (mean
+per item: 1.0 negative sentiment, 0.75 complaint/举报 or low questionnaire score, else 0.5), growth
+over last month's linked clue, and weight of special-supervisor reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import yaml
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
+
+from pipeline import workdays
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+SOURCE_ORDER = ("hotline", "questionnaire", "survey", "supervisor")
+SOURCE_NAMES_ZH = {
+    "hotline": "12345热线",
+    "questionnaire": "企业问卷",
+    "survey": "第三方测评(暗访)",
+    "supervisor": "特邀监督员",
+}
+
+CLUE_COLUMNS = [
+    "clue_id", "month", "area", "title", "description", "n_items", "n_entities", "n_sources",
+    "n_streets", "sources", "first_seen", "last_seen", "examples", "heat", "grade",
+    "responsible_unit", "deadline", "previous_clue_id", "recurring", "keywords",
+    # extra, for explanation and the workbook
+    "n_supervisor", "heat_components",
+]
+MEMBER_COLUMNS = [
+    "clue_id", "feedback_id", "source", "source_record_id", "received_at", "area", "text", "similarity",
+]
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _config_dir() -> Path:
+    # Same rule as pipeline/config.py: YINGSHANG_CONFIG_DIR, else the repository's config/.
+    return Path(os.environ.get("YINGSHANG_CONFIG_DIR") or PROJECT_ROOT / "config")
+
+
+@dataclass
+class ClueConfig:
+    """Settings of the clue list (config/clues.yaml) plus area names and lead units (config/areas.yaml)."""
+
+    selection: dict[str, Any] = field(default_factory=dict)
+    grouping: dict[str, Any] = field(default_factory=dict)
+    concepts: dict[str, list[str]] = field(default_factory=dict)  # 概念词表: name -> variants
+    heat: dict[str, Any] = field(default_factory=dict)
+    grading: list[dict[str, Any]] = field(default_factory=list)
+    deadlines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deadline_start: str = "month_end"
+    area_units: dict[str, str] = field(default_factory=dict)  # area code -> responsible unit
+    area_names: dict[str, str] = field(default_factory=dict)  # area code -> 中文名
+    area_order: list[str] = field(default_factory=list)
+    unit_rules: list[dict[str, Any]] = field(default_factory=list)
+    calendar: dict[str, Any] = field(default_factory=dict)
+
+    def g(self, key: str, default: Any = None) -> Any:
+        """A grouping setting."""
+        return self.grouping.get(key, default)
+
+
+_DEFAULT_GROUPING: dict[str, Any] = {
+    "similarity_threshold": 0.25, "concept_weight": 0.5, "word_weight": 0.5, "char_ngram": [2, 3], "lsa_components": 100,
+    "lsa_weight": 0.5, "exact_max_items": 2500, "leader_threshold": 0.6, "min_items": 2,
+    "always_clue_sources": ["supervisor"], "link_threshold": 0.35, "description_chars": 160,
+    "n_examples": 3, "n_keywords": 5, "title_keywords": 3, "title_stopwords": [],
+}
+
+
+def load_clue_config(path: str | Path | None = None, areas_path: str | Path | None = None) -> ClueConfig:
+    """Read config/clues.yaml (and the lead units of config/areas.yaml) into a :class:`ClueConfig`."""
+    path = Path(path) if path else _config_dir() / "clues.yaml"
+    areas_path = Path(areas_path) if areas_path else path.parent / "areas.yaml"
+    if not areas_path.exists():
+        areas_path = _config_dir() / "areas.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    areas_raw = (yaml.safe_load(areas_path.read_text(encoding="utf-8")) or {}).get("areas") or []
+    area_units = {str(a["code"]): str(a.get("lead_unit") or "") for a in areas_raw}
+    area_units.update({str(k): str(v) for k, v in (raw.get("unit_overrides") or {}).items()})
+    grouping = dict(_DEFAULT_GROUPING)
+    grouping.update(raw.get("grouping") or {})
+    cfg = ClueConfig(
+        selection=raw.get("selection") or {},
+        grouping=grouping,
+        concepts={str(k): [str(x) for x in (v or [])] for k, v in (raw.get("concepts") or {}).items()},
+        heat=raw.get("heat") or {},
+        grading=list(raw.get("grading") or [{"grade": "C"}]),
+        deadlines={str(k): dict(v) for k, v in (raw.get("deadlines") or {}).items()},
+        deadline_start=str(raw.get("deadline_start") or "month_end"),
+        area_units=area_units,
+        area_names={str(a["code"]): str(a.get("name_zh") or a["code"]) for a in areas_raw},
+        area_order=[str(a["code"]) for a in areas_raw],
+        unit_rules=list(raw.get("unit_rules") or []),
+        calendar=raw.get("calendar") or {},
+    )
+    cal = cfg.calendar
+    workdays.set_calendar_overrides(cal.get("extra_holidays") or (), cal.get("extra_workdays") or ())
+    return cfg
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def _tokens_list(v: Any) -> list[str]:
+    """Tokens as a list, whether stored as a list or as the warehouse's space-joined string."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return []
+    if isinstance(v, str):
+        return v.split()
+    return [str(t) for t in v]
+
+
+def _month_bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    start = pd.Timestamp(f"{month}-01")
+    return start, start + pd.offsets.MonthBegin(1)
+
+
+def select_candidates(feedback: pd.DataFrame, cfg: ClueConfig, month: str | None = None) -> pd.DataFrame:
+    """The month's feedback that may become problem clues (线索候选), with a ``reason`` column.
+
+    A row is a candidate if its text is long enough, it is not praise (表扬), and it is
+    negative (sentiment), a complaint/举报, from an always-included source (监督员, 暗访),
+    or a questionnaire open answer with ``score_100`` at or below the low-score threshold.
+    With ``month``, rows received outside that month are dropped (rows without a time are kept).
+    """
+    sel = cfg.selection
+    df = feedback.copy()
+    for col, default in (("sentiment", None), ("request_type", None), ("score_100", np.nan),
+                         ("entity_hash", None), ("street", None), ("area", "Z"), ("tokens", None),
+                         ("source_record_id", None), ("received_at", pd.NaT)):
+        if col not in df.columns:
+            df[col] = default
+    df["area"] = df["area"].where(df["area"].notna() & (df["area"].astype(str) != ""), "Z").astype(str)
+    df["text"] = df["text"].fillna("").astype(str)
+    df["tokens"] = df["tokens"].map(_tokens_list)
+    df["received_at"] = pd.to_datetime(df["received_at"], errors="coerce")
+    if month:
+        start, end = _month_bounds(month)
+        t = df["received_at"]
+        df = df[t.isna() | ((t >= start) & (t < end))]
+
+    neg = df["sentiment"].isin(sel.get("negative_labels", ["neg"]))
+    complaint = df["request_type"].isin(sel.get("complaint_request_types", ["投诉", "举报"]))
+    always = df["source"].isin(sel.get("always_sources", ["supervisor", "survey"]))
+    score = pd.to_numeric(df["score_100"], errors="coerce")
+    low = (df["source"] == "questionnaire") & score.notna() & (score <= float(sel.get("low_score_threshold", 60)))
+    praise = df["request_type"].isin(sel.get("exclude_request_types", ["表扬"]))
+    long_enough = df["text"].str.strip().str.len() >= int(sel.get("min_text_chars", 4))
+    keep = (neg | complaint | always | low) & ~praise & long_enough
+
+    out = df[keep].copy()
+    reason = np.select(
+        [always[keep], neg[keep], complaint[keep], low[keep]],
+        [out["source"].astype(str), "negative", "complaint", "low_score"],
+        default="other",
+    )
+    out["reason"] = reason
+    out = out.drop_duplicates("feedback_id").sort_values("feedback_id", kind="stable")
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- text space
+
+_NON_CJK = re.compile(r"[^\u4e00-\u9fff]+")
+
+
+class _TextSpace:
+    """One month's text vectors: concept tags ⊕ word-token TF-IDF ⊕ char n-gram TF-IDF (+ optional LSA).
+
+    Each block is L2-normalised on its own and scaled, so the dot product of two vectors is
+    ``cw·cos(concepts) + (1−cw)·[ww·cos(words) + (1−ww)·cos(chars)]``; a text without any concept
+    simply gets no concept credit.
+    """
+
+    def __init__(self, cfg: ClueConfig):
+        self.cfg = cfg
+        self.concept_weight = float(cfg.g("concept_weight", 0.0)) if cfg.concepts else 0.0
+        self.word_weight = float(cfg.g("word_weight"))
+        self.lsa_weight = float(cfg.g("lsa_weight"))
+        self.concept_names = list(cfg.concepts)
+        self._concept_res = [_compile_variants(v) for v in cfg.concepts.values()]
+
+    def concepts_of(self, text: str) -> list[str]:
+        """Names of the lexicon concepts (概念) that occur in ``text``."""
+        return [n for n, rx in zip(self.concept_names, self._concept_res, strict=True) if rx.search(text)]
+
+    def _concept_counts(self, texts: list[str]) -> sp.csr_matrix:
+        rows, cols = [], []
+        for i, t in enumerate(texts):
+            for j, rx in enumerate(self._concept_res):
+                if rx.search(t):
+                    rows.append(i)
+                    cols.append(j)
+        return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(self.concept_names)))
+
+    @staticmethod
+    def _words(toks: list[str]) -> list[str]:
+        return [t for t in toks if t.strip()]
+
+    def fit_transform(self, texts: list[str], tokens: list[list[str]]) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        self.word_vec = TfidfVectorizer(analyzer=self._words, sublinear_tf=True)
+        lo, hi = self.cfg.g("char_ngram")
+        self.char_vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(int(lo), int(hi)), sublinear_tf=True,
+                                        lowercase=False)
+        tok_docs = [t if t else ["<empty>"] for t in tokens]
+        xw = self.word_vec.fit_transform(tok_docs)
+        xc = self.char_vec.fit_transform([_NON_CJK.sub(" ", t) or "空" for t in texts])
+        self.idf_ = dict(zip(self.word_vec.get_feature_names_out(), self.word_vec.idf_, strict=True))
+        self.concept_tfidf = None
+        xk = None
+        if self.concept_weight > 0:
+            # IDF over the month: a concept every text has (e.g. 电力 in a month of outages) counts less.
+            self.concept_tfidf = TfidfTransformer(sublinear_tf=True).fit(self._concept_counts(texts))
+            xk = self.concept_tfidf.transform(self._concept_counts(texts))
+        x = self._combine(xk, xw, xc)
+        n, d = x.shape
+        k = min(int(self.cfg.g("lsa_components")), n - 1, d - 1)
+        self.svd, z = None, None
+        if k >= 2 and self.lsa_weight > 0:
+            # Few threads: the randomized SVD is slower with oversubscribed BLAS than on one core.
+            with threadpool_limits(1):
+                self.svd = TruncatedSVD(n_components=k, random_state=0)
+                z = normalize(self.svd.fit_transform(x))
+        return x, z
+
+    def _combine(self, xk: sp.spmatrix | None, xw: sp.spmatrix, xc: sp.spmatrix) -> sp.csr_matrix:
+        cw, ww = self.concept_weight, self.word_weight
+        blocks = [math.sqrt((1 - cw) * ww) * normalize(xw), math.sqrt((1 - cw) * (1 - ww)) * normalize(xc)]
+        if xk is not None:
+            blocks.insert(0, math.sqrt(cw) * normalize(xk))
+        return sp.hstack(blocks).tocsr()
+
+    def transform(self, texts: list[str], tokens: list[list[str]] | None = None) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        """Vectors for texts outside the fitted month (last month's clues); without tokens, the
+        fitted vocabulary is looked up in the text (no re-tokenisation)."""
+        if tokens is None:
+            vocab = [t for t in self.word_vec.get_feature_names_out() if len(t) >= 2]
+            tokens = [[t for t in vocab if t in txt] for txt in texts]
+        xw = self.word_vec.transform([t if t else ["<empty>"] for t in tokens])
+        xc = self.char_vec.transform([_NON_CJK.sub(" ", t) or "空" for t in texts])
+        xk = self.concept_tfidf.transform(self._concept_counts(texts)) if self.concept_tfidf is not None else None
+        x = self._combine(xk, xw, xc)
+        z = normalize(self.svd.transform(x)) if self.svd is not None else None
+        return x, z
+
+    @property
+    def lam(self) -> float:
+        return self.lsa_weight if self.svd is not None else 0.0
+
+    def sim(self, x: sp.csr_matrix, z: np.ndarray | None, x2: sp.csr_matrix | None = None,
+            z2: np.ndarray | None = None) -> np.ndarray:
+        x2 = x if x2 is None else x2
+        z2 = z if z2 is None else z2
+        s = (x @ x2.T).toarray()
+        lam = self.lam
+        if lam and z is not None and z2 is not None:
+            s = (1 - lam) * s + lam * (z @ z2.T)
+        return s
+
+
+def _compile_variants(variants: Iterable[str]) -> re.Pattern[str]:
+    parts = []
+    for v in variants:
+        v = str(v)
+        parts.append(v[3:] if v.startswith("re:") else re.escape(v))
+    return re.compile("|".join(f"(?:{p})" for p in parts) or "(?!)")
+
+
+# --------------------------------------------------------------------------- clustering
+
+
+def _agglomerate(s: np.ndarray, threshold: float) -> np.ndarray:
+    n = s.shape[0]
+    if n == 1:
+        return np.zeros(1, dtype=int)
+    d = np.clip(1.0 - s, 0.0, None)
+    d = (d + d.T) / 2
+    np.fill_diagonal(d, 0.0)
+    model = AgglomerativeClustering(
+        n_clusters=None, metric="precomputed", linkage="average", distance_threshold=1.0 - threshold
+    )
+    return model.fit(d).labels_
+
+
+def _leader(z: np.ndarray, threshold: float) -> np.ndarray:
+    """One pass of leader clustering in LSA space (O(n·k)): join the group whose mean is most similar."""
+    n = z.shape[0]
+    labels = np.empty(n, dtype=int)
+    sums = np.zeros((0, z.shape[1]))
+    counts: list[int] = []
+    for i in range(n):
+        if counts:
+            sims = sums @ z[i] / np.asarray(counts)
+            j = int(np.argmax(sims))
+            if sims[j] >= threshold:
+                labels[i] = j
+                sums[j] += z[i]
+                counts[j] += 1
+                continue
+        labels[i] = len(counts)
+        sums = np.vstack([sums, z[i]])
+        counts.append(1)
+    return labels
+
+
+def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg: ClueConfig) -> np.ndarray:
+    """Cluster labels (0..k-1) for one area's items."""
+    n = x.shape[0]
+    t = float(cfg.g("similarity_threshold"))
+    if n <= int(cfg.g("exact_max_items")) or z is None:
+        return _agglomerate(space.sim(x, z), t)
+    micro = _leader(z, max(t, float(cfg.g("leader_threshold"))))
+    k = int(micro.max()) + 1
+    m = sp.csr_matrix((np.ones(n), (micro, np.arange(n))), shape=(k, n))
+    m = sp.diags(1.0 / np.asarray(m.sum(axis=1)).ravel()) @ m  # rows: membership / size → group means
+    xg = (m @ x).tocsr()
+    zg = m @ z
+    top = _agglomerate(space.sim(xg, zg), t)
+    return top[micro]
+
+
+# --------------------------------------------------------------------------- clue attributes
+
+
+def _short_hash(s: str, n: int = 6) -> str:
+    return hashlib.sha1(s.encode("utf-8")).hexdigest()[:n]
+
+
+def item_negativity(df: pd.DataFrame, cfg: ClueConfig) -> pd.Series:
+    """Per-item negativity for the heat score: 1.0 negative sentiment; 0.75 complaint/举报 or a low
+    questionnaire score; 0.5 otherwise (e.g. a neutral-sounding supervisor report)."""
+    sel = cfg.selection
+    neg = df.get("sentiment", pd.Series(None, index=df.index)).isin(sel.get("negative_labels", ["neg"]))
+    complaint = df.get("request_type", pd.Series(None, index=df.index)).isin(
+        sel.get("complaint_request_types", ["投诉", "举报"]))
+    score = pd.to_numeric(df.get("score_100", pd.Series(np.nan, index=df.index)), errors="coerce")
+    low = score.notna() & (score <= float(sel.get("low_score_threshold", 60)))
+    return pd.Series(np.select([neg, complaint | low], [1.0, 0.75], default=0.5), index=df.index)
+
+
+def heat_score(n_weighted: float, n_entities: int, negativity: float, n_items: int, n_prev: int | None,
+               n_supervisor: int, cfg: ClueConfig) -> tuple[float, dict[str, float]]:
+    """Heat (热度, 0..100) and its components; see the module docstring and config/clues.yaml."""
+    h = cfg.heat
+    w = h.get("weights") or {"volume": 0.35, "entities": 0.2, "negativity": 0.15, "growth": 0.15, "supervisor": 0.15}
+    prev = n_prev or 0
+    comp = {
+        "volume": min(1.0, math.log1p(n_weighted) / math.log1p(float(h.get("volume_ref", 50)))),
+        "entities": min(1.0, math.log1p(n_entities) / math.log1p(float(h.get("entity_ref", 20)))),
+        "negativity": float(negativity),
+        "growth": float(np.clip((n_items - prev) / max(prev, float(h.get("growth_floor", 5))), 0.0, 1.0)),
+        "supervisor": min(1.0, n_supervisor / float(h.get("supervisor_ref", 2))),
+    }
+    heat = 100.0 * sum(float(w.get(k, 0.0)) * v for k, v in comp.items())
+    return round(heat, 1), {k: round(v, 3) for k, v in comp.items()}
+
+
+def grade_for(heat: float, sources: Iterable[str], recurring: bool, n_items: int, cfg: ClueConfig) -> str:
+    """Grade (分级) by the first matching rule of config ``grading``."""
+    srcs = set(sources)
+    for rule in cfg.grading:
+        if "min_heat" in rule and heat < float(rule["min_heat"]):
+            continue
+        if "min_items" in rule and n_items < int(rule["min_items"]):
+            continue
+        if "sources_any" in rule and not srcs & set(rule["sources_any"]):
+            continue
+        if "recurring" in rule and bool(rule["recurring"]) != bool(recurring):
+            continue
+        return str(rule["grade"])
+    return str(cfg.grading[-1]["grade"]) if cfg.grading else "C"
+
+
+def responsible_unit_for(area: str, texts: list[str], cfg: ClueConfig) -> str:
+    """责任单位: the first unit rule of the area whose keywords occur in ≥ min_share of the texts,
+    else the configured override / the area's lead unit (牵头单位)."""
+    for rule in cfg.unit_rules:
+        if str(rule.get("area")) != area or not texts:
+            continue
+        kws = [str(k) for k in rule.get("keywords") or ()]
+        share = sum(any(k in t for k in kws) for t in texts) / len(texts)
+        if share >= float(rule.get("min_share", 0.5)):
+            return str(rule["unit"])
+    return cfg.area_units.get(area) or cfg.area_units.get("Z") or ""
+
+
+def clue_deadline(grade: str, month: str, cfg: ClueConfig) -> date:
+    """整改时限 of a clue of ``month``: counted from the month's last day (config ``deadline_start``)."""
+    start, end = _month_bounds(month)
+    if cfg.deadline_start == "month_end":
+        base = (end - pd.Timedelta(days=1)).date()
+    elif cfg.deadline_start == "next_month_start":
+        base = end.date()
+    else:
+        raise ValueError(f"unknown deadline_start {cfg.deadline_start!r} (use month_end or next_month_start)")
+    return workdays.deadline_for(grade, base, cfg)
+
+
+def _keywords(member_tokens: list[list[str]], space: _TextSpace, cfg: ClueConfig,
+              keyword_extractor: Any | None) -> list[str]:
+    k = int(cfg.g("n_keywords"))
+    stop = set(cfg.g("title_stopwords") or ())
+    if keyword_extractor is not None:
+        flat = [t for toks in member_tokens for t in toks]
+        fn: Callable[..., list[str]] = getattr(keyword_extractor, "keywords", keyword_extractor)
+        return [w for w in fn(flat, k=k + len(stop)) if w not in stop][:k]
+    # c-TF-IDF: share of the clue's items containing the word × the word's IDF in this month.
+    df_counts: Counter[str] = Counter()
+    for toks in member_tokens:
+        df_counts.update(set(toks))
+    n = max(len(member_tokens), 1)
+    scored = [
+        (cnt / n * space.idf_.get(w, 1.0), w)
+        for w, cnt in df_counts.items()
+        if len(w) >= 2 and w not in stop and not w.isdigit() and w != "<empty>"
+    ]
+    scored.sort(key=lambda p: (-p[0], p[1]))
+    return [w for _, w in scored[:k]]
+
+
+def _title(keywords: list[str], medoid_text: str, cfg: ClueConfig) -> str:
+    top = keywords[: int(cfg.g("title_keywords"))]
+    if not top:
+        return medoid_text[:20]
+    # Order the words as they appear in the representative text, which reads more naturally.
+    pos = {w: (medoid_text.find(w) if w in medoid_text else 10_000 + i) for i, w in enumerate(top)}
+    return "、".join(sorted(top, key=lambda w: pos[w]))
+
+
+def _empty_clues() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return pd.DataFrame(columns=CLUE_COLUMNS), pd.DataFrame(columns=MEMBER_COLUMNS)
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_clues(
+    candidates: pd.DataFrame,
+    month: str,
+    previous_clues: pd.DataFrame | None,
+    cfg: ClueConfig,
+    keyword_extractor: Any | None = None,
+    *,
+    previous_members: pd.DataFrame | None = None,
+    existing_members: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Group the month's candidates into problem clues (问题线索); returns ``(clues, members)``.
+
+    ``previous_clues`` (last month's clues, may be None) are linked when a clue's centroid is similar
+    enough (same area); ``previous_members`` (their members with ``text`` and optionally ``tokens``)
+    gives a better centroid than the clue's description and examples. ``existing_members`` (this
+    month's members from an earlier build) keeps ids stable when the groups change slightly.
+    ``keyword_extractor`` is an object with ``keywords(tokens, k)`` or a callable ``(tokens, k)``.
+    The result depends only on the inputs (no clock), so rebuilding gives identical output.
+    """
+    if candidates is None or len(candidates) == 0:
+        return _empty_clues()
+    df = candidates.copy()
+    for col, default in (("entity_hash", None), ("street", None), ("source_record_id", None),
+                         ("received_at", pd.NaT), ("tokens", None), ("area", "Z")):
+        if col not in df.columns:
+            df[col] = default
+    df["area"] = df["area"].where(df["area"].notna(), "Z").astype(str)
+    df["text"] = df["text"].fillna("").astype(str)
+    df["tokens"] = df["tokens"].map(_tokens_list)
+    df["received_at"] = pd.to_datetime(df["received_at"], errors="coerce")
+    df = df.drop_duplicates("feedback_id").sort_values("feedback_id", kind="stable").reset_index(drop=True)
+    df["_neg"] = item_negativity(df, cfg)
+    src_w = (cfg.heat.get("source_weights") or {})
+    df["_w"] = df["source"].map(lambda s: float(src_w.get(s, 1.0)))
+
+    space = _TextSpace(cfg)
+    x, z = space.fit_transform(df["text"].tolist(), df["tokens"].tolist())
+
+    min_items = int(cfg.g("min_items"))
+    always = set(cfg.g("always_clue_sources") or ())
+    groups: list[tuple[str, np.ndarray]] = []  # (area, row indices)
+    area_rank = {a: i for i, a in enumerate(cfg.area_order)}
+    for area in sorted(df["area"].unique(), key=lambda a: (area_rank.get(a, 99), a)):
+        idx = np.flatnonzero(df["area"].to_numpy() == area)
+        labels = _cluster_area(space, x[idx], None if z is None else z[idx], cfg)
+        for lab in np.unique(labels):
+            rows = idx[labels == lab]
+            if len(rows) >= min_items:
+                groups.append((area, rows))
+            else:
+                # Too small to be a clue, but some sources (监督员) always make one per report.
+                for r in rows:
+                    if df.at[r, "source"] in always:
+                        groups.append((area, np.array([r])))
+
+    if not groups:
+        return _empty_clues()
+
+    # Centroids (unnormalised means) and member similarity to their clue.
+    clue_rows = []
+    member_frames = []
+    cent_x, cent_z = [], []
+    for area, rows in groups:
+        xs = x[rows]
+        xm = sp.csr_matrix(xs.mean(axis=0))
+        zm = z[rows].mean(axis=0, keepdims=True) if z is not None else None
+        sim = space.sim(xs, None if z is None else z[rows], xm, zm).ravel()
+        order = np.lexsort((df.loc[rows, "feedback_id"].to_numpy(), -sim))
+        rows_sorted, sim_sorted = rows[order], sim[order]
+        cent_x.append(xm)
+        cent_z.append(zm)
+        clue_rows.append((area, rows_sorted, sim_sorted))
+
+    ids = _assign_ids(df, clue_rows, month, existing_members)
+    links = _link_previous(space, clue_rows, cent_x, cent_z, previous_clues, previous_members, cfg)
+    prev_n = {}
+    if previous_clues is not None and len(previous_clues):
+        prev_n = dict(zip(previous_clues["clue_id"], previous_clues["n_items"], strict=True))
+
+    out = []
+    n_ex = int(cfg.g("n_examples"))
+    desc_chars = int(cfg.g("description_chars"))
+    for i, ((area, rows, sims), cid) in enumerate(zip(clue_rows, ids, strict=True)):
+        sub = df.loc[rows]
+        texts = sub["text"].tolist()
+        medoid = texts[0]
+        examples: list[str] = []
+        seen: set[str] = set()
+        for t in texts:
+            key = _NON_CJK.sub("", t)
+            if key not in seen:
+                seen.add(key)
+                examples.append(t)
+            if len(examples) >= n_ex:
+                break
+        kws = _keywords(sub["tokens"].tolist(), space, cfg, keyword_extractor)
+        srcs = [s for s in SOURCE_ORDER if s in set(sub["source"])] + sorted(set(sub["source"]) - set(SOURCE_ORDER))
+        n_items = len(rows)
+        n_ent = int(sub["entity_hash"].dropna().nunique())
+        n_sup = int((sub["source"] == "supervisor").sum())
+        prev_id = links.get(i)
+        heat, comp = heat_score(float(sub["_w"].sum()), n_ent, float(sub["_neg"].mean()), n_items,
+                                int(prev_n.get(prev_id, 0)) if prev_id else None, n_sup, cfg)
+        grade = grade_for(heat, srcs, prev_id is not None, n_items, cfg)
+        out.append({
+            "clue_id": cid,
+            "month": month,
+            "area": area,
+            "title": _title(kws, medoid, cfg),
+            "description": medoid if len(medoid) <= desc_chars else medoid[: desc_chars - 1] + "…",
+            "n_items": n_items,
+            "n_entities": n_ent,
+            "n_sources": len(srcs),
+            "n_streets": int(sub["street"].dropna().astype(str).replace("", np.nan).dropna().nunique()),
+            "sources": ",".join(srcs),
+            "first_seen": sub["received_at"].min(),
+            "last_seen": sub["received_at"].max(),
+            "examples": examples,
+            "heat": heat,
+            "grade": grade,
+            "responsible_unit": responsible_unit_for(area, texts, cfg),
+            "deadline": clue_deadline(grade, month, cfg),
+            "previous_clue_id": prev_id,
+            "recurring": prev_id is not None,
+            "keywords": ",".join(kws),
+            "n_supervisor": n_sup,
+            "heat_components": comp,
+        })
+        member_frames.append(pd.DataFrame({
+            "clue_id": cid,
+            "feedback_id": sub["feedback_id"].to_numpy(),
+            "source": sub["source"].to_numpy(),
+            "source_record_id": sub["source_record_id"].to_numpy(),
+            "received_at": sub["received_at"].to_numpy(),
+            "area": area,
+            "text": texts,
+            "similarity": np.round(sims, 4),
+        }))
+
+    clues = pd.DataFrame(out, columns=CLUE_COLUMNS)
+    clues["_ar"] = clues["area"].map(lambda a: area_rank.get(a, 99))
+    clues = clues.sort_values(["_ar", "heat", "clue_id"], ascending=[True, False, True], kind="stable")
+    clues = clues.drop(columns="_ar").reset_index(drop=True)
+    members = pd.concat(member_frames, ignore_index=True)[MEMBER_COLUMNS]
+    order = {c: i for i, c in enumerate(clues["clue_id"])}
+    members = members.sort_values(["clue_id"], key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    return clues, members
+
+
+def _assign_ids(df: pd.DataFrame, clue_rows: list[tuple[str, np.ndarray, np.ndarray]], month: str,
+                existing_members: pd.DataFrame | None) -> list[str]:
+    """Stable clue ids: reuse an existing id of this month when most of its members are still together,
+    else ``{month}-{area}-{sha1(min feedback_id)[:6]}`` (lengthened on the rare hash collision)."""
+    n = len(clue_rows)
+    ids: list[str | None] = [None] * n
+    taken: set[str] = set()
+    if existing_members is not None and len(existing_members):
+        old_of = dict(zip(existing_members["feedback_id"], existing_members["clue_id"], strict=True))
+        old_size = existing_members.groupby("clue_id").size().to_dict()
+        pairs = []
+        for i, (_, rows, _) in enumerate(clue_rows):
+            cnt = Counter(old_of.get(f) for f in df.loc[rows, "feedback_id"])
+            cnt.pop(None, None)
+            for old, c in cnt.items():
+                # Keep the old id if this group holds more than half of the old clue's members.
+                if c * 2 > old_size.get(old, 0):
+                    pairs.append((-c, old, i))
+        for _, old, i in sorted(pairs):
+            if ids[i] is None and old not in taken:
+                ids[i] = old
+                taken.add(old)
+    for i, (area, rows, _) in enumerate(clue_rows):
+        if ids[i] is not None:
+            continue
+        anchor = str(min(df.loc[rows, "feedback_id"].astype(str)))
+        length = 6
+        cid = f"{month}-{area}-{_short_hash(anchor, length)}"
+        while cid in taken:
+            length += 2
+            cid = f"{month}-{area}-{_short_hash(anchor, length)}"
+        ids[i] = cid
+        taken.add(cid)
+    return [str(i) for i in ids]
+
+
+def _link_previous(space: _TextSpace, clue_rows: list, cent_x: list, cent_z: list,
+                   previous_clues: pd.DataFrame | None, previous_members: pd.DataFrame | None,
+                   cfg: ClueConfig) -> dict[int, str]:
+    """Map the index of a new clue (by position) to the id of last month's clue it continues."""
+    if previous_clues is None or len(previous_clues) == 0:
+        return {}
+    prev = previous_clues.reset_index(drop=True)
+    pids = prev["clue_id"].astype(str).tolist()
+    pareas = prev["area"].astype(str).tolist()
+    if previous_members is not None and len(previous_members):
+        pm = previous_members[previous_members["clue_id"].astype(str).isin(pids)].copy()
+        toks = pm["tokens"].map(_tokens_list).tolist() if "tokens" in pm.columns else None
+        px, pz = space.transform(pm["text"].fillna("").astype(str).tolist(), toks)
+        pos = {c: i for i, c in enumerate(pids)}
+        rows = pm["clue_id"].astype(str).map(pos).to_numpy()
+        m = sp.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(pids), len(rows)))
+        sizes = np.asarray(m.sum(axis=1)).ravel()
+        m = sp.diags(1.0 / np.maximum(sizes, 1)) @ m
+        pcx = (m @ px).tocsr()
+        pcz = m @ pz if pz is not None else None
+        missing = np.flatnonzero(sizes == 0)
+    else:
+        missing = np.arange(len(pids))
+        pcx, pcz = None, None
+    if len(missing):
+        # Clues without member texts: describe them by description, examples and keywords.
+        texts = []
+        for i in missing:
+            r = prev.iloc[int(i)]
+            ex = r.get("examples")
+            ex = list(ex) if isinstance(ex, (list, tuple, np.ndarray)) else []
+            texts.append(" ".join([str(r.get("description") or "")] + [str(e) for e in ex]))
+        tx, tz = space.transform(texts)
+        if pcx is None:
+            pcx, pcz = tx, tz
+        else:
+            pcx = sp.lil_matrix(pcx)
+            for j, i in enumerate(missing):
+                pcx[int(i)] = tx[j]
+                if pcz is not None and tz is not None:
+                    pcz[int(i)] = tz[j]
+            pcx = pcx.tocsr()
+    cx = sp.vstack(cent_x).tocsr()
+    cz = np.vstack(cent_z) if cent_z and cent_z[0] is not None else None
+    s = space.sim(normalize(cx), None if cz is None else normalize(cz), normalize(pcx),
+                  None if pcz is None else normalize(pcz))
+    t = float(cfg.g("link_threshold"))
+    links: dict[int, str] = {}
+    for i, (area, _, _) in enumerate(clue_rows):
+        best, best_j = -1.0, None
+        for j, pa in enumerate(pareas):
+            if pa == area and s[i, j] > best:
+                best, best_j = s[i, j], j
+        if best_j is not None and best >= t:
+            links[i] = pids[best_j]
+    return links
