@@ -7,7 +7,9 @@ format is taken from the file's bytes, never from its name, and so is the text e
 1. a BOM decides (UTF-8 / UTF-16);
 2. else the whole file must decode as strict UTF-8, else as strict GB18030 (a superset of GBK and
    GB2312);
-3. else charset-normalizer guesses from the first megabyte, and undecodable bytes become ``�``.
+3. else, when only a handful of bytes are broken, the one of the two needing the fewest replacements
+   (undecodable bytes become ``�``);
+4. else charset-normalizer guesses from the first megabyte (undecodable bytes become ``�``).
 
 Header detection (表头识别): exports often carry title rows (``2026年11月12345工单导出``, filter
 lines) above the header. Among the first :data:`HEADER_SCAN_ROWS` rows, the header is the row with
@@ -458,6 +460,13 @@ def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
     for encoding in ("utf-8-sig", "gb18030"):
         if _decodes(path, encoding):
             return encoding, "strict"
+    # A real export with a few broken bytes (a cut-off character, one bad record): take the encoding
+    # that needs the fewest replacements, if that is a handful; undecodable bytes become U+FFFD.
+    sample = head[:_BLOCK]
+    errors = {enc: sample.decode(enc, errors="replace").count("\ufffd") for enc in ("utf-8", "gb18030")}
+    enc = min(errors, key=errors.get)
+    if errors[enc] <= max(2, len(sample) // 1000):
+        return ("utf-8-sig" if enc == "utf-8" else enc), "replace"
     from charset_normalizer import from_bytes
 
     best = from_bytes(head).best()

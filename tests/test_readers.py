@@ -1,0 +1,181 @@
+"""Reading landing files: encodings, delimiters, title rows, blank/合计 rows, broken files."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pipeline.canonical import RejectedFile
+from pipeline.readers import read_table
+
+HINTS = ["工单编号", "来电时间", "诉求内容", "来电人姓名", "受理渠道"]
+HEADER = "工单编号,来电时间,来电人姓名,诉求内容\n"
+ROWS = "GD001,2026-11-03 08:15,张三,营业执照变更要跑三次\nGD002,2026-11-04 09:00,李四,停电影响生产\n"
+
+
+def write(path: Path, text: str, encoding: str) -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
+def test_csv_encodings_are_detected_from_bytes(tmp_path: Path, encoding: str) -> None:
+    # the file name says nothing about the encoding
+    path = write(tmp_path / "export.csv", HEADER + ROWS, encoding)
+    [table] = read_table(path, header_hints=HINTS)
+    assert table.header == ["工单编号", "来电时间", "来电人姓名", "诉求内容"]  # no BOM left on the first name
+    assert [r["诉求内容"] for r in table.rows] == ["营业执照变更要跑三次", "停电影响生产"]
+    assert table.row_numbers == [2, 3]
+
+
+def test_gb18030_only_characters_survive(tmp_path: Path) -> None:
+    # 𠀀 (U+20000) and 㐀 (U+3400) do not exist in GBK: such a file must be read as GB18030
+    text = HEADER + "GD001,2026-11-03 08:15,王𠀀㐀,诉求\n"
+    with pytest.raises(UnicodeEncodeError):
+        text.encode("gbk")
+    [table] = read_table(write(tmp_path / "a.csv", text, "gb18030"), header_hints=HINTS)
+    assert table.encoding == "gb18030"
+    assert table.rows[0]["来电人姓名"] == "王𠀀㐀"
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [("\t", "tab"), (";", "semicolon"), ("|", "pipe")])
+def test_delimiters_are_sniffed(tmp_path: Path, delimiter: str, name: str) -> None:
+    text = (HEADER + ROWS).replace(",", delimiter)
+    [table] = read_table(write(tmp_path / f"{name}.txt", text, "utf-8"), header_hints=HINTS)
+    assert table.delimiter == delimiter
+    assert table.rows[1]["来电人姓名"] == "李四"
+
+
+def test_title_rows_blank_and_summary_rows_in_csv(tmp_path: Path) -> None:
+    text = (
+        "2026年11月12345热线工单导出\n"  # row 1: title
+        "导出时间：2026-12-01,,,\n"  # row 2: filter line
+        + HEADER  # row 3
+        + "GD001,2026-11-03 08:15,张三,\"多行\n诉求, 带逗号\"\n"  # row 4 (one record over two lines)
+        + ",,,\n"  # row 5: blank
+        + "GD002,2026-11-04 09:00,李四,停电\n"  # row 6
+        + "合计,2,,\n"  # row 7: summary
+        + "\n,,,\n"  # trailing blank rows are not counted
+    )
+    [table] = read_table(write(tmp_path / "t.csv", text, "gbk"), header_hints=HINTS)
+    assert table.header_row == 3
+    assert table.row_numbers == [4, 6]
+    assert table.rows[0]["诉求内容"] == "多行\n诉求, 带逗号"
+    assert (table.blank_rows, table.summary_rows) == (1, 1)
+
+
+def test_csv_row_with_too_many_cells_is_reported(tmp_path: Path) -> None:
+    text = HEADER + "GD001,2026-11-03,张三,停电,又停电\nGD002,2026-11-04,李四,好\n"
+    [table] = read_table(write(tmp_path / "o.csv", text, "utf-8"), header_hints=HINTS)
+    assert table.overflow == {0: ["又停电"]}
+    assert len(table.rows) == 2
+
+
+def make_workbook(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "11月工单"
+    ws.append(["2026年11月12345热线工单"])  # 1
+    ws.append([])  # 2
+    ws.append(["工单编号", "来电时间", "来电人姓名", "诉求内容"])  # 3
+    ws.append([2026110001, datetime(2026, 11, 3, 8, 15), "张三", "诉求一"])  # 4
+    ws.append([])  # 5 blank
+    ws.append(["GD2", 46329.34375, "李四", "诉求二"])  # 6: date as Excel serial number
+    ws.append(["小计", None, None, None])  # 7
+    ws.append([None, None, None, "  "])  # 8: whitespace only = blank
+    ws.append(["GD3", "2026/11/5 10:00", 13800138000, "诉求三"])  # 9
+    ws.append(["总计：3条"])  # 10
+    notes = wb.create_sheet("填表说明")
+    notes.append(["本表由系统导出，请勿修改。"])
+    wb.create_sheet("空表")
+    wb.save(path)
+    return path
+
+
+def test_xlsx_title_rows_blank_and_summary_rows(tmp_path: Path) -> None:
+    tables = read_table(make_workbook(tmp_path / "工单.xlsx"), header_hints=HINTS)
+    assert [t.sheet for t in tables] == ["11月工单", "填表说明"]  # the empty sheet gives no table
+    table = tables[0]
+    assert table.header_row == 3
+    assert table.row_numbers == [4, 6, 9]
+    assert (table.blank_rows, table.summary_rows, table.ignored_rows) == (2, 2, 4)
+    assert [r["工单编号"] for r in table.rows] == ["2026110001", "GD2", "GD3"]
+    assert table.rows[0]["来电时间"] == "2026-11-03 08:15:00"
+    assert table.rows[1]["来电时间"] == "46329.34375"
+    assert table.rows[2]["来电人姓名"] == "13800138000"
+    assert tables[1].header_matches == 0
+
+
+def test_xls_workbook(tmp_path: Path) -> None:
+    xlwt = pytest.importorskip("xlwt", reason="xlwt (dev requirement) writes the .xls fixture")
+    pytest.importorskip("xlrd", reason="xlrd reads .xls")
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("工单")
+    ws.write(0, 0, "2026年工单")
+    for col, name in enumerate(["工单编号", "来电时间", "诉求内容"]):
+        ws.write(1, col, name)
+    ws.write(2, 0, "GD1")
+    ws.write(2, 1, datetime(2026, 11, 3, 8, 15), xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm"))
+    ws.write(2, 2, "诉求")
+    path = tmp_path / "old.xls"
+    wb.save(str(path))
+    [table] = read_table(path, header_hints=HINTS)
+    assert table.header_row == 2
+    assert table.rows == [{"工单编号": "GD1", "来电时间": "2026-11-03 08:15:00", "诉求内容": "诉求"}]
+    assert table.row_numbers == [3]
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.csv", b"", "file is empty"),
+        ("spaces.csv", b"  \r\n \n", "file is empty"),
+        ("image.csv", PNG, "PNG image"),
+        ("random.csv", bytes(range(256)) * 10, "binary"),
+        ("page.xls", b"<html><body><table><tr><td>x</td></tr></table></body></html>", "HTML"),
+    ],
+)
+def test_unreadable_files_are_rejected(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(RejectedFile, match=reason) as info:
+        read_table(path, header_hints=HINTS)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_xlsx_is_rejected(tmp_path: Path) -> None:
+    full = make_workbook(tmp_path / "full.xlsx").read_bytes()
+    path = tmp_path / "cut.xlsx"
+    path.write_bytes(full[: len(full) // 2])
+    with pytest.raises(RejectedFile, match="truncated or corrupt"):
+        read_table(path, header_hints=HINTS)
+
+
+def test_zip_that_is_not_a_workbook_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "data.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    with pytest.raises(RejectedFile, match="xlsx"):
+        read_table(path, header_hints=HINTS)
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    path = write(tmp_path / "big.csv", HEADER + ROWS * 100, "utf-8")
+    with pytest.raises(RejectedFile, match="over the"):
+        read_table(path, header_hints=HINTS, max_bytes=1024)
+
+
+def test_mostly_gbk_file_with_a_broken_byte_is_still_read(tmp_path: Path) -> None:
+    data = (HEADER + ROWS).encode("gbk") + b"GD003,2026-11-05,\xff\xfe,x\n"
+    path = tmp_path / "broken.csv"
+    path.write_bytes(data)
+    [table] = read_table(path, header_hints=HINTS)
+    assert len(table.rows) == 3
+    assert table.rows[0]["诉求内容"] == "营业执照变更要跑三次"
