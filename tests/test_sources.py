@@ -296,12 +296,15 @@ def test_questionnaire_text_export(tmp_path: Path, cfg: dict) -> None:
         ["3", "不知道", "", "", "", "", "丙公司", "", "", "", "", "满意", "", "", "", "", "", ""],  # 5
         ["4", "2026-11-04 09:00:00", "", "微信", "", "", "丁公司", "", "", "", "", "(跳过)", "", "", "",
          "", "  暂无建议！ ", ""],  # 6
+        ["5", "2026-11-04 10:00:00", "", "", "", "", "戊公司", "", "", "", "", "", "", "", "", "", "非常满意。", ""],  # 7
     ]
     parsed = parse_file(write_csv(tmp_path / "问卷_文本.csv", rows, encoding="utf-8-sig"), "questionnaire", cfg)
-    assert (parsed.rows_in, len(parsed.quarantine), parsed.ignored_rows) == (4, 1, 0)
+    assert (parsed.rows_in, len(parsed.quarantine), parsed.ignored_rows) == (5, 1, 0)
     assert reasons(parsed) == {5: "提交答卷时间 '不知道' is not a date (expected a date such as 2026-11-03 08:15)"}
     assert check_contract(parsed) == []
-    assert list(parsed.rows["record_key"]) == ["1|2026-11-03 10:20:05", "2|2026-11-03 11:00:00", "4|2026-11-04 09:00:00"]
+    assert list(parsed.rows["record_key"]) == [
+        "1|2026-11-03 10:20:05", "2|2026-11-03 11:00:00", "4|2026-11-04 09:00:00", "5|2026-11-04 10:00:00",
+    ]
 
     a = parsed.answers
     first = a[a["source_record_id"] == "1"]
@@ -321,7 +324,7 @@ def test_questionnaire_text_export(tmp_path: Path, cfg: dict) -> None:
     fourth = a[a["source_record_id"] == "4"]
     assert list(fourth["answer_text"]) == ["(跳过)"] and fourth["score_100"].isna().all()
 
-    # only response 1 has a real suggestion: 无。 and 暂无建议！ are non-answers
+    # only response 1 has a real suggestion: 无。, 暂无建议！ and a bare 非常满意。 are non-answers
     assert len(parsed.feedback) == 1
     fb = parsed.feedback.iloc[0]
     assert fb["record_key"] == "1|2026-11-03 10:20:05"
@@ -449,22 +452,25 @@ def test_survey_without_scores_is_rejected(tmp_path: Path, cfg: dict) -> None:
 def test_supervisor(tmp_path: Path, cfg: dict) -> None:
     rows = [
         ["特邀监督员反映问题登记表"],
-        ["监督员姓名", "身份类别", "反映时间", "反映问题", "涉及单位", "联系电话"],
-        ["王某", "人大代表", "2026-11-05", "企业反映施工许可审批时间过长", "住建局", "13900000000"],
-        ["李某", "记者", "2026/11/6 14:00", "政务大厅自助机故障多日未修", "政务服务中心", ""],
-        ["赵某", "商会", "", "没有时间", "", ""],
+        ["序号", "监督员姓名", "身份类别", "反映时间", "反映问题", "涉及单位", "联系电话"],
+        [1, "王某", "人大代表", "2026-11-05", "企业反映施工许可审批时间过长", "住建局", "13900000000"],
+        [2, "李某", "记者", "2026/11/6 14:00", "政务大厅自助机故障多日未修", "政务服务中心", ""],
+        [3, "赵某", "商会", "", "没有时间", "", ""],
     ]
     parsed = parse_file(write_csv(tmp_path / "监督员.csv", rows, encoding="gbk"), "supervisor", cfg)
     assert (parsed.rows_in, len(parsed.quarantine)) == (3, 1)
     assert reasons(parsed) == {5: "反映时间 is empty"}
     fb = parsed.feedback
     assert list(fb["reporter_category"]) == ["人大代表", "媒体记者"]
+    assert list(fb["source_record_id"]) == ["1", "2"]  # the register's 序号 is what people see
     assert list(fb["person_name"]) == ["王某", "李某"]
     assert list(fb["unit"]) == ["住建局", "政务服务中心"]
     assert set(fb["channel"]) == {"特邀监督员"} and set(fb["request_type"]) == {"投诉"}
     assert list(fb["received_at"]) == [pd.Timestamp("2026-11-05"), pd.Timestamp("2026-11-06 14:00")]
     # the key is stable across files and exports: the same report again has the same key
-    again = parse_file(write_xlsx(tmp_path / "x.xlsx", {"s": rows}), "supervisor", cfg)
+    # (even when the register is renumbered and re-exported as xlsx)
+    renumbered = [rows[0], rows[1]] + [[n + 10, *r[1:]] for n, r in enumerate(rows[2:])]
+    again = parse_file(write_xlsx(tmp_path / "x.xlsx", {"s": renumbered}), "supervisor", cfg)
     assert list(again.feedback["record_key"]) == list(fb["record_key"])
     assert fb["record_key"].is_unique
 

@@ -14,7 +14,8 @@ column per row, ``N、(行标题)`` or ``N、题干—行标题``; the row title
   5..1 through ``numeric_scale`` on matrix rows and on questions whose text says 满意/评价; missing
   answers (不了解, -2, -3 …) → NaN;
 * ``feedback``: each open answer (question text contains one of ``open_questions``) that is not a
-  non-answer (无, 没有, 暂无 … compared without punctuation) → one row with ``part`` = the question,
+  non-answer (无, 没有, 暂无 … compared without punctuation; a bare scale word such as 满意 counts
+  as a non-answer too) → one row with ``part`` = the question,
   request type 建议, writer type enterprise, ``score_100`` = the response's mean matrix score.
 """
 
@@ -153,7 +154,8 @@ class _Scorer:
         self.text = {norm_value(k): float(v) for k, v in cfg.get("scale", {}).items()}
         self.numeric = {int(k): float(v) for k, v in cfg.get("numeric_scale", {}).items()}
         self.missing = {norm_value(v) for v in cfg.get("missing_answers", [])}
-        self.non_answers = {strip_punct(v) for v in cfg.get("non_answers", [])} | {""}
+        # An open answer that is only a scale word ("满意") rates, it does not suggest anything.
+        self.non_answers = {strip_punct(v) for v in [*cfg.get("non_answers", []), *cfg.get("scale", {})]} | {""}
 
     def is_missing(self, answer: str) -> bool:
         return norm_value(answer) in self.missing

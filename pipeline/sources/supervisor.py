@@ -2,7 +2,9 @@
 
 Low volume, high weight: every report becomes one feedback row (channel 特邀监督员, request type
 投诉) that goes to the clue list. There is no id in these sheets, so ``record_key`` is a stable hash
-of (反映时间, 监督员姓名, 反映问题): the same report sent again is recognised.
+of (反映时间, 监督员姓名, 反映问题): the same report sent again is recognised, even when the
+register is renumbered. ``source_record_id`` (原始编号) is the register's 序号 when it has one, else
+the key.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ from pipeline.validate import (
 SOURCE = "supervisor"
 PATTERNS: tuple = ()
 CHANNEL = "特邀监督员"
+# The register's own row number (序号), shown to people as 原始编号 when present. Used when the
+# config has no ``record_no`` entry of its own.
+RECORD_NO_ALIASES = ["序号", "编号", "登记编号"]
+
+
+def _columns(cfg: dict) -> dict[str, list[str]]:
+    columns = dict(cfg["columns"])
+    columns.setdefault("record_no", RECORD_NO_ALIASES)
+    return columns
 
 
 def hints(cfg: dict) -> list[str]:
@@ -36,7 +47,7 @@ def hints(cfg: dict) -> list[str]:
 
 
 def plan(header: Sequence[str], cfg: dict) -> dict[str, int]:
-    cols = map_columns(header, cfg["columns"])
+    cols = map_columns(header, _columns(cfg))
     missing = [f for f in cfg.get("required", []) if f not in cols]
     if missing:
         raise RejectedFile(missing_columns_reason(missing, cfg["columns"]))
@@ -74,7 +85,7 @@ def parse_chunk(
         append_row(
             feedback,
             record_key=key,
-            source_record_id=key,
+            source_record_id=get("record_no") or key,
             part="",
             channel=CHANNEL,
             received_at=when,
