@@ -179,3 +179,15 @@ def test_mostly_gbk_file_with_a_broken_byte_is_still_read(tmp_path: Path) -> Non
     [table] = read_table(path, header_hints=HINTS)
     assert len(table.rows) == 3
     assert table.rows[0]["诉求内容"] == "营业执照变更要跑三次"
+
+
+def test_workbook_renamed_csv_is_still_a_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "工单.csv"
+    path.write_bytes(make_workbook(tmp_path / "real.xlsx").read_bytes())
+    tables = read_table(path, header_hints=HINTS)
+    assert tables[0].sheet == "11月工单" and len(tables[0].rows) == 3
+
+
+def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
+    [table] = read_table(write(tmp_path / "h.csv", HEADER, "gbk"), header_hints=HINTS)
+    assert table.rows == [] and table.header_row == 1
