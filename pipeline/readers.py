@@ -542,12 +542,22 @@ def _open_csv(path: Path, head: bytes, matcher: HeaderMatcher) -> TableFile:
 def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
     import openpyxl
 
+    # A file object, not the path: openpyxl refuses names not ending in .xlsx, and a workbook saved
+    # as "工单.csv" is still a workbook.
+    fh = open(path, "rb")  # closed together with the workbook
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except zipfile.BadZipFile as exc:
+        fh.close()
         raise RejectedFile(f"xlsx file is truncated or corrupt ({exc})") from None
     except Exception as exc:  # openpyxl raises many types (KeyError, InvalidFileException …)
+        fh.close()
         raise RejectedFile(f"not a readable xlsx workbook ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
+
+    def close() -> None:
+        wb.close()
+        fh.close()
+
     tables: list[TableReader] = []
     try:
         for ws in wb.worksheets:
@@ -556,9 +566,9 @@ def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
             ws.reset_dimensions()  # some exporters write a wrong <dimension>; read what is there
             tables.append(XlsxTable(ws, matcher))
     except Exception as exc:
-        wb.close()
+        close()
         raise RejectedFile(f"xlsx file is truncated or corrupt ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
-    return TableFile(tables, wb.close)
+    return TableFile(tables, close)
 
 
 def _open_xls(path: Path, matcher: HeaderMatcher) -> TableFile:
