@@ -495,7 +495,7 @@ def _refresh_daily(conn: Connection, month: str, days: Sequence[dt.date], s: Mar
            .where(f.received_date.in_(days))
            .group_by(f.received_date, *dims))
     names = ["day", "month", "area", "source", "channel", "street", "writer_type", *MEASURE_COLUMNS]
-    return conn.execute(t.insert().from_select(names, sel)).rowcount or 0
+    return conn.execute(t.insert().from_select(names, sel).execution_options(preserve_rowcount=True)).rowcount
 
 
 def _refresh_feedback_monthly(conn: Connection, month: str, s: MartSettings) -> int:
@@ -507,7 +507,7 @@ def _refresh_feedback_monthly(conn: Connection, month: str, s: MartSettings) -> 
            .where(_in_month(f.received_date, month))
            .group_by(*dims))
     names = ["month", "area", "source", "channel", "street", "writer_type", *MEASURE_COLUMNS]
-    return conn.execute(t.insert().from_select(names, sel)).rowcount or 0
+    return conn.execute(t.insert().from_select(names, sel).execution_options(preserve_rowcount=True)).rowcount
 
 
 def _prev_rows(conn: Connection, table: Any, month: str, keys: Sequence[str]) -> tuple[dict, dict]:
@@ -651,7 +651,8 @@ def _refresh_area(conn: Connection, month: str, s: MartSettings) -> int:
         row["composite_rank"] = ranks.get(area)
         for k, src, sfx in (("m", prev, "prev_month"), ("y", prev_year, "prev_year")):
             old = src.get((area,))
-            n_prev = int(old["n_feedback"]) if old else (0 if had_feedback[k] else None)
+            # None when the warehouse holds no feedback at all for that month (before the data starts).
+            n_prev = (int(old["n_feedback"]) if old else 0) if had_feedback[k] else None
             tag = "mom" if k == "m" else "yoy"
             row[f"n_feedback_{sfx}"] = n_prev
             row[f"n_feedback_{tag}_pct"] = _pct(row["n_feedback"], n_prev)
