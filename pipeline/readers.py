@@ -143,13 +143,17 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def make_header(cells: Sequence[str]) -> list[str]:
-    """Header names from the header row: trimmed, empty ones named ``列F``, duplicates ``名称.1``."""
+def make_header(cells: Sequence[str], *, keep_trailing: bool = False) -> list[str]:
+    """Header names from the header row: trimmed, empty ones named ``列F``, duplicates ``名称.1``.
+
+    Trailing empty header cells are dropped (in a workbook they are formatting, not columns) unless
+    ``keep_trailing``: in a CSV they are real fields, and cells under them must not look like an
+    overflowing row.
+    """
     out: list[str] = []
     seen: dict[str, int] = {}
-    # Trailing empty header cells are dropped: they are formatting, not columns.
     width = len(cells)
-    while width and not cells[width - 1].strip():
+    while width and not keep_trailing and not cells[width - 1].strip():
         width -= 1
     for i in range(width):
         name = cells[i].strip().strip("\ufeff") or f"列{_column_letter(i)}"
@@ -216,7 +220,8 @@ class TableReader:
     delimiter: str | None = None
 
     def __init__(self, header_cells: list[str], header_row: int, header_matches: int) -> None:
-        self.header = make_header(header_cells) if header_row > 0 else []
+        keep = self.delimiter is not None
+        self.header = make_header(header_cells, keep_trailing=keep) if header_row > 0 else []
         self.header_row = header_row  # 1-based, 0 = empty table
         self.header_matches = header_matches
 

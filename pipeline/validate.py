@@ -201,6 +201,30 @@ def parse_datetime(value: object) -> datetime | None:
     raise ValueError("unrecognised format")
 
 
+def parse_datetime_column(values: Sequence[str]) -> tuple[list[datetime | None], dict[int, str]]:
+    """Parse a column of stripped cell texts: (datetimes, {index: why}) — the fast path of
+    :func:`parse_datetime` for the machine-written ISO form, inlined for large files."""
+    fromiso = datetime.fromisoformat
+    out: list[datetime | None] = []
+    errors: dict[int, str] = {}
+    for i, s in enumerate(values):
+        if not s:
+            out.append(None)
+            continue
+        try:
+            dt = fromiso(s)
+            if dt.tzinfo is not None or not 1900 <= dt.year <= 2100:
+                dt = parse_datetime(s)
+        except ValueError:
+            try:
+                dt = parse_datetime(s)
+            except ValueError as exc:
+                errors[i] = str(exc)
+                dt = None
+        out.append(dt)
+    return out, errors
+
+
 def date_error(column: str, value: object, why: str = "") -> str:
     """Quarantine reason for a bad date: ``来电时间 '明天' is not a date (expected …)``."""
     detail = f"{why}; " if why and why != "unrecognised format" else ""
@@ -315,7 +339,7 @@ _SCI = re.compile(r"^\d(?:\.\d+)?e\+\d+$", re.IGNORECASE)
 
 def looks_like_excel_scientific(value: str) -> bool:
     """``2.02611E+12``: an id that went through Excel as a number and lost digits."""
-    return bool(_SCI.match(value.strip()))
+    return ("E+" in value or "e+" in value) and bool(_SCI.match(value.strip()))
 
 
 # ----------------------------------------------------------------------------------------------

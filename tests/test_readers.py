@@ -191,3 +191,11 @@ def test_workbook_renamed_csv_is_still_a_workbook(tmp_path: Path) -> None:
 def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
     [table] = read_table(write(tmp_path / "h.csv", HEADER, "gbk"), header_hints=HINTS)
     assert table.rows == [] and table.header_row == 1
+
+
+def test_csv_column_without_header_name_is_kept(tmp_path: Path) -> None:
+    text = "工单编号,来电时间,诉求内容,\nGD1,2026-11-03,停电,备注一\nGD2,2026-11-03,好,\n"
+    [table] = read_table(write(tmp_path / "t.csv", text, "utf-8"), header_hints=HINTS)
+    assert table.header == ["工单编号", "来电时间", "诉求内容", "列D"]
+    assert table.overflow == {}
+    assert table.rows[0]["列D"] == "备注一"

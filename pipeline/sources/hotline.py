@@ -26,7 +26,7 @@ from pipeline.validate import (
     normalise_resolved,
     normalise_satisfaction,
     normalise_writer_type,
-    parse_datetime,
+    parse_datetime_column,
     parse_due,
 )
 
@@ -82,7 +82,7 @@ def parse_chunk(
     order_no = column("order_no")
     content = column("content")
     received_txt = column("received_at")
-    received: list[datetime | None] = [None] * n
+    received, received_errors = parse_datetime_column(received_txt)
     for i in range(n):
         if not order_no[i]:
             rc.reject(i, f"{label('order_no')} is empty (a work order needs its number)")
@@ -96,22 +96,16 @@ def parse_chunk(
             rc.reject(i, f"{label('content')} is empty (no feedback text)")
         if not received_txt[i]:
             rc.reject(i, f"{label('received_at')} is empty")
-        else:
-            try:
-                received[i] = parse_datetime(received_txt[i])
-            except ValueError as exc:
-                rc.reject(i, date_error(label("received_at"), received_txt[i], str(exc)))
+        elif i in received_errors:
+            rc.reject(i, date_error(label("received_at"), received_txt[i], received_errors[i]))
 
     closed_txt = column("closed_at")
+    closed, closed_errors = parse_datetime_column(closed_txt)
+    for i, why in closed_errors.items():
+        rc.reject(i, date_error(label("closed_at"), closed_txt[i], why))
     due_txt = column("due_at")
-    closed: list[datetime | None] = [None] * n
     due: list[datetime | None] = [None] * n
     for i in range(n):
-        if closed_txt[i]:
-            try:
-                closed[i] = parse_datetime(closed_txt[i])
-            except ValueError as exc:
-                rc.reject(i, date_error(label("closed_at"), closed_txt[i], str(exc)))
         if due_txt[i]:
             try:
                 due[i] = parse_due(due_txt[i], received[i])
@@ -124,8 +118,11 @@ def parse_chunk(
     resolved = list(map(_cached(normalise_resolved), column("resolved")))
     entity = column("entity_name")
     credit = column("credit_code")
-    writer_raw = column("writer_type")
-    writer = [normalise_writer_type(w, entity_name=e, credit_code=c) for w, e, c in zip(writer_raw, entity, credit, strict=True)]
+    writer_of = _cached(normalise_writer_type)
+    writer = [
+        "enterprise" if e or c else writer_of(w)
+        for w, e, c in zip(column("writer_type"), entity, credit, strict=True)
+    ]
 
     good = [i for i in range(n) if rc.ok(i)]
     for i in good:
