@@ -438,6 +438,13 @@ def test_survey_workbook_with_scores_and_findings_sheets(tmp_path: Path, cfg: di
     assert check_contract(parsed) == []
 
 
+def test_survey_score_table_with_a_problem_column_stays_a_score_table(tmp_path: Path, cfg: dict) -> None:
+    rows = [["月份", "评价对象", "开办企业", "纳税", "问题描述"], ["2026-11", "A街道", 90, 80, "窗口人员不足"]]
+    parsed = parse_file(write_csv(tmp_path / "s.csv", rows), "survey", cfg)
+    assert list(parsed.scores["indicator"]) == ["开办企业", "纳税"]
+    assert parsed.feedback.empty
+
+
 def test_survey_without_scores_is_rejected(tmp_path: Path, cfg: dict) -> None:
     path = write_csv(tmp_path / "s.csv", [["月份", "评价对象", "备注"], ["2026-11", "A", "x"]])
     with pytest.raises(RejectedFile, match=r"missing required columns: 指标 \(indicator\), 得分 \(score\)"):

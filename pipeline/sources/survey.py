@@ -83,21 +83,7 @@ def hints(cfg: dict) -> list[str]:
     return names + sorted(_OVERALL_NAMES)
 
 
-def plan(header: Sequence[str], cfg: dict) -> Plan:
-    findings_cfg = cfg.get("findings", {})
-    fcols = map_columns(header, findings_cfg.get("columns", {})) if findings_cfg else {}
-    if "finding" in fcols:
-        missing = [f for f in findings_cfg.get("required", []) if f not in fcols]
-        if missing:
-            raise RejectedFile(missing_columns_reason(missing, findings_cfg["columns"]))
-        return Plan("findings", fcols)
-    cols = map_columns(header, cfg["columns"])
-    if "indicator" in cols or "score" in cols:
-        missing = [f for f in cfg.get("required", []) if f not in cols]
-        if missing:
-            raise RejectedFile(missing_columns_reason(missing, cfg["columns"]))
-        return Plan("long", cols)
-    used = set(cols.values())
+def _wide_indicators(header: Sequence[str], used: set[int], cfg: dict) -> list[tuple[int, str, str | None]]:
     indicators: list[tuple[int, str, str | None]] = []
     for i, h in enumerate(header):
         if i in used:
@@ -110,6 +96,30 @@ def plan(header: Sequence[str], cfg: dict) -> Plan:
         area = indicator_area(name, cfg)
         if area is not None:
             indicators.append((i, stripped, area))
+    return indicators
+
+
+def plan(header: Sequence[str], cfg: dict) -> Plan:
+    """Which shape the table has (long / wide / findings) and where its columns are.
+
+    A table with a 暗访发现问题 column is a findings table unless it also has scores (a 得分 column
+    or several indicator columns): then it is a score table and the text column is ignored.
+    """
+    cols = map_columns(header, cfg["columns"])
+    indicators = _wide_indicators(header, set(cols.values()), cfg)
+    has_scores = "score" in cols or len(indicators) >= 2
+    findings_cfg = cfg.get("findings", {})
+    fcols = map_columns(header, findings_cfg.get("columns", {})) if findings_cfg else {}
+    if "finding" in fcols and not has_scores:
+        missing = [f for f in findings_cfg.get("required", []) if f not in fcols]
+        if missing:
+            raise RejectedFile(missing_columns_reason(missing, findings_cfg["columns"]))
+        return Plan("findings", fcols)
+    if "indicator" in cols or "score" in cols:
+        missing = [f for f in cfg.get("required", []) if f not in cols]
+        if missing:
+            raise RejectedFile(missing_columns_reason(missing, cfg["columns"]))
+        return Plan("long", cols)
     missing = [f for f in ("month", "unit") if f not in cols]
     if missing or not indicators:
         reason = missing_columns_reason(missing or ["indicator", "score"], cfg["columns"])
