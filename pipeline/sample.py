@@ -69,7 +69,7 @@ _SATISFACTION_TEXT = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不
 # Third-person rewriting used when a call-taker writes the order (来电人称其……).
 _THIRD_PERSON = (
     ("我们公司", "其公司"), ("我公司", "其公司"), ("本公司", "其公司"), ("我们", "他们"), ("本人", "来电人"),
-    ("我家", "其家"), ("我的", "其"), ("我", "其"),
+    ("我家", "其家"), ("我的", "其"), ("轮到我", "轮到其"), ("给我", "给其"), ("我", "其"),
 )
 
 
@@ -131,6 +131,9 @@ def _join(parts: list[str], r: random.Random, final: str = "。") -> str:
     for i, p in enumerate(parts):
         out.append(p)
         if p[-1] in "？！?!：:":
+            continue
+        if p.endswith(("的时候", "时候")) and i < len(parts) - 1:
+            out.append("，")
             continue
         if i == len(parts) - 1:
             out.append(final)
@@ -218,7 +221,6 @@ class _World:
         self.district, self.city, self.province = d["name"], d["city"], d["province"]
         self.streets = {s["name"]: s for s in cfg["streets"]}
         self.street_names = list(self.streets)
-        self.street_weights = [float(s.get("weight", 1.0)) for s in cfg["streets"]]
         p = cfg["people"]
         self.surnames = p["surnames"]
         self.surname_cw = list(np.cumsum([1.0 / (i + 4) for i in range(len(self.surnames))]))
@@ -236,6 +238,8 @@ class _World:
         # Zipf-like: a few firms call again and again, most only once.
         w = 1.0 / np.power(np.arange(n_ent) + 8.0, 0.6)
         self.ent_p = w / w.sum()
+        self.shop_idx = np.array([i for i, e in enumerate(self.enterprises) if e.shop])
+        self.company_idx = np.array([i for i, e in enumerate(self.enterprises) if not e.shop])
 
     def _make_enterprises(self, r: random.Random, n: int) -> list[_Enterprise]:
         e = self.cfg["enterprise"]
@@ -365,7 +369,7 @@ class _TextGen:
             lo, hi = {"n": (2, 6), "years": (2, 8), "days": (5, 25), "weeks": (2, 6), "months": (2, 9)}[key]
             v = r.randint(lo, hi)
             if v <= 10 and r.random() < 0.35:  # 三次 as often as 3次
-                return _CN_DIGITS[v]
+                return "两" if v == 2 else _CN_DIGITS[v]
             return str(v)
         if key == "md":
             return f"{m.month}月{r.randint(1, s.day_)}日"
@@ -380,6 +384,10 @@ class _TextGen:
             return f"{r.randint(10, 300) / 10:g}万"
         if key == "amount_wan":
             return str(r.choice([30, 50, 80, 100, 150, 200, 260, 300, 480, 500, 800]))
+        if key == "year_est":
+            return str(r.randint(2006, m.year - 1))
+        if key == "staff":
+            return str(r.choice([3, 5, 8, 12, 20, 35, 50, 80, 120, 200, 300]))
         if key == "pct":
             return str(r.randint(3, 8))
         if key == "minutes":
@@ -428,74 +436,74 @@ class _TextGen:
     def intro(self, r: random.Random, is_ent: bool) -> str:
         return r.choice(self.t["intro_enterprise"] if is_ent else self.t["intro_person"])
 
-    def complaint_parts(self, r: random.Random, sub: dict[str, Any], is_ent: bool, rtype: str) -> list[str]:
+    def _ask(self, r: random.Random, sub: dict[str, Any], rtype: str) -> str | None:
+        if r.random() >= 0.72:
+            return None
+        asks = sub.get("ask") or []
+        if rtype == "求助" and r.random() < 0.4:
+            return r.choice(["请帮帮我们", "实在没办法了才打的电话", "希望能帮忙想想办法"])
+        if asks and r.random() < 0.55:
+            return r.choice(asks)
+        return r.choice(self.t["asks"])
+
+    def complaint(self, r: random.Random, sub: dict[str, Any], is_ent: bool, rtype: str,
+                  business: bool) -> tuple[list[str], str | None]:
+        """投诉/举报/求助: [who I am] + the situation + details + [what I want] (the ask is returned
+        apart, because call-takers write it as a separate 诉求 sentence)."""
         parts: list[str] = []
-        if r.random() < 0.45:
+        # a resident does not introduce himself before a firm's problem
+        if r.random() < 0.45 and (is_ent or float(sub.get("writer", 0.5)) < 0.5):
             parts.append(self.intro(r, is_ent))
         cores = sub["core"]
         if rtype == "举报" and r.random() < 0.5:
             parts.append("我要举报，" + r.choice(cores))
         else:
             parts.append(r.choice(cores))
-        nd = r.choices((0, 1, 2, 3, 4), weights=(0.28, 0.36, 0.22, 0.1, 0.04))[0]
-        used: set[str] = set()
+        level = r.random()
+        if level < 0.25:  # short: the situation alone
+            return parts, self._ask(r, sub, rtype) if r.random() < 0.5 else None
+        nd = r.choices((1, 2, 3, 4), weights=(0.45, 0.33, 0.15, 0.07))[0] if level < 0.75 else r.randint(2, 4)
+        generic = self.t["details"] + (self.t["details_business"] if business else [])
         for _ in range(nd):
             pool = sub.get("detail") or []
-            d = r.choice(pool) if pool and r.random() < 0.6 else r.choice(self.t["details"])
-            if d not in used:
-                used.add(d)
+            d = r.choice(pool) if pool and r.random() < 0.6 else r.choice(generic)
+            if d not in parts:
                 parts.append(d)
         if len(cores) > 1 and r.random() < 0.1:
             other = r.choice(cores)
             if other not in parts:
                 parts.append("另外，" + other)
-        if r.random() < 0.72:
-            asks = sub.get("ask") or []
-            if rtype == "求助" and r.random() < 0.4:
-                parts.append(r.choice(["请帮帮我们", "实在没办法了才打的电话", "希望能帮忙想想办法"]))
-            elif asks and r.random() < 0.55:
-                parts.append(r.choice(asks))
-            else:
-                parts.append(r.choice(self.t["asks"]))
+        if level > 0.75:  # long: background, what happened before, how it feels
+            parts = self.lengthen(r, parts, is_ent, business, very=level > 0.95)
+        return parts, self._ask(r, sub, rtype)
+
+    def lengthen(self, r: random.Random, parts: list[str], is_ent: bool, business: bool,
+                 very: bool = False) -> list[str]:
+        """Add who is writing, what happened before and how it feels (long letters run to ~400 字)."""
+        t = self.t
+        heads = r.sample(t["background_enterprise"] if is_ent else t["background_person"], 2 if very else 1)
+        at = 1 if parts and r.random() < 0.6 else 0
+        parts = parts[:at] + heads + parts[at:]
+        pool = t["narrative_business"] if business else t["narrative_person"]
+        for x in r.sample(pool, r.randint(3, 4) if very else r.randint(1, 2)):
+            parts.insert(r.randint(2, len(parts)), x)
+        generic = t["details"] + (t["details_business"] if business else [])
+        for x in r.sample(generic, 3 if very else 0):
+            if x not in parts:
+                parts.insert(r.randint(2, len(parts)), x)
+        if very or r.random() < 0.6:
+            parts.append(r.choice(t["emotion"] + (t["emotion_business"] if is_ent else [])))
         return parts
 
-    def add_extras(self, r: random.Random, parts: list[str]) -> list[str]:
-        """Personal data and look-alike numbers inside the text (exercise the masker)."""
-        if r.random() < 0.12:
-            parts.insert(r.randint(1, len(parts)), r.choice(self.t["decoys"]))
-        if r.random() < 0.15:
-            parts.append(r.choice(self.t["pii"]))
-        return parts
-
-    def voice(self, r: random.Random, parts: list[str], channel: str, is_ent: bool, lead: str = "") -> str:
-        """Write the parts as the caller (第一人称) or as the call-taker's summary (来电人称……)."""
-        if channel == "电话" and r.random() < 0.7:
-            if lead:
-                prefix = lead
-            elif is_ent and r.random() < 0.4:
-                prefix = r.choice(self.t["call_prefixes_enterprise"])
-            else:
-                prefix = r.choice(self.t["call_prefixes"])
-            body = _third_person(_join(parts, r))
-            if r.random() < 0.55:
-                body += r.choice(self.t["call_suffixes"]) + "。"
-            return prefix + body
-        formal = channel in ("网站", "信件")
-        head = r.choice(self.t["salutations"]) if r.random() < (0.75 if formal else 0.35) else ""
-        final = "！" if r.random() < 0.08 else "。"
-        tail = r.choice(self.t["closings"]) if r.random() < (0.5 if formal else 0.25) else ""
-        return head + _join(parts, r, final) + tail
-
-    def planted_parts(self, r: random.Random, spec: dict[str, Any]) -> list[str]:
+    def planted(self, r: random.Random, spec: dict[str, Any], is_ent: bool) -> tuple[list[str], str | None]:
         """One member of a planted problem: the main problem facet always, the others sometimes,
-        in varying order — so members describe the same thing in different words."""
+        in varying order — members describe the same thing in different words and lengths."""
         facets = spec["facets"]
         if r.random() < 0.18:
-            parts = [r.choice(spec["short"])]
-            if r.random() < 0.35:
-                parts.append(r.choice(facets[-1]))
-            return parts
+            return [r.choice(spec["short"])], (r.choice(facets[-1]) if r.random() < 0.35 else None)
         parts = []
+        if is_ent and r.random() < 0.2:  # an introduction that does not say what the firm does
+            parts.append(r.choice([x for x in self.t["intro_enterprise"] if "{company}" in x]))
         if r.random() < 0.75:
             parts.append(r.choice(facets[0]))
         middle = [r.choice(facets[1])]
@@ -505,11 +513,58 @@ class _TextGen:
         parts += middle
         if r.random() < 0.2:
             parts.append(r.choice(self.t["details"]))
-        if r.random() < 0.6:
-            parts.append(r.choice(facets[-1]))
+        if r.random() < 0.2:
+            parts = self.lengthen(r, parts, is_ent, True, very=r.random() < 0.2)
+        return parts, (r.choice(facets[-1]) if r.random() < 0.6 else None)
+
+    def suggestion(self, r: random.Random, sub: dict[str, Any], acfg: dict[str, Any]) -> tuple[list[str], bool]:
+        """建议: a suggestion on the subtopic (situation + what should change) or a stand-alone
+        suggestion of the area. Returns the parts and whether they are about the subtopic."""
+        if r.random() < 0.5 and sub.get("ask"):
+            ask = r.choice(sub["ask"])
+            if not ask.startswith(("希望", "建议")):
+                ask = "建议" + ask.removeprefix("请")
+            return [r.choice(sub["core"]), ask], True
+        pool = acfg.get("suggestions") or self.t["suggestions_generic"]
+        return [r.choice(pool) if r.random() < 0.8 else r.choice(self.t["suggestions_generic"])], False
+
+    def add_extras(self, r: random.Random, parts: list[str], is_ent: bool, pii: float = 0.15,
+                   decoy: float = 0.12) -> list[str]:
+        """Personal data and look-alike numbers inside the text (exercise the masker)."""
+        if r.random() < decoy:
+            pool = self.t["decoys"] + (self.t["decoys_business"] if is_ent else self.t["decoys_person"])
+            parts.insert(r.randint(min(2, len(parts)), len(parts)), r.choice(pool))
+        if r.random() < pii:
+            parts.append(r.choice(self.t["pii"]))
         return parts
 
-    def cap(self, r: random.Random, parts: list[str], s: _Slots, limit: int = 380) -> list[str]:
+    def render(self, r: random.Random, parts: list[str], ask: str | None, channel: str, is_ent: bool,
+               kind: str = "complaint", lead: str = "") -> str:
+        """Write the text as the caller (第一人称, web/WeChat/APP) or as the call-taker's summary of
+        a phone call (来电人反映：……。诉求：……)."""
+        if channel == "电话" and r.random() < 0.7:
+            if lead:
+                prefix = lead
+            elif is_ent and r.random() < 0.4:
+                prefix = r.choice(self.t["call_prefixes_enterprise"])
+            else:
+                prefix = r.choice(self.t["call_prefixes"])
+            if ask and r.random() < 0.45:
+                body = _join(parts, r) + r.choice(["诉求：", "来电人诉求：", "来电人要求：", "诉求人希望："]) + _join([ask], r)
+            else:
+                body = _join(parts + ([ask] if ask else []), r)
+            body = _third_person(body)
+            if kind == "complaint" and r.random() < 0.5:
+                body += r.choice(self.t["call_suffixes"]) + "。"
+            return prefix + body
+        formal = channel in ("网站", "信件")
+        head = r.choice(self.t["salutations"]) if r.random() < (0.75 if formal else 0.35) else ""
+        final = "！" if kind == "complaint" and r.random() < 0.08 else "。"
+        tail = r.choice(self.t["closings"]) if r.random() < (0.5 if formal else 0.25) else ""
+        return head + _join(parts + ([ask] if ask else []), r, final) + tail
+
+    def cap(self, r: random.Random, parts: list[str], s: _Slots, limit: int = 372) -> list[str]:
+        """Fill the placeholders; drop middle fragments of over-long texts (real orders stay < 400)."""
         filled = [self.fill(p, s) for p in parts]
         while sum(len(p) + 1 for p in filled) > limit and len(filled) > 2:
             filled.pop(r.randint(1, len(filled) - 2))
@@ -680,9 +735,14 @@ def _gen_hotline(cfg: dict[str, Any], world: _World, tg: _TextGen, month: _Month
     writer_p[is_planted] = np.array([float(s["writer"]) for s in planted])[pid[is_planted]]
     is_ent = rng.random(n) < writer_p
     ent = rng.choice(len(world.enterprises), size=n, p=world.ent_p)
-    # repeat enterprises inside planted problems: the same firm calls about it two or three times
+    # planted members write from the right kind of business (a shop about inspections of restaurants, a
+    # company about unpaid construction work); repeat enterprises call about it two or three times
     for k, spec in enumerate(planted):
         members = np.flatnonzero((pid == k) & is_ent)
+        kind = spec.get("entity", "any")
+        if kind != "any" and len(members):
+            pool = world.shop_idx if kind == "shop" else world.company_idx
+            ent[members] = rng.choice(pool, size=len(members))
         for _ in range(int(spec.get("repeaters", 0))):
             if len(members) < 2:
                 break
@@ -783,10 +843,11 @@ def _gen_hotline(cfg: dict[str, Any], world: _World, tg: _TextGen, month: _Month
             slots["unit"] = unit
             # text and title
             text = ""
+            ask: str | None = None
+            kind = "complaint"
+            lead = ""
             if spec:
-                parts = tg.planted_parts(r, spec)
-                if r.random() < 0.25:
-                    parts.insert(0, tg.intro(r, ent_writer))
+                parts, ask = tg.planted(r, spec, ent_writer)
                 title = r.choice(spec["titles"])
             else:
                 topic = subcfg["topic"]
@@ -795,41 +856,45 @@ def _gen_hotline(cfg: dict[str, Any], world: _World, tg: _TextGen, month: _Month
                     rt = "投诉"
                 if vague and rt != "咨询":
                     rt = "其他"
-                lead = ""
                 if rt == "咨询":
+                    kind = "question"
                     q = r.choice(subcfg["question"])
-                    parts = [tg.intro(r, ent_writer), q] if r.random() < 0.25 else [
+                    parts = [tg.intro(r, ent_writer), q] if (
+                        r.random() < 0.25 and ent_writer == (float(subcfg.get("writer", 0.5)) >= 0.5)) else [
                         ("想咨询一下，" if r.random() < 0.3 else "") + q]
                     lead = r.choice(["来电咨询：", "来电人咨询：", "市民来电咨询：", "来电人询问："])
                     title = r.choice([f"咨询{topic}相关问题", f"{topic}咨询", f"关于{topic}的咨询", f"咨询{topic}"])
                 elif rt == "表扬":
+                    kind = "praise"
                     slots["target"] = r.choice(acfg.get("praise_targets") or ["工作人员"])
                     parts = [r.choice(tg.t["praise"])]
                     lead = r.choice(["来电人表扬：", "市民来电表扬："])
                     title = r.choice([f"表扬{unit}", "表扬工作人员", "对工作人员的表扬"])
                 elif rt == "建议":
-                    pool = acfg.get("suggestions") or tg.t["suggestions_generic"]
-                    parts = []
-                    if r.random() < 0.35:
-                        parts.append(r.choice(subcfg["core"]))
-                    parts.append(r.choice(pool) if r.random() < 0.75 else r.choice(tg.t["suggestions_generic"]))
+                    kind = "suggestion"
+                    parts, on_topic = tg.suggestion(r, subcfg, acfg)
                     lead = r.choice(["来电建议：", "来电人建议：", "市民建议："])
-                    title = r.choice([f"关于{topic}的建议", f"建议改进{topic}", "意见建议"])
+                    title = r.choice([f"关于{topic}的建议", f"建议改进{topic}"] if on_topic else
+                                     ["意见建议", "建议", "合理化建议"])
                 elif rt == "其他":
-                    if vague:
-                        text = tg.fill(r.choice(subcfg["core"]), slots) + "。"
-                    else:
-                        text = "来电人" + tg.fill(r.choice(tg.t["other"]), slots) + "。"
+                    text = tg.fill(r.choice(subcfg["core"] if vague else tg.t["other"]), slots) + "。"
                     title = r.choice(["其他", "来电咨询", "工单进度查询", ""])
                 else:
-                    parts = tg.complaint_parts(r, subcfg, ent_writer, rt)
+                    parts, ask = tg.complaint(r, subcfg, ent_writer, rt, business=a != "Z")
                     title = r.choice([f"反映{topic}问题", f"关于{topic}的{rt}", f"{street}{topic}问题", f"{rt}{topic}",
                                       f"{topic}"])
             if not text:
-                if rt != "表扬":
-                    parts = tg.add_extras(r, parts)
+                if kind == "complaint":
+                    parts = tg.add_extras(r, parts, ent_writer)
+                elif kind != "praise":
+                    parts = tg.add_extras(r, parts, ent_writer, pii=0.06, decoy=0.0)
                 parts = tg.cap(r, parts, slots)
-                text = tg.voice(r, parts, ch, ent_writer, lead="" if spec else lead)
+                text = tg.render(r, parts, tg.fill(ask, slots) if ask else None, ch, ent_writer, kind, lead)
+            if len(text) < 15:  # even the shortest orders say a little more than a bare question
+                if kind == "question":
+                    text = r.choice(["您好，想问一下，", "请问一下，", "麻烦问一下，", "您好，我想咨询："]) + text
+                if len(text) < 15:
+                    text += r.choice(tg.t["asks"]) + "。"
             if r.random() < 0.02:
                 title = ""
             # people and entity (诉求人类型 企业 exactly when 企业名称 and 统一社会信用代码 are filled)
@@ -1104,6 +1169,8 @@ def _gen_survey(cfg: dict[str, Any], world: _World, tg: _TextGen, month: _Month,
             a = ind_area[ind]
             for f in cfg["areas"][a].get("findings") or []:
                 pool.append((u["name"], ind, f))
+            for f in sc.get("generic_findings") or []:
+                pool.append((u["name"], ind, f))
     r.shuffle(pool)
     used_text: set[str] = set()
     target = int(sc["findings_per_month"])
@@ -1121,7 +1188,8 @@ def _gen_survey(cfg: dict[str, Any], world: _World, tg: _TextGen, month: _Month,
     for j, (unit, ind, f, pid) in enumerate(rows, start=1):
         slots = _Slots(tg, r, month.ndays, r.choice(world.street_names))
         text = tg.fill(f, slots)
-        lead = r.choice(["", "", f"{month.month}月{r.randint(1, month.ndays)}日暗访发现，", "暗访人员现场发现，"])
+        lead = "" if "暗访" in text else r.choice(
+            ["", "", f"{month.month}月{r.randint(1, month.ndays)}日暗访发现，", "暗访人员现场发现，", "经实地察看，"])
         finding_rows.append([j, month.label, unit, ind, _join([lead + text], r)])
         if pid:
             members[pid].append({"source": "survey", "source_record_id": str(j), "file": f"survey/{p_find.name}",
@@ -1172,9 +1240,9 @@ def _gen_supervisor(cfg: dict[str, Any], world: _World, tg: _TextGen, month: _Mo
         parts = [tg.fill(r.choice(sc["openings"]), slots) + core]
         if r.random() < 0.5 and s.get("detail"):
             parts.append(tg.fill(r.choice(s["detail"]), slots).replace("我们", "企业").replace("我", "企业"))
-        if r.random() < 0.6 and acfg.get("suggestions"):
-            sug = tg.fill(r.choice(acfg["suggestions"]), slots)
-            parts.append(sug if sug.startswith(("建议", "希望")) else "建议" + sug)
+        if r.random() < 0.6 and s.get("ask"):  # the supervisor's own suggestion on the matter
+            ask = tg.fill(r.choice(s["ask"]), slots).replace("我们", "企业")
+            parts.append("建议" + ask.removeprefix("希望").removeprefix("请") if not ask.startswith("建议") else ask)
         text = _join(parts, r) + r.choice(sc["closings"])
         if any(text == t for t, _, _ in items):
             continue
