@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.canonical import FEEDBACK_COLUMNS, ParsedFile
 from pipeline.validate import (
@@ -155,3 +157,18 @@ def test_check_contract_flags_bad_frames() -> None:
     problems = check_contract(bad)
     assert any("record_key not among parsed rows" in p for p in problems)
     assert any("empty text" in p for p in problems)
+
+
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2099, 12, 31)).map(lambda d: d.replace(microsecond=0)))
+def test_any_moment_round_trips_through_every_export_format(moment: datetime) -> None:
+    spellings = [
+        moment.strftime("%Y-%m-%d %H:%M:%S"),
+        f"{moment.year}/{moment.month}/{moment.day} {moment.hour}:{moment.minute:02d}:{moment.second:02d}",
+        f"{moment.year}年{moment.month}月{moment.day}日 {moment.hour}时{moment.minute}分{moment.second}秒",
+        moment.strftime("%Y%m%d%H%M%S"),
+        moment.strftime("%Y.%m.%d %H:%M:%S"),
+    ]
+    for text in spellings:
+        assert parse_datetime(text) == moment, text
+    serial = (moment - datetime(1899, 12, 30)).total_seconds() / 86400
+    assert parse_datetime(repr(serial)) == moment
