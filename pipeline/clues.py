@@ -113,8 +113,8 @@ class ClueConfig:
 
 
 _DEFAULT_GROUPING: dict[str, Any] = {
-    "similarity_threshold": 0.25, "concept_weight": 0.5, "word_weight": 0.5, "char_ngram": [2, 3], "lsa_components": 100,
-    "lsa_weight": 0.5, "exact_max_items": 2500, "leader_threshold": 0.6, "min_items": 2,
+    "similarity_threshold": 0.25, "concept_weight": 0.5, "concept_power": 2.0, "word_weight": 0.5, "char_ngram": [2, 3], "lsa_components": 100,
+    "lsa_weight": 0.0, "refine_passes": 2, "exact_max_items": 2500, "leader_threshold": 0.6, "min_items": 2,
     "always_clue_sources": ["supervisor"], "link_threshold": 0.35, "description_chars": 160,
     "n_examples": 3, "n_keywords": 5, "title_keywords": 3, "title_stopwords": [],
 }
@@ -230,6 +230,8 @@ class _TextSpace:
         self.concept_weight = float(cfg.g("concept_weight", 0.0)) if cfg.concepts else 0.0
         self.word_weight = float(cfg.g("word_weight"))
         self.lsa_weight = float(cfg.g("lsa_weight"))
+        self.concept_power = float(cfg.g("concept_power", 2.0))
+        self.concept_tfidf: TfidfTransformer | None = None
         self.concept_names = list(cfg.concepts)
         self._concept_res = [_compile_variants(v) for v in cfg.concepts.values()]
 
@@ -300,11 +302,36 @@ class _TextSpace:
     def lam(self) -> float:
         return self.lsa_weight if self.svd is not None else 0.0
 
+    @property
+    def n_concepts(self) -> int:
+        return len(self.concept_names) if self.concept_tfidf is not None else 0
+
+    def normalize_blocks(self, x: sp.csr_matrix) -> sp.csr_matrix:
+        """Re-normalise each block of (mean) vectors to the block's weight, e.g. for centroids."""
+        k = self.n_concepts
+        cw, ww = self.concept_weight, self.word_weight
+        nw = len(self.word_vec.vocabulary_)
+        parts = [(0, k, cw), (k, k + nw, (1 - cw) * ww), (k + nw, x.shape[1], (1 - cw) * (1 - ww))]
+        blocks = [math.sqrt(w) * normalize(x[:, a:b]) for a, b, w in parts if b > a]
+        return sp.hstack(blocks).tocsr()
+
     def sim(self, x: sp.csr_matrix, z: np.ndarray | None, x2: sp.csr_matrix | None = None,
             z2: np.ndarray | None = None) -> np.ndarray:
+        """Similarity matrix: cw·cos(concepts)^p + lexical part (+ LSA), see the class docstring.
+
+        The concept cosine is raised to ``concept_power`` (default 2) so that sharing one concept
+        out of several counts much less than sharing all of them: 'the service hall' alone does not
+        make a parking complaint the same problem as a complaint about the staff's attitude.
+        """
         x2 = x if x2 is None else x2
         z2 = z if z2 is None else z2
-        s = (x @ x2.T).toarray()
+        k = self.n_concepts
+        if k:
+            cw = self.concept_weight
+            ck = (x[:, :k] @ x2[:, :k].T).toarray() / cw
+            s = cw * np.power(np.clip(ck, 0.0, 1.0), self.concept_power) + (x[:, k:] @ x2[:, k:].T).toarray()
+        else:
+            s = (x @ x2.T).toarray()
         lam = self.lam
         if lam and z is not None and z2 is not None:
             s = (1 - lam) * s + lam * (z @ z2.T)
@@ -335,6 +362,39 @@ def _agglomerate(s: np.ndarray, threshold: float) -> np.ndarray:
     return model.fit(d).labels_
 
 
+def _refine(s: np.ndarray, labels: np.ndarray, threshold: float, passes: int) -> np.ndarray:
+    """Move items to the group they are, on average, most similar to (k-means-like passes).
+
+    Average linkage merges greedily; an item merged early can end up closer to another group. An
+    item moves when its mean similarity to another group (of ≥ 2 items) beats that to its own group
+    (itself excluded) and reaches the threshold; an item below the threshold everywhere stays alone.
+    """
+    labels = labels.copy()
+    n = len(labels)
+    if n < 3:
+        return labels
+    for _ in range(max(passes, 0)):
+        uniq, inv = np.unique(labels, return_inverse=True)
+        onehot = np.zeros((n, len(uniq)))
+        onehot[np.arange(n), inv] = 1.0
+        sizes = onehot.sum(axis=0)
+        sums = s @ onehot  # sum of similarities of each item to each group
+        own = sums[np.arange(n), inv] - np.diag(s)
+        own_size = sizes[inv] - 1
+        mean = sums / np.maximum(sizes, 1)
+        mean[np.arange(n), inv] = np.where(own_size > 0, own / np.maximum(own_size, 1), -np.inf)
+        # An item may only join a group that has at least one other member.
+        mean[:, sizes < 1] = -np.inf
+        best = np.argmax(mean, axis=1)
+        best_val = mean[np.arange(n), best]
+        new = np.where(best_val >= threshold, uniq[best], -1 - np.arange(n))
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    _, labels = np.unique(labels, return_inverse=True)
+    return labels
+
+
 def _leader(z: np.ndarray, threshold: float) -> np.ndarray:
     """One pass of leader clustering in LSA space (O(n·k)): join the group whose mean is most similar."""
     n = z.shape[0]
@@ -361,7 +421,8 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
     n = x.shape[0]
     t = float(cfg.g("similarity_threshold"))
     if n <= int(cfg.g("exact_max_items")) or z is None:
-        return _agglomerate(space.sim(x, z), t)
+        s = space.sim(x, z)
+        return _refine(s, _agglomerate(s, t), t, int(cfg.g("refine_passes", 2)))
     micro = _leader(z, max(t, float(cfg.g("leader_threshold"))))
     k = int(micro.max()) + 1
     m = sp.csr_matrix((np.ones(n), (micro, np.arange(n))), shape=(k, n))
@@ -395,7 +456,7 @@ def heat_score(n_weighted: float, n_entities: int, negativity: float, n_items: i
                n_supervisor: int, cfg: ClueConfig) -> tuple[float, dict[str, float]]:
     """Heat (热度, 0..100) and its components; see the module docstring and config/clues.yaml."""
     h = cfg.heat
-    w = h.get("weights") or {"volume": 0.35, "entities": 0.2, "negativity": 0.15, "growth": 0.15, "supervisor": 0.15}
+    w = h.get("weights") or {"volume": 0.4, "entities": 0.2, "negativity": 0.1, "growth": 0.15, "supervisor": 0.15}
     prev = n_prev or 0
     comp = {
         "volume": min(1.0, math.log1p(n_weighted) / math.log1p(float(h.get("volume_ref", 50)))),
@@ -716,7 +777,7 @@ def _link_previous(space: _TextSpace, clue_rows: list, cent_x: list, cent_z: lis
             pcx = pcx.tocsr()
     cx = sp.vstack(cent_x).tocsr()
     cz = np.vstack(cent_z) if cent_z and cent_z[0] is not None else None
-    s = space.sim(normalize(cx), None if cz is None else normalize(cz), normalize(pcx),
+    s = space.sim(space.normalize_blocks(cx), None if cz is None else normalize(cz), space.normalize_blocks(pcx),
                   None if pcz is None else normalize(pcz))
     t = float(cfg.g("link_threshold"))
     links: dict[int, str] = {}
