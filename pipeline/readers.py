@@ -360,8 +360,15 @@ class XlsxTable(TableReader):
         super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches)
 
     def _raw_rows(self) -> Iterator[list[str]]:
-        for row in self.ws.iter_rows(min_row=self.header_row + 1, values_only=True):
-            yield [cell_text(v) for v in row]
+        n = self.header_row
+        try:
+            for row in self.ws.iter_rows(min_row=self.header_row + 1, values_only=True):
+                n += 1
+                yield [cell_text(v) for v in row]
+        except Exception as exc:  # damaged sheet XML inside an intact zip
+            raise RejectedFile(
+                f"xlsx sheet '{self.sheet}' is corrupt after row {n} ({type(exc).__name__}: {exc})".replace("\n", " ")
+            ) from None
 
 
 class XlsTable(TableReader):

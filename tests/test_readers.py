@@ -199,3 +199,21 @@ def test_csv_column_without_header_name_is_kept(tmp_path: Path) -> None:
     assert table.header == ["工单编号", "来电时间", "诉求内容", "列D"]
     assert table.overflow == {}
     assert table.rows[0]["列D"] == "备注一"
+
+
+def test_xlsx_with_a_damaged_sheet_is_rejected(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.append(["工单编号", "来电时间", "诉求内容"])
+    for i in range(300):
+        wb.active.append([f"GD{i}", "2026-11-03", "诉求"])
+    good = tmp_path / "good.xlsx"
+    wb.save(good)
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) * 2 // 3]  # the zip is fine, the sheet's XML stops mid-way
+            dst.writestr(item, data)
+    with pytest.raises(RejectedFile, match=r"xlsx sheet 'Sheet' is corrupt after row \d+"):
+        read_table(bad, header_hints=HINTS)
