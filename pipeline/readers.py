@@ -341,6 +341,8 @@ class CsvTable(TableReader):
                     yield row
             except StopIteration:
                 return
+            except UnicodeDecodeError as exc:  # the file changed after its encoding was checked
+                raise RejectedFile(f"text is not valid {self.encoding} near record {n + 1} ({exc.reason})") from None
             except csv.Error as exc:
                 # Typically an unclosed quote that swallowed the rest of the file into one field.
                 raise RejectedFile(
@@ -466,7 +468,7 @@ def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
     if head.startswith(codecs.BOM_UTF8):
         return ("utf-8-sig", "strict") if _decodes(path, "utf-8-sig") else ("utf-8-sig", "replace")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", "strict"
+        return ("utf-16", "strict") if _decodes(path, "utf-16") else ("utf-16", "replace")
     if b"\x00" in head:
         raise RejectedFile("not a text table: the file contains binary data (NUL bytes)")
     for encoding in ("utf-8-sig", "gb18030"):
