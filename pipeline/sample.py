@@ -59,7 +59,7 @@ SUPERVISOR_COLUMNS = ["序号", "监督员姓名", "身份类别", "反映时间
 
 HOTLINE_PER_SCALE = 2000  # work orders at scale 1
 QUESTIONNAIRE_PER_SCALE = 300  # responses at scale 1
-XLSX_MAX_SCALE = 20  # from this scale on the hotline is written as CSV only (xlsx is too slow)
+XLSX_MAX_SCALE = 20  # from this scale on, hotline and questionnaire text exports are CSV only (xlsx is slow)
 _CHUNK = 50_000  # hotline rows generated and written per chunk (bounded memory at 1M rows)
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -170,7 +170,7 @@ def make_id_number(r: random.Random, regions: list[str], years: tuple[int, int])
     """A valid 18-digit 居民身份证号码 (birth place, birth date, sequence, check digit)."""
     birth = dt.date(r.randint(*years), r.randint(1, 12), r.randint(1, 28))
     first17 = f"{r.choice(regions)}{birth:%Y%m%d}{r.randint(1, 999):03d}"
-    return first17 + ric.calc_check_digit(first17)
+    return first17 + ric.calc_check_digit(first17 + "0")  # stdnum expects a placeholder check digit
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
@@ -233,7 +233,7 @@ class _World:
         self.id_years = tuple(d["id_birth_years"])
         rng = _rng(seed, month, "world")
         r = _py_random(rng)
-        n_ent = int(min(60_000, 400 + 600 * scale))
+        n_ent = int(min(30_000, 400 + 600 * scale))
         self.enterprises = self._make_enterprises(r, n_ent)
         # Zipf-like: a few firms call again and again, most only once.
         w = 1.0 / np.power(np.arange(n_ent) + 8.0, 0.6)
@@ -1009,20 +1009,22 @@ def _gen_questionnaire(cfg: dict[str, Any], world: _World, tg: _TextGen, month: 
     num_rows: list[list[Any]] = []
     t_sub = _fmt_times(month, secs)
     qid = 20000000 + int(rng.integers(0, 9_999_999))
-    name_text = f"{qid}_{qc['title']}_按文本_1-{split}.xlsx"
+    text_ext = "xlsx" if scale < XLSX_MAX_SCALE else "csv"  # 问卷星 offers both; xlsx of 10^5 rows is slow
+    name_text = f"{qid}_{qc['title']}_按文本_1-{split}.{text_ext}"
     name_num = f"{qid}_{qc['title']}_按选项序号_{split + 1}-{n}.csv"
     ip_a = [("123.52", "河南-郑州"), ("123.160", "河南-郑州"), ("222.137", "河南-郑州"), ("171.8", "河南-郑州"),
             ("39.144", "河南-郑州"), ("115.60", "河南-郑州"), ("223.88", "河南-开封")]
+    # 量表 answers: one general mood per firm plus noise per row; -2 不了解/跳过, -3 not shown
+    mood = rng.normal(0.9, 0.85, size=(n, 1))
+    base = np.clip(np.rint(3.4 + mood + rng.normal(0, 0.7, size=(n, len(rows_area)))), 1, 5).astype(int)
+    unfamiliar = rng.random((n, len(rows_area))) < np.array([qc["unfamiliar"][a] for a in rows_area])
+    missing = np.where(rng.random((n, len(rows_area))) < 0.9, -2, -3)
+    score_rows = np.where(unfamiliar, missing, base).tolist()
+    pid_l, firms_l = pid.tolist(), firms.tolist()
     for i in range(n):
-        e = world.enterprises[firms[i]]
-        k = int(pid[i])
-        mood = rng.normal(0.9, 0.85)
-        scores: list[int] = []
-        for a in rows_area:
-            if r.random() < qc["unfamiliar"][a]:
-                scores.append(-2 if r.random() < 0.9 else -3)
-            else:
-                scores.append(int(np.clip(round(4 + mood + rng.normal(0, 0.7) - 0.6), 1, 5)))
+        e = world.enterprises[firms_l[i]]
+        k = pid_l[i]
+        scores = score_rows[i]
         if k >= 0:
             ai = rows_area.index(planted[k]["area"])
             scores[ai] = r.choice([1, 2, 2])
@@ -1034,7 +1036,7 @@ def _gen_questionnaire(cfg: dict[str, Any], world: _World, tg: _TextGen, month: 
             if r.random() < 0.3:
                 answer = r.choice(["建议：", "问题：", "", "希望解决："]) + answer
             answer = _join([answer], r)
-        elif low and r.random() < 0.55:
+        elif low and r.random() < 0.7:
             a = rows_area[r.choice(low)]
             subs = [s for s in cfg["areas"][a]["subtopics"] if s.get("writer", 0.5) >= 0.5] or cfg["areas"][a][
                 "subtopics"]
@@ -1043,7 +1045,7 @@ def _gen_questionnaire(cfg: dict[str, Any], world: _World, tg: _TextGen, month: 
             if r.random() < 0.5:
                 parts.append(r.choice(s.get("ask") or tg.t["asks"]))
             answer = _join(tg.cap(r, parts, slots), r)
-        elif r.random() < 0.14:
+        elif r.random() < 0.2:
             pool = cfg["areas"][r.choice(AREAS)].get("suggestions") or tg.t["suggestions_generic"]
             answer = _join([tg.fill(r.choice(pool), slots)], r)
         else:
@@ -1074,16 +1076,22 @@ def _gen_questionnaire(cfg: dict[str, Any], world: _World, tg: _TextGen, month: 
                                               "file": fname, "row": rowno})
 
     p_text = out / name_text
-    wb = xlsxwriter.Workbook(str(p_text))
-    wb.set_properties({"title": qc["title"], "author": "问卷星", "created": month.start})
-    ws = wb.add_worksheet("Sheet1")
-    ws.write_row(0, 0, text_cols)
-    for j, row in enumerate(text_rows, start=1):
-        ws.write_number(j, 0, row[0])
-        for c, v in enumerate(row[1:], start=1):
-            if v != "":
-                ws.write_string(j, c, str(v))
-    wb.close()
+    if p_text.suffix == ".xlsx":
+        wb = xlsxwriter.Workbook(str(p_text), {"constant_memory": True})
+        wb.set_properties({"title": qc["title"], "author": "问卷星", "created": month.start})
+        ws = wb.add_worksheet("Sheet1")
+        ws.write_row(0, 0, text_cols)
+        for j, row in enumerate(text_rows, start=1):
+            ws.write_number(j, 0, row[0])
+            for c, v in enumerate(row[1:], start=1):
+                if v != "":
+                    ws.write_string(j, c, str(v))
+        wb.close()
+    else:
+        with open(p_text, "w", encoding="utf-8-sig", newline="") as fh:
+            wr = csv.writer(fh, lineterminator="\r\n")
+            wr.writerow(text_cols)
+            wr.writerows(text_rows)
     p_num = out / name_num
     with open(p_num, "w", encoding="utf-8-sig", newline="") as fh:
         wr = csv.writer(fh, lineterminator="\r\n")
