@@ -1,0 +1,363 @@
+"""Ledger rules (问题台账规则): statuses, legal transitions, merging clues, applying department edits.
+
+Pure functions on pandas frames; storage is the caller's. The ledger frame has the columns of
+``warehouse.models.LedgerItem`` (:data:`LEDGER_COLUMNS`); every accepted change is returned as an
+append-only event (台账变更记录) with the columns of ``LedgerEvent`` (:data:`EVENT_COLUMNS`).
+
+Status flow (状态流转)::
+
+    待交办 ─▶ 整改中 ─▶ 已整改待回访 ─▶ 已销号            (回访 满意 / 基本满意)
+       └──────────────▶ 已整改待回访 ─▶ 重新交办 ─▶ 整改中  (回访 不满意)
+
+* 销号 (closing) is only allowed from 已整改待回访 and only with a 满意 or 基本满意 follow-up (回访).
+* A 不满意 follow-up sends the item back: 已整改待回访 → 重新交办 (done automatically when a
+  department records 不满意 without changing the status).
+* 已销号 is final.
+
+Who owns which field: the clue build owns title, description, grade, area and month; people own
+responsible_unit (责任单位), deadline (整改时限), measures (整改措施), progress (整改进展), status,
+followup. A rebuild refreshes the former and fills the defaults of responsible_unit and deadline
+only while nobody has edited them (``edited_fields``); it never touches what people entered.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from pipeline import workdays
+
+STATUSES = ("待交办", "整改中", "已整改待回访", "已销号", "重新交办")
+FOLLOWUPS = ("满意", "基本满意", "不满意")
+SATISFIED = ("满意", "基本满意")
+OPEN_STATUSES = ("待交办", "整改中", "重新交办")  # rectification not yet reported done: can be overdue
+
+# Allowed moves (besides staying put). 已整改待回访 → 已销号 / 重新交办 also need a follow-up.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "待交办": ("整改中", "已整改待回访"),
+    "整改中": ("已整改待回访",),
+    "已整改待回访": ("已销号", "重新交办"),
+    "重新交办": ("整改中", "已整改待回访"),
+    "已销号": (),
+}
+
+LEDGER_COLUMNS = [
+    "item_id", "clue_id", "month", "area", "title", "description", "grade", "responsible_unit",
+    "deadline", "measures", "progress", "status", "followup", "followup_at", "closed_at", "overdue",
+    "edited_fields", "version", "created_at", "updated_at",
+]
+EVENT_COLUMNS = ["item_id", "at", "who", "field", "from_value", "to_value", "note"]
+
+EDITABLE_FIELDS = ("responsible_unit", "deadline", "measures", "progress", "status", "followup")
+SYSTEM_FIELDS = ("month", "area", "title", "description", "grade")
+# Filled from the clue while nobody has edited them.
+DEFAULTED_FIELDS = ("responsible_unit", "deadline")
+
+FIELD_NAMES_ZH = {
+    "responsible_unit": "责任单位", "deadline": "整改时限", "measures": "整改措施", "progress": "整改进展",
+    "status": "状态", "followup": "回访结果", "title": "问题标题", "description": "问题描述",
+    "grade": "分级", "area": "指标领域", "month": "月份", "item": "台账条目",
+}
+
+
+class IllegalTransition(ValueError):
+    """A status change the rules do not allow (非法状态变更); the message says why in Chinese."""
+
+
+def empty_ledger() -> pd.DataFrame:
+    """An empty ledger frame with the right columns."""
+    return pd.DataFrame(columns=LEDGER_COLUMNS)
+
+
+def _blank(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    try:
+        if v is pd.NaT or (not isinstance(v, (str, list, tuple)) and pd.isna(v)):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return isinstance(v, str) and v.strip() == ""
+
+
+def _norm(v: Any) -> Any:
+    """Comparable form of a cell: None for blanks, stripped text, dates as date."""
+    if _blank(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    if isinstance(v, str):
+        return v.strip()
+    return v
+
+
+def _text(v: Any) -> str | None:
+    v = _norm(v)
+    return None if v is None else str(v)
+
+
+def check_transition(current: str, new: str, followup: str | None) -> None:
+    """Raise :class:`IllegalTransition` unless moving from ``current`` to ``new`` is allowed.
+
+    ``followup`` is the follow-up result (回访结果) that goes with the change, if any.
+    """
+    if new not in STATUSES:
+        raise IllegalTransition(f"未知状态「{new}」，可选：{'、'.join(STATUSES)}")
+    if current not in STATUSES:
+        raise IllegalTransition(f"台账中的当前状态「{current}」无效")
+    fu = _text(followup)
+    if fu is not None and fu not in FOLLOWUPS:
+        raise IllegalTransition(f"未知回访结果「{fu}」，可选：{'、'.join(FOLLOWUPS)}")
+    if new == current:
+        return
+    if current == "已销号":
+        raise IllegalTransition("已销号的条目不能再修改状态；问题再次出现时会作为新线索交办")
+    if new not in TRANSITIONS[current]:
+        if new == "已销号":
+            raise IllegalTransition(
+                f"不能从「{current}」直接改为「已销号」：须先整改完成（已整改待回访），"
+                "并经回访且回访结果为满意或基本满意")
+        if new == "重新交办":
+            raise IllegalTransition(f"不能从「{current}」改为「重新交办」：只有回访不满意的条目才重新交办")
+        raise IllegalTransition(
+            f"不能从「{current}」改为「{new}」；「{current}」之后只能是：{'、'.join(TRANSITIONS[current])}")
+    if new == "已销号" and fu not in SATISFIED:
+        got = f"回访结果为「{fu}」" if fu else "没有回访结果"
+        raise IllegalTransition(f"不能销号：{got}；销号须经回访且回访结果为满意或基本满意")
+    if new == "重新交办" and fu != "不满意":
+        raise IllegalTransition("重新交办须有回访结果「不满意」")
+
+
+def flag_overdue(ledger: pd.DataFrame, today: date) -> pd.DataFrame:
+    """Set ``overdue`` (是否超期): still open (待交办/整改中/重新交办) after its deadline (整改时限)."""
+    out = ledger.copy()
+    if out.empty:
+        out["overdue"] = pd.Series(dtype=bool)
+        return out
+    deadline = pd.to_datetime(out["deadline"], errors="coerce").dt.date
+    out["overdue"] = [
+        bool(s in OPEN_STATUSES and d is not None and not pd.isna(d) and d < today)
+        for s, d in zip(out["status"], deadline, strict=True)
+    ]
+    return out
+
+
+def _event(item_id: str, at: datetime, who: str, field: str, old: Any, new: Any, note: str | None) -> dict:
+    return {"item_id": item_id, "at": at, "who": who, "field": field,
+            "from_value": _text(old), "to_value": _text(new), "note": note}
+
+
+def orphaned_items(ledger: pd.DataFrame, clues: pd.DataFrame) -> list[str]:
+    """Items of the rebuilt months whose clue is no longer produced. They are kept (never deleted);
+    the caller may warn about them."""
+    if ledger.empty or clues.empty:
+        return []
+    months = set(clues["month"])
+    mask = ledger["month"].isin(months) & ~ledger["clue_id"].isin(set(clues["clue_id"]))
+    return ledger.loc[mask, "item_id"].astype(str).tolist()
+
+
+def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: datetime,
+                            who: str = "system") -> tuple[pd.DataFrame, list[dict]]:
+    """Create a ledger item (台账条目, status 待交办) for every new clue and refresh existing ones.
+
+    Refreshes only the build's own fields (title, description, grade, area, month) and the defaults
+    responsible_unit / deadline while they are not in ``edited_fields``. Measures, progress, status
+    and follow-up are never touched. Returns the new ledger and the events of every change.
+    """
+    led = ledger.copy() if ledger is not None and len(ledger) else empty_ledger()
+    for col in LEDGER_COLUMNS:
+        if col not in led.columns:
+            led[col] = None
+    led = led.astype({"edited_fields": object})
+    events: list[dict] = []
+    pos = {str(c): i for i, c in enumerate(led["clue_id"].astype(str))}
+    new_rows = []
+    for c in clues.itertuples(index=False):
+        cid = str(c.clue_id)
+        if cid not in pos:
+            prev = getattr(c, "previous_clue_id", None)
+            note = "由问题线索生成" + (f"；延续上月线索 {prev}" if not _blank(prev) else "")
+            new_rows.append({
+                "item_id": cid, "clue_id": cid, "month": c.month, "area": c.area, "title": c.title,
+                "description": c.description, "grade": c.grade, "responsible_unit": c.responsible_unit,
+                "deadline": _norm(c.deadline), "measures": None, "progress": None, "status": "待交办",
+                "followup": None, "followup_at": None, "closed_at": None, "overdue": False,
+                "edited_fields": [], "version": 1, "created_at": now, "updated_at": now,
+            })
+            events.append(_event(cid, now, who, "status", None, "待交办", note))
+            continue
+        i = pos[cid]
+        row = led.iloc[i]
+        edited = set(row["edited_fields"] or [])
+        bump = False
+        for f in SYSTEM_FIELDS + DEFAULTED_FIELDS:
+            if f in DEFAULTED_FIELDS and f in edited:
+                continue  # a person set it: the rebuild never overwrites it
+            old, new = _norm(row[f]), _norm(getattr(c, f))
+            if old != new:
+                led.iat[i, led.columns.get_loc(f)] = new
+                events.append(_event(str(row["item_id"]), now, who, f, old, new, "线索重建更新"))
+                bump = bump or f in DEFAULTED_FIELDS
+        if bump:
+            # A default a department can see and edit changed: exported sheets of the old version
+            # must not silently overwrite it, so the version moves on.
+            led.iat[i, led.columns.get_loc("version")] = int(row["version"] or 1) + 1
+            led.iat[i, led.columns.get_loc("updated_at")] = now
+    if new_rows:
+        add = pd.DataFrame(new_rows, columns=LEDGER_COLUMNS)
+        led = add if led.empty else pd.concat([led, add], ignore_index=True)
+    return led.reset_index(drop=True), events
+
+
+def _parse_deadline(v: Any) -> date | None:
+    if _blank(v):
+        return None
+    if isinstance(v, (datetime, pd.Timestamp)):
+        return v.date() if hasattr(v, "date") else v
+    if isinstance(v, date):
+        return v
+    s = str(v).strip().replace("/", "-").replace(".", "-")
+    for suffix in ("日",):
+        s = s.replace(suffix, "")
+    s = s.replace("年", "-").replace("月", "-")
+    try:
+        return pd.Timestamp(s).date()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"整改时限「{v}」不是日期（例：2025-11-20）") from exc
+
+
+def apply_department_edits(
+    ledger: pd.DataFrame,
+    edits: pd.DataFrame,
+    who: str,
+    now: datetime,
+    cfg: Any | None = None,
+) -> tuple[pd.DataFrame, list[dict], list[dict]]:
+    """Apply the rows a department returned (e.g. from :func:`read_ledger_workbook`).
+
+    Each row is applied whole or not at all. A row is refused, with an error naming its Excel row
+    and clue id, when: the id is unknown; its 版本 is older than the ledger's (someone changed the
+    item since the sheet was exported — a conflict); a value is invalid; or the status change is
+    illegal. Unchanged rows are skipped silently (nothing to do); nothing else is dropped. A blank
+    cell means 'unchanged' (it never erases what was entered).
+    With ``cfg`` (a ClueConfig), 重新交办 gets a fresh deadline by the item's grade from today.
+    Returns ``(ledger, events, errors)``; ``errors`` items are
+    ``{"row", "sheet", "clue_id", "error"}``.
+    """
+    led = ledger.copy()
+    led = led.astype({"edited_fields": object}) if len(led) else led
+    events: list[dict] = []
+    errors: list[dict] = []
+    by_item = {str(x): i for i, x in enumerate(led["item_id"].astype(str))}
+    by_clue = {str(x): i for i, x in enumerate(led["clue_id"].astype(str))}
+    today = now.date() if isinstance(now, datetime) else now
+
+    for n, e in enumerate(edits.to_dict("records")):
+        row_no = e.get("excel_row", n + 2)
+        sheet = e.get("sheet")
+        key = _text(e.get("item_id")) or _text(e.get("clue_id"))
+        where = f"第{row_no}行" + (f"（{sheet}）" if sheet else "") + (f"，线索编号 {key}" if key else "")
+
+        def fail(msg: str, _where: str = where, _row: Any = row_no, _sheet: Any = sheet, _key: Any = key) -> None:
+            errors.append({"row": _row, "sheet": _sheet, "clue_id": _key, "error": f"{_where}：{msg}"})
+
+        if key is None:
+            fail("缺少线索编号，无法对应台账条目")
+            continue
+        i = by_item.get(key, by_clue.get(key))
+        if i is None:
+            fail("台账中没有这个线索编号")
+            continue
+        cur = led.iloc[i]
+        # Conflict check (版本): the sheet must have been exported from the current version.
+        cur_version = int(cur["version"] or 1)
+        row_version = e.get("version")
+        if _blank(row_version):
+            row_ts, cur_ts = e.get("updated_at"), cur["updated_at"]
+            if _blank(row_ts):
+                fail("缺少版本号，无法判断是否与他人的修改冲突；请使用最新导出的台账")
+                continue
+            if pd.Timestamp(row_ts) < pd.Timestamp(cur_ts):
+                fail(f"台账已于 {pd.Timestamp(cur_ts):%Y-%m-%d %H:%M} 被更新，晚于本表；请重新导出后再修改")
+                continue
+        else:
+            try:
+                rv = int(float(row_version))
+            except (TypeError, ValueError):
+                fail(f"版本号「{row_version}」不是数字")
+                continue
+            if rv < cur_version:
+                fail(f"台账已被更新（当前版本 {cur_version}，本表版本 {rv}），为避免覆盖他人的修改，本行未导入；"
+                     "请重新导出后再修改")
+                continue
+
+        # Collect changes of the editable fields present in the row.
+        changes: dict[str, tuple[Any, Any]] = {}
+        try:
+            for f in EDITABLE_FIELDS:
+                if f not in e:
+                    continue
+                new = _parse_deadline(e[f]) if f == "deadline" else _norm(e[f])
+                old = _norm(cur[f])
+                if new is None:
+                    # A blank cell means 'unchanged': sheets differ in which columns they carry, and
+                    # an accidentally emptied cell must not erase what someone entered.
+                    continue
+                if new != old:
+                    changes[f] = (old, new)
+        except ValueError as exc:
+            fail(str(exc))
+            continue
+        if not changes:
+            continue
+
+        status_old = _norm(cur["status"])
+        status_new = changes.get("status", (status_old, status_old))[1]
+        followup = changes.get("followup", (None, _norm(cur["followup"])))[1]
+        note = f"台账导入 {where}"
+        if "followup" in changes and followup == "不满意" and status_old == "已整改待回访" and "status" not in changes:
+            status_new = "重新交办"  # 回访不满意 → back to the unit
+            changes["status"] = (status_old, status_new)
+            note += "；回访不满意，自动重新交办"
+        try:
+            if followup is not None and followup not in FOLLOWUPS:
+                raise IllegalTransition(f"未知回访结果「{followup}」，可选：{'、'.join(FOLLOWUPS)}")
+            if "status" in changes:
+                check_transition(status_old, status_new, followup)
+        except IllegalTransition as exc:
+            fail(str(exc))
+            continue
+
+        item_id = str(cur["item_id"])
+        for f, (old, new) in changes.items():
+            led.iat[i, led.columns.get_loc(f)] = new
+            events.append(_event(item_id, now, who, f, old, new, note))
+        if "followup" in changes:
+            led.iat[i, led.columns.get_loc("followup_at")] = now
+        if status_new == "已销号" and status_old != "已销号":
+            led.iat[i, led.columns.get_loc("closed_at")] = now
+        if status_new == "重新交办" and "deadline" not in changes and cfg is not None:
+            new_deadline = workdays.deadline_for(str(cur["grade"]), today, cfg)
+            old_deadline = _norm(cur["deadline"])
+            led.iat[i, led.columns.get_loc("deadline")] = new_deadline
+            events.append(_event(item_id, now, who, "deadline", old_deadline, new_deadline, "重新交办，按分级重新计算整改时限"))
+        edited = list(cur["edited_fields"] or [])
+        for f in changes:
+            if f not in edited:
+                edited.append(f)
+        led.iat[i, led.columns.get_loc("edited_fields")] = edited
+        led.iat[i, led.columns.get_loc("version")] = cur_version + 1
+        led.iat[i, led.columns.get_loc("updated_at")] = now
+
+    led = flag_overdue(led, today)
+    return led, events, errors
