@@ -53,7 +53,7 @@ def _as_tuples(rows: Sequence[Row], cols: list[str]) -> Iterator[tuple]:
     """Rows as tuples in column order (mappings may leave a column out: it becomes NULL)."""
     if rows and not isinstance(rows[0], Mapping):
         for r in rows:
-            yield tuple(r)
+            yield r if isinstance(r, tuple) else tuple(r)
         return
     getter = itemgetter(*cols)
     single = len(cols) == 1
@@ -192,10 +192,20 @@ def _sqlite_insert_sql(conn: Connection, tbl: Table, cols: list[str], keys: list
     return f"{stmt} ON CONFLICT ({conflict}) DO NOTHING"
 
 
+SQLITE_BULK_CACHE_KIB = 65_536
+
+
 def _sqlite_executemany(conn: Connection, stmt: str, tuples: Iterable[tuple]) -> None:
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     try:
+        # SQLite's default page cache is 2 MB: a large load into tables with indexes on hashed
+        # (random) keys then rewrites the same index pages again and again. 64 MB for this
+        # connection keeps them in memory; it changes speed only, never results.
+        size = cur.execute("PRAGMA cache_size").fetchone()[0]
+        page = cur.execute("PRAGMA page_size").fetchone()[0]
+        if (-size if size < 0 else size * page // 1024) < SQLITE_BULK_CACHE_KIB:
+            cur.execute(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
         cur.executemany(stmt, tuples)
     finally:
         cur.close()
