@@ -967,6 +967,44 @@ def _gen_hotline(cfg: dict[str, Any], world: _World, tg: _TextGen, month: _Month
     return paths, files.rows_written, members
 
 
+class _Sink:
+    """Rows streamed to one export file (.xlsx in constant-memory mode, or CSV), so memory stays flat."""
+
+    def __init__(self, path: Path, header: list[str], props: dict[str, Any], encoding: str = "utf-8-sig") -> None:
+        self.path = path
+        self.rows = 0
+        if path.suffix == ".xlsx":
+            self.wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+            self.wb.set_properties(props)
+            self.ws = self.wb.add_worksheet("Sheet1")
+            self.ws.write_row(0, 0, header)
+            self.fh = None
+        else:
+            self.fh = open(path, "w", encoding=encoding, newline="")
+            self.wr = csv.writer(self.fh, lineterminator="\r\n")
+            self.wr.writerow(header)
+
+    def add(self, row: list[Any]) -> int:
+        """Write one row; return its row number as a person sees it (header is row 1)."""
+        self.rows += 1
+        if self.fh is None:
+            for c, v in enumerate(row):
+                if isinstance(v, int):
+                    self.ws.write_number(self.rows, c, v)
+                elif v != "":
+                    self.ws.write_string(self.rows, c, str(v))
+        else:
+            self.wr.writerow(row)
+        return self.rows + 1
+
+    def close(self) -> Path:
+        if self.fh is None:
+            self.wb.close()
+        else:
+            self.fh.close()
+        return self.path
+
+
 # ----------------------------------------------------------------------------------------------
 # questionnaire (问卷星 export)
 
@@ -1005,13 +1043,14 @@ def _gen_questionnaire(cfg: dict[str, Any], world: _World, tg: _TextGen, month: 
     num_cols = meta + basic + [f"6、{stem}—{row['title']}" for row in qc["matrix_rows"]] + tail
 
     members: dict[str, list[dict[str, Any]]] = {s["id"]: [] for s in planted}
-    text_rows: list[list[Any]] = []
-    num_rows: list[list[Any]] = []
     t_sub = _fmt_times(month, secs)
     qid = 20000000 + int(rng.integers(0, 9_999_999))
     text_ext = "xlsx" if scale < XLSX_MAX_SCALE else "csv"  # 问卷星 offers both; xlsx of 10^5 rows is slow
     name_text = f"{qid}_{qc['title']}_按文本_1-{split}.{text_ext}"
     name_num = f"{qid}_{qc['title']}_按选项序号_{split + 1}-{n}.csv"
+    props = {"title": qc["title"], "author": "问卷星", "created": month.start}
+    text_sink = _Sink(out / name_text, text_cols, props)
+    num_sink = _Sink(out / name_num, num_cols, props)
     ip_a = [("123.52", "河南-郑州"), ("123.160", "河南-郑州"), ("222.137", "河南-郑州"), ("171.8", "河南-郑州"),
             ("39.144", "河南-郑州"), ("115.60", "河南-郑州"), ("223.88", "河南-开封")]
     # 量表 answers: one general mood per firm plus noise per row; -2 不了解/跳过, -3 not shown
@@ -1065,39 +1104,17 @@ def _gen_questionnaire(cfg: dict[str, Any], world: _World, tg: _TextGen, month: 
         if i < split:
             matrix = [_SATISFACTION_TEXT[s] if s > 0 else ("不了解" if s == -2 else "(跳过)") for s in scores]
             multi = "┋".join(qc["multi_options"][j] for j in chosen)
-            text_rows.append(common + matrix + [multi, contact, phone, answer])
-            fname, rowno = f"questionnaire/{name_text}", len(text_rows) + 1
+            rowno = text_sink.add(common + matrix + [multi, contact, phone, answer])
+            fname = f"questionnaire/{name_text}"
         else:
             multi = "┋".join(str(j + 1) for j in chosen)
-            num_rows.append(common + [str(s) for s in scores] + [multi, contact, phone, answer])
-            fname, rowno = f"questionnaire/{name_num}", len(num_rows) + 1
+            rowno = num_sink.add(common + [str(s) for s in scores] + [multi, contact, phone, answer])
+            fname = f"questionnaire/{name_num}"
         if k >= 0:
             members[planted[k]["id"]].append({"source": "questionnaire", "source_record_id": str(i + 1),
                                               "file": fname, "row": rowno})
 
-    p_text = out / name_text
-    if p_text.suffix == ".xlsx":
-        wb = xlsxwriter.Workbook(str(p_text), {"constant_memory": True})
-        wb.set_properties({"title": qc["title"], "author": "问卷星", "created": month.start})
-        ws = wb.add_worksheet("Sheet1")
-        ws.write_row(0, 0, text_cols)
-        for j, row in enumerate(text_rows, start=1):
-            ws.write_number(j, 0, row[0])
-            for c, v in enumerate(row[1:], start=1):
-                if v != "":
-                    ws.write_string(j, c, str(v))
-        wb.close()
-    else:
-        with open(p_text, "w", encoding="utf-8-sig", newline="") as fh:
-            wr = csv.writer(fh, lineterminator="\r\n")
-            wr.writerow(text_cols)
-            wr.writerows(text_rows)
-    p_num = out / name_num
-    with open(p_num, "w", encoding="utf-8-sig", newline="") as fh:
-        wr = csv.writer(fh, lineterminator="\r\n")
-        wr.writerow(num_cols)
-        wr.writerows(num_rows)
-    return [p_text, p_num], n, members
+    return [text_sink.close(), num_sink.close()], n, members
 
 
 # ----------------------------------------------------------------------------------------------
