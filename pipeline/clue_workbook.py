@@ -1,0 +1,461 @@
+"""Excel workbooks of the problem-clue list (问题线索清单) and the ledger (问题台账).
+
+* :func:`write_clue_workbook` — the monthly list for department leads: a summary sheet (汇总), one
+  sheet per indicator area with the columns officials expect, and 线索明细 with every member of
+  every clue (one row each).
+* :func:`write_ledger_workbook` / :func:`read_ledger_workbook` — round trip of the ledger with the
+  departments (``yingshang ledger export`` / ``import``). The reader also reads a returned monthly
+  clue workbook: both share the per-area sheet layout, and columns are found by their header.
+
+Safety: every text cell is written with ``write_string`` (XlsxWriter never turns it into a formula)
+and text beginning with ``= + - @``, tab or CR additionally gets Excel's quote-prefix style (the
+apostrophe a person would type), so it stays text when edited in Excel. For CSV, where no style
+exists, use :func:`csv_safe` / :func:`write_csv_safe`, which prefix such text with an apostrophe.
+The files depend only on their inputs (fixed document dates), so rebuilding gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+from openpyxl import load_workbook
+
+from pipeline.clues import SOURCE_NAMES_ZH, SOURCE_ORDER
+from pipeline.ledger_rules import FOLLOWUPS, STATUSES
+
+SUMMARY_SHEET = "汇总"
+DETAIL_SHEET = "线索明细"
+NOTE_SHEET = "填表说明"
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+# Per-area sheet: (header, field, width, kind). kind: text | int | float | date | wrap | edit | edit_date
+AREA_COLUMNS: list[tuple[str, str, float, str]] = [
+    ("序号", "_seq", 6, "int"),
+    ("线索编号", "clue_id", 22, "text"),
+    ("月份", "month", 9, "text"),
+    ("指标领域", "area_label", 14, "text"),
+    ("问题标题", "title", 20, "wrap"),
+    ("问题描述", "description", 48, "wrap"),
+    ("反映件数", "n_items", 9, "int"),
+    ("涉及企业数", "n_entities", 10, "int"),
+    ("来源", "sources_zh", 22, "wrap"),
+    ("首次发现", "first_seen", 12, "date"),
+    ("最近发现", "last_seen", 12, "date"),
+    ("热度", "heat", 8, "float"),
+    ("分级", "grade", 6, "text"),
+    ("反复出现", "recurring_zh", 9, "text"),
+    ("上月线索编号", "previous_clue_id", 22, "text"),
+    ("责任单位", "responsible_unit", 18, "edit"),
+    ("整改时限", "deadline", 12, "edit_date"),
+    ("整改措施", "measures", 30, "edit"),
+    ("整改进展", "progress", 30, "edit"),
+    ("状态", "status", 13, "edit"),
+    ("回访结果", "followup", 10, "edit"),
+    ("是否超期", "overdue_zh", 9, "text"),
+    ("版本", "version", 6, "int"),
+]
+# Header → ledger field, for reading back (aliases accepted: people retype headers).
+HEADER_FIELDS = {
+    "线索编号": "clue_id", "台账编号": "item_id", "责任单位": "responsible_unit", "整改时限": "deadline",
+    "整改措施": "measures", "整改进展": "progress", "状态": "status", "回访结果": "followup",
+    "回访情况": "followup", "版本": "version", "版本号": "version", "更新时间": "updated_at",
+    "指标领域": "area_label", "问题标题": "title", "月份": "month",
+}
+DETAIL_COLUMNS = [("线索编号", 22), ("来源", 14), ("原始编号", 20), ("时间", 17), ("指标领域", 14),
+                  ("反映内容（已脱敏）", 80), ("来源名称", 16)]
+
+
+# --------------------------------------------------------------------------- safety helpers
+
+
+def needs_text_guard(value: str) -> bool:
+    """True if ``value`` would be read as a formula by a spreadsheet (= + - @ tab CR at the start)."""
+    return isinstance(value, str) and value.startswith(_DANGEROUS)
+
+
+def csv_safe(value: Any) -> Any:
+    """For CSV output: prefix formula-looking text with an apostrophe (OWASP CSV injection advice)."""
+    if isinstance(value, str) and needs_text_guard(value):
+        return "'" + value
+    return value
+
+
+def write_csv_safe(df: pd.DataFrame, path: str | Path, **kwargs: Any) -> None:
+    """Write ``df`` as UTF-8 (with BOM, for Excel) CSV with every text cell passed through :func:`csv_safe`."""
+    safe = df.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+            safe[col] = safe[col].map(csv_safe)
+    safe.to_csv(path, index=False, encoding=kwargs.pop("encoding", "utf-8-sig"), **kwargs)
+
+
+def _blank(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    if isinstance(v, (list, tuple, dict)):
+        return False
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _sheet_name(code: str, name: str, used: set[str]) -> str:
+    raw = re.sub(r"[\[\]:*?/\\]", "", f"{code} {name}".strip())[:31] or code
+    out, k = raw, 2
+    while out in used or out in (SUMMARY_SHEET, DETAIL_SHEET, NOTE_SHEET):
+        out = f"{raw[:28]}({k})"
+        k += 1
+    used.add(out)
+    return out
+
+
+class _Writer:
+    """Typed, injection-safe cell writing on top of XlsxWriter."""
+
+    def __init__(self, path: str | Path, stamp: datetime):
+        self.wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                                  "strings_to_numbers": False})
+        # Fixed document dates: the same inputs give the same file.
+        self.wb.set_properties({"title": "问题线索清单", "author": "yingshang", "created": stamp})
+        f = self.wb.add_format
+        base = {"font_name": "宋体", "font_size": 10, "valign": "top"}
+        self.fmt = {
+            "header": f({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                         "valign": "vcenter", "align": "center"}),
+            "text": f({**base}),
+            "wrap": f({**base, "text_wrap": True}),
+            "int": f({**base, "num_format": "0"}),
+            "float": f({**base, "num_format": "0.0"}),
+            "date": f({**base, "num_format": "yyyy-mm-dd"}),
+            "datetime": f({**base, "num_format": "yyyy-mm-dd hh:mm"}),
+            "edit": f({**base, "text_wrap": True, "bg_color": "#FFF2CC"}),
+            "edit_date": f({**base, "num_format": "yyyy-mm-dd", "bg_color": "#FFF2CC"}),
+            "title": f({"font_name": "黑体", "font_size": 14, "bold": True}),
+        }
+        self._guarded: dict[str, Any] = {}
+
+    def _guard(self, kind: str) -> Any:
+        # Same look, plus the quote prefix (Excel's stored apostrophe): the cell stays text.
+        if kind not in self._guarded:
+            props = {"font_name": "宋体", "font_size": 10, "valign": "top", "quote_prefix": True}
+            if kind in ("wrap", "edit"):
+                props["text_wrap"] = True
+            if kind.startswith("edit"):
+                props["bg_color"] = "#FFF2CC"
+            self._guarded[kind] = self.wb.add_format(props)
+        return self._guarded[kind]
+
+    def cell(self, ws: Any, r: int, c: int, value: Any, kind: str = "text") -> None:
+        if _blank(value):
+            fmt = self.fmt["edit"] if kind.startswith("edit") else None
+            ws.write_blank(r, c, None, fmt)
+            return
+        if kind in ("date", "edit_date", "datetime"):
+            ts = pd.Timestamp(value)
+            fmt = self.fmt["datetime" if kind == "datetime" else kind]
+            ws.write_datetime(r, c, ts.to_pydatetime().replace(tzinfo=None), fmt)
+            return
+        if kind in ("int", "float") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            ws.write_number(r, c, float(value), self.fmt[kind])
+            return
+        text = str(value)
+        fmt = self._guard(kind) if needs_text_guard(text) else self.fmt.get(kind, self.fmt["text"])
+        ws.write_string(r, c, text, fmt)
+
+    def close(self) -> None:
+        self.wb.close()
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _area_labels(areas: Iterable[dict]) -> dict[str, str]:
+    return {str(a["code"]): f"{a['code']} {a.get('name_zh', '')}".strip() for a in areas}
+
+
+def _sources_zh(sources: Any) -> str:
+    items = [s for s in str(sources or "").split(",") if s]
+    return "、".join(SOURCE_NAMES_ZH.get(s, s) for s in items)
+
+
+def _area_rows(clues: pd.DataFrame | None, ledger: pd.DataFrame | None, labels: dict[str, str]) -> pd.DataFrame:
+    """One row per clue/ledger item with every per-area column; ledger fields win over the clue's."""
+    people = ["responsible_unit", "deadline", "measures", "progress", "status", "followup", "overdue", "version"]
+    if clues is not None and len(clues):
+        rows = clues.copy()
+        if ledger is not None and len(ledger):
+            led = ledger.drop_duplicates("clue_id").set_index("clue_id")
+            for f in people:
+                if f in led.columns:
+                    vals = rows["clue_id"].map(led[f])
+                    rows[f] = vals.where(rows["clue_id"].isin(led.index), rows.get(f))
+    elif ledger is not None and len(ledger):
+        rows = ledger.copy()
+    else:
+        return pd.DataFrame(columns=[f for _, f, _, _ in AREA_COLUMNS] + ["area"])
+    for f in [f for _, f, _, _ in AREA_COLUMNS] + people:
+        if f not in rows.columns:
+            rows[f] = None
+    rows["status"] = rows["status"].where(rows["status"].notna(), "待交办")
+    rows["area_label"] = rows["area"].map(lambda a: labels.get(str(a), str(a)))
+    rows["sources_zh"] = rows["sources"].map(_sources_zh) if "sources" in rows.columns else None
+    rows["recurring_zh"] = rows["recurring"].map(lambda v: "是" if v is True or v == 1 else "否") \
+        if "recurring" in rows.columns else None
+    rows["overdue_zh"] = rows["overdue"].map(lambda v: "是" if v is True or v == 1 else "否")
+    return rows
+
+
+def _write_area_sheet(w: _Writer, ws: Any, rows: pd.DataFrame) -> None:
+    cols = AREA_COLUMNS
+    for c, (head, _, width, _kind) in enumerate(cols):
+        ws.write_string(0, c, head, w.fmt["header"])
+        ws.set_column(c, c, width)
+    ws.set_row(0, 30)
+    ws.freeze_panes(1, 2)  # header row and the id columns stay visible
+    for r, rec in enumerate(rows.to_dict("records"), start=1):
+        for c, (_, field, _, kind) in enumerate(cols):
+            value = r if field == "_seq" else rec.get(field)
+            w.cell(ws, r, c, value, kind)
+    last = max(len(rows), 1)
+    status_col = next(i for i, c in enumerate(cols) if c[1] == "status")
+    follow_col = next(i for i, c in enumerate(cols) if c[1] == "followup")
+    ws.data_validation(1, status_col, last, status_col, {
+        "validate": "list", "source": list(STATUSES),
+        "input_title": "状态", "input_message": "待交办→整改中→已整改待回访→已销号；回访不满意→重新交办",
+        "error_title": "状态无效", "error_message": "请从下拉列表中选择状态",
+    })
+    ws.data_validation(1, follow_col, last, follow_col, {
+        "validate": "list", "source": list(FOLLOWUPS),
+        "error_title": "回访结果无效", "error_message": "请选择 满意 / 基本满意 / 不满意",
+    })
+    ws.autofilter(0, 0, last, len(cols) - 1)
+
+
+def _write_note_sheet(w: _Writer) -> None:
+    ws = w.wb.add_worksheet(NOTE_SHEET)
+    ws.set_column(0, 0, 100)
+    lines = [
+        "填表说明",
+        "1. 黄色列（责任单位、整改时限、整改措施、整改进展、状态、回访结果）由责任单位填写，其他列请勿修改。",
+        "2. 状态流转：待交办 → 整改中 → 已整改待回访 → 已销号；回访不满意的条目重新交办。",
+        "3. 销号须经回访，且回访结果为「满意」或「基本满意」。",
+        "4. 「版本」列用于防止覆盖他人的修改，请勿改动；导入时版本落后的行会被退回并说明原因。",
+        "5. 空白单元格视为「不修改」。",
+    ]
+    for r, text in enumerate(lines):
+        w.cell(ws, r, 0, text, "wrap")
+    ws.set_row(0, 20, w.fmt["title"])
+
+
+def _stamp(month: str | None) -> datetime:
+    if month:
+        return datetime.fromisoformat(f"{month}-01T00:00:00")
+    return datetime(2000, 1, 1)
+
+
+def _areas_in_order(areas: list[dict], rows: pd.DataFrame) -> list[dict]:
+    known = [str(a["code"]) for a in areas]
+    extra = sorted(set(map(str, rows["area"].dropna())) - set(known)) if len(rows) else []
+    return list(areas) + [{"code": c, "name_zh": ""} for c in extra]
+
+
+def _sort_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    if rows.empty:
+        return rows
+    keys = [k for k in ("month", "heat", "clue_id") if k in rows.columns]
+    asc = [k != "heat" for k in keys]
+    if "month" in keys:
+        asc[keys.index("month")] = False  # newest month first in the ledger
+    return rows.sort_values(keys, ascending=asc, kind="stable")
+
+
+# --------------------------------------------------------------------------- public
+
+
+def write_clue_workbook(path: str | Path, month: str, clues: pd.DataFrame, members: pd.DataFrame,
+                        ledger: pd.DataFrame | None, areas: list[dict]) -> None:
+    """Write the month's 问题线索清单: 汇总, one sheet per area, 线索明细 and 填表说明."""
+    labels = _area_labels(areas)
+    rows = _area_rows(clues, ledger, labels)
+    w = _Writer(path, _stamp(month))
+    ws_sum = w.wb.add_worksheet(SUMMARY_SHEET)
+    area_list = _areas_in_order(areas, rows)
+    used: set[str] = set()
+    sheet_of = {}
+    for a in area_list:
+        code = str(a["code"])
+        sheet_of[code] = _sheet_name(code, str(a.get("name_zh", "")), used)
+        ws = w.wb.add_worksheet(sheet_of[code])
+        sub = rows[rows["area"].astype(str) == code] if len(rows) else rows
+        _write_area_sheet(w, ws, _sort_rows(sub))
+    _write_summary(w, ws_sum, month, rows, area_list, labels, sheet_of)
+    _write_detail(w, members, labels)
+    _write_note_sheet(w)
+    w.close()
+
+
+def _write_summary(w: _Writer, ws: Any, month: str, rows: pd.DataFrame, area_list: list[dict],
+                   labels: dict[str, str], sheet_of: dict[str, str]) -> None:
+    ws.write_string(0, 0, f"{month} 营商环境问题线索清单（汇总）", w.fmt["title"])
+    heads = ["指标领域", "牵头单位", "线索数", "反映件数", "A级", "B级", "C级", "反复出现", "已销号", "超期",
+             "最热线索", "工作表"]
+    widths = [16, 22, 8, 9, 6, 6, 6, 9, 8, 6, 40, 18]
+    hr = 2
+    for c, (h, wd) in enumerate(zip(heads, widths, strict=True)):
+        ws.write_string(hr, c, h, w.fmt["header"])
+        ws.set_column(c, c, wd)
+    ws.freeze_panes(hr + 1, 0)
+    totals = [0] * 8
+    r = hr
+    for a in area_list:
+        code = str(a["code"])
+        sub = rows[rows["area"].astype(str) == code] if len(rows) else rows
+        n_items = int(pd.to_numeric(sub.get("n_items"), errors="coerce").fillna(0).sum()) if len(sub) else 0
+        grades = sub["grade"].value_counts() if len(sub) else pd.Series(dtype=int)
+        rec = sub["recurring_zh"].eq("是").sum() if len(sub) else 0
+        closed = sub["status"].eq("已销号").sum() if len(sub) else 0
+        over = sub["overdue_zh"].eq("是").sum() if len(sub) else 0
+        top = ""
+        if len(sub) and "heat" in sub.columns:
+            t = sub.sort_values(["heat", "clue_id"], ascending=[False, True]).iloc[0]
+            top = f"{t['title']}（{t['clue_id']}）"
+        vals = [len(sub), n_items, int(grades.get("A", 0)), int(grades.get("B", 0)), int(grades.get("C", 0)),
+                int(rec), int(closed), int(over)]
+        totals = [x + y for x, y in zip(totals, vals, strict=True)]
+        r += 1
+        w.cell(ws, r, 0, labels.get(code, code))
+        w.cell(ws, r, 1, a.get("lead_unit") or "")
+        for k, v in enumerate(vals):
+            w.cell(ws, r, 2 + k, v, "int")
+        w.cell(ws, r, 10, top, "wrap")
+        w.cell(ws, r, 11, sheet_of.get(code, ""))
+    r += 1
+    w.cell(ws, r, 0, "合计")
+    for k, v in enumerate(totals):
+        w.cell(ws, r, 2 + k, v, "int")
+    r += 2
+    notes = [
+        "热度（0–100）：反映量（按来源加权）、涉及企业数、负面程度、较上月增长、特邀监督员反映，加权合成。",
+        "分级：A级（重大/系统性，整改时限一个月）、B级（较重要，15个工作日）、C级（一般，5个工作日）；"
+        "工作日按国家法定节假日及调休安排计算。",
+    ]
+    for n in notes:
+        w.cell(ws, r, 0, n)
+        r += 1
+
+
+def _write_detail(w: _Writer, members: pd.DataFrame | None, labels: dict[str, str]) -> None:
+    ws = w.wb.add_worksheet(DETAIL_SHEET)
+    for c, (h, wd) in enumerate(DETAIL_COLUMNS):
+        ws.write_string(0, c, h, w.fmt["header"])
+        ws.set_column(c, c, wd)
+    ws.freeze_panes(1, 1)
+    if members is None or members.empty:
+        return
+    src_rank = {s: i for i, s in enumerate(SOURCE_ORDER)}
+    m = members.copy()
+    m["_t"] = pd.to_datetime(m["received_at"], errors="coerce")
+    m["_s"] = m["source"].map(lambda s: src_rank.get(s, 99))
+    m = m.sort_values(["clue_id", "_t", "_s", "feedback_id"], kind="stable", na_position="last")
+    for r, rec in enumerate(m.to_dict("records"), start=1):
+        w.cell(ws, r, 0, rec["clue_id"])
+        w.cell(ws, r, 1, rec.get("source"))
+        w.cell(ws, r, 2, rec.get("source_record_id"))
+        w.cell(ws, r, 3, rec.get("_t"), "datetime")
+        w.cell(ws, r, 4, labels.get(str(rec.get("area")), rec.get("area")))
+        w.cell(ws, r, 5, rec.get("text"), "wrap")
+        w.cell(ws, r, 6, SOURCE_NAMES_ZH.get(rec.get("source"), rec.get("source")))
+    ws.autofilter(0, 0, len(m), len(DETAIL_COLUMNS) - 1)
+
+
+def write_ledger_workbook(path: str | Path, ledger: pd.DataFrame, areas: list[dict],
+                          clues: pd.DataFrame | None = None) -> None:
+    """Write the whole ledger (问题台账) for the departments: 汇总, one sheet per area, 填表说明.
+
+    ``clues`` (optional, all months) adds counts, sources, first/last seen and heat to each item.
+    """
+    labels = _area_labels(areas)
+    led = ledger.copy()
+    if clues is not None and len(clues):
+        extra = [c for c in ("n_items", "n_entities", "sources", "first_seen", "last_seen", "heat",
+                             "recurring", "previous_clue_id") if c in clues.columns and c not in led.columns]
+        led = led.merge(clues[["clue_id", *extra]].drop_duplicates("clue_id"), on="clue_id", how="left")
+    rows = _area_rows(None, led, labels)
+    months = sorted(set(map(str, rows["month"].dropna()))) if len(rows) else []
+    w = _Writer(path, _stamp(months[-1] if months else None))
+    ws_sum = w.wb.add_worksheet(SUMMARY_SHEET)
+    area_list = _areas_in_order(areas, rows)
+    used: set[str] = set()
+    sheet_of = {}
+    for a in area_list:
+        code = str(a["code"])
+        sheet_of[code] = _sheet_name(code, str(a.get("name_zh", "")), used)
+        ws = w.wb.add_worksheet(sheet_of[code])
+        sub = rows[rows["area"].astype(str) == code] if len(rows) else rows
+        _write_area_sheet(w, ws, _sort_rows(sub))
+    span = f"{months[0]}—{months[-1]}" if months else ""
+    _write_summary(w, ws_sum, f"问题台账 {span}".strip(), rows, area_list, labels, sheet_of)
+    _write_note_sheet(w)
+    w.close()
+
+
+def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
+    """Read the area sheets of a returned ledger or clue workbook.
+
+    Returns one row per data row with ``sheet``, ``excel_row`` (the row number Excel shows) and the
+    ledger fields found by header (clue_id, responsible_unit, deadline, measures, progress, status,
+    followup, version, …). Rows without a 线索编号 are skipped; sheets without one in their first
+    ten rows (汇总, 线索明细, 说明) are ignored.
+    """
+    wb = load_workbook(str(path), read_only=True, data_only=True)
+    out: list[dict] = []
+    try:
+        for ws in wb.worksheets:
+            if ws.title in (SUMMARY_SHEET, DETAIL_SHEET, NOTE_SHEET):
+                continue
+            header_row, mapping = None, {}
+            rows = ws.iter_rows(values_only=True)
+            for r_idx, values in enumerate(rows, start=1):
+                if header_row is None:
+                    names = [str(v).strip() if v is not None else "" for v in values]
+                    if "线索编号" in names or "台账编号" in names:
+                        header_row = r_idx
+                        mapping = {i: HEADER_FIELDS[n] for i, n in enumerate(names) if n in HEADER_FIELDS}
+                    elif r_idx >= 10:
+                        break
+                    continue
+                rec: dict[str, Any] = {"sheet": ws.title, "excel_row": r_idx}
+                for i, field in mapping.items():
+                    v = values[i] if i < len(values) else None
+                    if isinstance(v, str):
+                        v = v.strip()
+                    rec[field] = None if v == "" else v
+                if rec.get("clue_id") or rec.get("item_id"):
+                    out.append(rec)
+    finally:
+        wb.close()
+    cols = ["sheet", "excel_row", "clue_id", "item_id", "month", "area_label", "title", "responsible_unit",
+            "deadline", "measures", "progress", "status", "followup", "version", "updated_at"]
+    df = pd.DataFrame(out)
+    for c in cols:
+        if c not in df.columns:
+            df[c] = None
+    return df[cols + [c for c in df.columns if c not in cols]]
+
+
+def as_date(v: Any) -> date | None:
+    """A cell value as a date (for callers comparing deadlines read back from Excel)."""
+    if _blank(v):
+        return None
+    return pd.Timestamp(v).date()
