@@ -4,7 +4,8 @@
 sub-folders named after the source (the nightly run takes the source from the folder name):
 
 - ``hotline/``: 12345 热线工单 as weekly exports — an .xlsx with a title row (标题行) above the header
-  and a 合计 row at the bottom, GBK CSVs, a UTF-8-with-BOM CSV, one file with drifted column names;
+  and a 合计 row at the bottom, GBK CSVs, a UTF-8-with-BOM CSV, one file with drifted column names
+  (from scale 20 on, all four are CSV: an .xlsx of 10^5 rows takes too long to write);
   some 工单编号 come again in a later file with a new 工单状态/回访满意度/办结时间 (更新), a few rows
   are repeated verbatim (重复导出).
 - ``questionnaire/``: 问卷星-style exports of the 企业满意度调查问卷, by text (.xlsx) and by option
@@ -341,6 +342,7 @@ class _TextGen:
         self.cfg = cfg
         self.t = cfg["texts"]
         self.m = world.month
+        self.synonyms = [tuple(g) for g in self.t.get("synonyms") or []]
 
     # slots ----------------------------------------------------------------------------------
     def slot(self, key: str, s: _Slots) -> str:
@@ -514,7 +516,7 @@ class _TextGen:
         if r.random() < 0.2:
             parts.append(r.choice(self.t["details"]))
         if r.random() < 0.2:
-            parts = self.lengthen(r, parts, is_ent, True, very=r.random() < 0.2)
+            parts = self.lengthen(r, parts, is_ent, is_ent or spec["area"] != "A4", very=r.random() < 0.2)
         return parts, (r.choice(facets[-1]) if r.random() < 0.6 else None)
 
     def suggestion(self, r: random.Random, sub: dict[str, Any], acfg: dict[str, Any]) -> tuple[list[str], bool]:
@@ -550,7 +552,9 @@ class _TextGen:
             else:
                 prefix = r.choice(self.t["call_prefixes"])
             if ask and r.random() < 0.45:
-                body = _join(parts, r) + r.choice(["诉求：", "来电人诉求：", "来电人要求：", "诉求人希望："]) + _join([ask], r)
+                labels = ["诉求：", "来电人诉求："] + ([] if ask.startswith(("希望", "要求", "请求")) else
+                                                     ["来电人要求：", "诉求人希望："])
+                body = _join(parts, r) + r.choice(labels) + _join([ask], r)
             else:
                 body = _join(parts + ([ask] if ask else []), r)
             body = _third_person(body)
@@ -562,6 +566,16 @@ class _TextGen:
         final = "！" if kind == "complaint" and r.random() < 0.08 else "。"
         tail = r.choice(self.t["closings"]) if r.random() < (0.5 if formal else 0.25) else ""
         return head + _join(parts + ([ask] if ask else []), r, final) + tail
+
+    def vary(self, r: random.Random, text: str, p: float = 0.4) -> str:
+        """Swap interchangeable words (同义替换) so texts on one situation differ on the surface."""
+        for group in self.synonyms:
+            for w in group:
+                if w in text:
+                    if r.random() < p:
+                        text = text.replace(w, r.choice([x for x in group if x != w]))
+                    break
+        return text
 
     def cap(self, r: random.Random, parts: list[str], s: _Slots, limit: int = 372) -> list[str]:
         """Fill the placeholders; drop middle fragments of over-long texts (real orders stay < 400)."""
@@ -890,6 +904,7 @@ def _gen_hotline(cfg: dict[str, Any], world: _World, tg: _TextGen, month: _Month
                     parts = tg.add_extras(r, parts, ent_writer, pii=0.06, decoy=0.0)
                 parts = tg.cap(r, parts, slots)
                 text = tg.render(r, parts, tg.fill(ask, slots) if ask else None, ch, ent_writer, kind, lead)
+            text = tg.vary(r, text)
             if len(text) < 15:  # even the shortest orders say a little more than a bare question
                 if kind == "question":
                     text = r.choice(["您好，想问一下，", "请问一下，", "麻烦问一下，", "您好，我想咨询："]) + text
@@ -1071,10 +1086,15 @@ def _gen_questionnaire(cfg: dict[str, Any], world: _World, tg: _TextGen, month: 
         low = [j for j, s in enumerate(scores) if 1 <= s <= 2]
         slots = _Slots(tg, r, int(secs[i] // 86400) + 1, e.street, company=e.name)
         if k >= 0:
-            answer = r.choice(planted[k]["questionnaire_texts"])
-            if r.random() < 0.3:
-                answer = r.choice(["建议：", "问题：", "", "希望解决："]) + answer
-            answer = _join([answer], r)
+            if r.random() < 0.5:  # the enterprise's own words, as short as people type into a form
+                answer = r.choice(planted[k]["questionnaire_texts"])
+                if r.random() < 0.3:
+                    answer = r.choice(["建议：", "问题：", "希望解决："]) + answer
+                answer = _join([answer], r)
+            else:
+                parts, ask = tg.planted(r, planted[k], True)
+                answer = _join(tg.cap(r, parts[-2:] + ([ask] if ask else []), slots, limit=120), r)
+            answer = tg.vary(r, answer)
         elif low and r.random() < 0.7:
             a = rows_area[r.choice(low)]
             subs = [s for s in cfg["areas"][a]["subtopics"] if s.get("writer", 0.5) >= 0.5] or cfg["areas"][a][
@@ -1083,7 +1103,7 @@ def _gen_questionnaire(cfg: dict[str, Any], world: _World, tg: _TextGen, month: 
             parts = [r.choice(s["core"])]
             if r.random() < 0.5:
                 parts.append(r.choice(s.get("ask") or tg.t["asks"]))
-            answer = _join(tg.cap(r, parts, slots), r)
+            answer = tg.vary(r, _join(tg.cap(r, parts, slots), r))
         elif r.random() < 0.2:
             pool = cfg["areas"][r.choice(AREAS)].get("suggestions") or tg.t["suggestions_generic"]
             answer = _join([tg.fill(r.choice(pool), slots)], r)
@@ -1268,7 +1288,7 @@ def _gen_supervisor(cfg: dict[str, Any], world: _World, tg: _TextGen, month: _Mo
         if r.random() < 0.6 and s.get("ask"):  # the supervisor's own suggestion on the matter
             ask = tg.fill(r.choice(s["ask"]), slots).replace("我们", "企业")
             parts.append("建议" + ask.removeprefix("希望").removeprefix("请") if not ask.startswith("建议") else ask)
-        text = _join(parts, r) + r.choice(sc["closings"])
+        text = tg.vary(r, _join(parts, r)) + r.choice(sc["closings"])
         if any(text == t for t, _, _ in items):
             continue
         items.append((text, r.choice(acfg["units"]), None))
