@@ -396,23 +396,26 @@ def _refine(s: np.ndarray, labels: np.ndarray, threshold: float, passes: int) ->
 
 
 def _leader(z: np.ndarray, threshold: float) -> np.ndarray:
-    """One pass of leader clustering in LSA space (O(n·k)): join the group whose mean is most similar."""
-    n = z.shape[0]
+    """One pass of leader clustering (O(n·k)): join the group whose mean is most similar, else lead a new one."""
+    n, d = z.shape
     labels = np.empty(n, dtype=int)
-    sums = np.zeros((0, z.shape[1]))
-    counts: list[int] = []
+    sums = np.zeros((max(16, n // 4), d))
+    counts = np.zeros(sums.shape[0])
+    k = 0
     for i in range(n):
-        if counts:
-            sims = sums @ z[i] / np.asarray(counts)
+        if k:
+            sims = sums[:k] @ z[i] / counts[:k]
             j = int(np.argmax(sims))
             if sims[j] >= threshold:
                 labels[i] = j
                 sums[j] += z[i]
                 counts[j] += 1
                 continue
-        labels[i] = len(counts)
-        sums = np.vstack([sums, z[i]])
-        counts.append(1)
+        if k == sums.shape[0]:
+            sums = np.vstack([sums, np.zeros_like(sums)])
+            counts = np.concatenate([counts, np.zeros_like(counts)])
+        labels[i], sums[k], counts[k] = k, z[i], 1
+        k += 1
     return labels
 
 
@@ -420,15 +423,21 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
     """Cluster labels (0..k-1) for one area's items."""
     n = x.shape[0]
     t = float(cfg.g("similarity_threshold"))
-    if n <= int(cfg.g("exact_max_items")) or z is None:
+    if n <= int(cfg.g("exact_max_items")) or n < 3:
         s = space.sim(x, z)
         return _refine(s, _agglomerate(s, t), t, int(cfg.g("refine_passes", 2)))
-    micro = _leader(z, max(t, float(cfg.g("leader_threshold"))))
+    emb = z
+    if emb is None:
+        # A dense low-dimensional view of this area's vectors for the leader pass only.
+        dims = min(128, n - 1, x.shape[1] - 1)
+        with threadpool_limits(1):
+            emb = normalize(TruncatedSVD(n_components=dims, random_state=0).fit_transform(x))
+    micro = _leader(emb, max(t, float(cfg.g("leader_threshold"))))
     k = int(micro.max()) + 1
     m = sp.csr_matrix((np.ones(n), (micro, np.arange(n))), shape=(k, n))
     m = sp.diags(1.0 / np.asarray(m.sum(axis=1)).ravel()) @ m  # rows: membership / size → group means
     xg = (m @ x).tocsr()
-    zg = m @ z
+    zg = m @ z if z is not None else None
     top = _agglomerate(space.sim(xg, zg), t)
     return top[micro]
 
