@@ -1,0 +1,82 @@
+"""Shared wiring of the Yingshang DAGs (not a DAG file: listed in .airflowignore).
+
+Kept tiny and import-light: only the standard library at import time, so parsing a DAG file stays
+fast. Everything with logic lives in ``pipeline/`` (see ``pipeline.orchestrate``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from typing import Any
+
+log = logging.getLogger("yingshang.airflow")
+
+OWNER = "yingshang"
+DISTRICT_TZ = "Asia/Shanghai"
+
+# Retries with exponential back-off: 2 min, 4 min, 8 min … capped at 30 min. Loads are idempotent
+# (a file's bytes are registered once), so a retry never loads anything twice.
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": OWNER,
+    "retries": int(os.environ.get("YINGSHANG_TASK_RETRIES", "3")),
+    "retry_delay": dt.timedelta(minutes=2),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": dt.timedelta(minutes=30),
+    "execution_timeout": dt.timedelta(hours=2),
+}
+
+
+def warehouse_db_url() -> str | None:
+    """The warehouse URL: Airflow connection ``yingshang_warehouse``, else ``YINGSHANG_DB_URL``."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from pipeline.orchestrate import WAREHOUSE_CONN_ID, warehouse_url
+
+    try:
+        conn = BaseHook.get_connection(WAREHOUSE_CONN_ID)
+    except AirflowNotFoundException:
+        return warehouse_url()
+    return warehouse_url(conn.get_uri(), conn.extra_dejson)
+
+
+def _ctx_get(context: Any, key: str) -> Any:
+    try:
+        return context[key]
+    except (KeyError, TypeError):
+        return getattr(context, key, None) if not isinstance(context, dict) else None
+
+
+def task_failure_summary(context: Any) -> None:
+    """on_failure_callback of every task: one clear summary in the task log after the last try."""
+    from pipeline.orchestrate import failure_summary
+
+    ti = _ctx_get(context, "ti") or _ctx_get(context, "task_instance")
+    dag_run = _ctx_get(context, "dag_run")
+    log.error(failure_summary(
+        dag_id=getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "?"),
+        run_id=getattr(ti, "run_id", None) or getattr(dag_run, "run_id", None),
+        task_id=getattr(ti, "task_id", None), map_index=getattr(ti, "map_index", None),
+        try_number=getattr(ti, "try_number", None),
+        interval=(_ctx_get(context, "data_interval_start"), _ctx_get(context, "data_interval_end")),
+        error=_ctx_get(context, "exception"), log_url=getattr(ti, "log_url", None)))
+
+
+def dag_failure_summary(context: Any) -> None:
+    """on_failure_callback of the DAG: which tasks failed in the run, and why the run stopped."""
+    from pipeline.orchestrate import failure_summary
+
+    dag_run = _ctx_get(context, "dag_run")
+    failed: list[str] = []
+    try:
+        for ti in dag_run.get_task_instances(state="failed"):
+            idx = getattr(ti, "map_index", -1)
+            failed.append(ti.task_id + (f"[{idx}]" if idx is not None and idx >= 0 else ""))
+    except Exception:
+        log.debug("could not list failed task instances", exc_info=True)
+    log.error(failure_summary(
+        dag_id=getattr(dag_run, "dag_id", "?"), run_id=getattr(dag_run, "run_id", None),
+        interval=(getattr(dag_run, "data_interval_start", None), getattr(dag_run, "data_interval_end", None)),
+        error=_ctx_get(context, "reason"), failed_tasks=failed))
