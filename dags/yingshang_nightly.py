@@ -27,7 +27,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
-from yingshang_common import (
+
+from pipeline.airflow_support import (
     DEFAULT_ARGS,
     DISTRICT_TZ,
     dag_failure_summary,

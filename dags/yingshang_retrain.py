@@ -20,7 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
-from yingshang_common import (
+
+from pipeline.airflow_support import (
     DEFAULT_ARGS,
     DISTRICT_TZ,
     dag_failure_summary,

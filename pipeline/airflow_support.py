@@ -1,4 +1,4 @@
-"""Shared wiring of the Yingshang DAGs (not a DAG file: listed in .airflowignore).
+"""Shared wiring of the Yingshang DAGs (调度公共件): default arguments, callbacks, the warehouse URL.
 
 Kept tiny and import-light: only the standard library at import time, so parsing a DAG file stays
 fast. Everything with logic lives in ``pipeline/`` (see ``pipeline.orchestrate``).
