@@ -97,7 +97,7 @@ def generate(seed: int = 7) -> dict[str, pd.DataFrame]:
             fb.append(feedback_row(len(fb), _day_in(month, rng), rng))
     # Repeat complainants: a few enterprises complaining within short spans.
     for k, (start, n) in enumerate([(dt.date(2025, 3, 2), 5), (dt.date(2025, 11, 20), 4),
-                                    (dt.date(2026, 2, 10), 3), (dt.date(2026, 3, 25), 2)]):
+                                    (dt.date(2026, 2, 10), 3), (dt.date(2026, 3, 5), 2)]):
         for j in range(n):
             fb.append(feedback_row(len(fb), start + dt.timedelta(days=9 * j), rng, entity=f"rep{k:02d}",
                                    source="hotline", request_type="投诉", channel="电话"))
@@ -209,7 +209,7 @@ def build_warehouse(url: str, seed: int = 7) -> dict[str, pd.DataFrame]:
                 "sources": "hotline", "first_seen": LOADED_AT, "last_seen": LOADED_AT,
                 "examples": [{"text": "反映问题"}], "heat": 3.0, "grade": "B", "responsible_unit": "市场监督管理局",
                 "deadline": None, "previous_clue_id": None, "recurring": False, "built_at": LOADED_AT}
-        conn.execute(insert(ProblemClue.__table__), [dict(clue, clue_id=f"C{i}") for i in range(3)])
+        conn.execute(insert(ProblemClue.__table__), [dict(clue, clue_id=f"C{i}") for i in range(4)])
         item = {"month": "2026-03", "area": "A1", "title": "营业执照办理慢", "description": "多家企业反映",
                 "grade": "B", "responsible_unit": "市场监督管理局", "measures": None, "progress": None,
                 "followup": None, "followup_at": None, "edited_fields": [], "version": 1,
@@ -222,5 +222,7 @@ def build_warehouse(url: str, seed: int = 7) -> dict[str, pd.DataFrame]:
                  closed_at=LOADED_AT),  # closed: not overdue
             dict(item, item_id="L2", clue_id="C2", status="整改中", deadline=today + dt.timedelta(days=30),
                  closed_at=None),  # not yet due
+            dict(item, item_id="L3", clue_id="C3", status="已整改待回访", deadline=today - dt.timedelta(days=5),
+                 closed_at=None),  # reported done, awaiting follow-up: not overdue
         ])
     return data

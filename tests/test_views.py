@@ -95,7 +95,7 @@ def test_v_area_monthly_carries_mom_and_yoy(url):
 
 def test_v_ledger_overdue_lists_open_items_past_deadline_only(url):
     assert [r["item_id"] for r in rows(url, "SELECT item_id FROM v_ledger_overdue ORDER BY item_id")] == ["L0"]
-    assert len(rows(url, "SELECT item_id FROM v_ledger")) == 3
+    assert len(rows(url, "SELECT item_id FROM v_ledger")) == 4
     assert {r["area_name"] for r in rows(url, "SELECT area_name FROM v_clues")} == {"开办企业"}
 
 
@@ -113,3 +113,11 @@ def test_create_views_again_changes_nothing(url):
     with get_engine(url).begin() as conn:
         assert create_views(conn) == list(VIEW_NAMES)
     assert rows(url, "SELECT * FROM v_area_monthly ORDER BY month, area") == before
+
+
+def test_overdue_view_uses_the_ledger_rules_open_statuses():
+    from pipeline.ledger_rules import OPEN_STATUSES
+    from warehouse.views import LEDGER_OPEN_STATUSES, VIEWS
+
+    assert tuple(LEDGER_OPEN_STATUSES) == tuple(OPEN_STATUSES)
+    assert all(f"'{s}'" in VIEWS["v_ledger_overdue"] for s in OPEN_STATUSES)

@@ -18,13 +18,14 @@ Within one upsert batch a key that appears twice keeps its last row.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, String, Table
 from sqlalchemy.engine import Connection
 
 from warehouse.models import Base
@@ -65,6 +66,28 @@ def _as_tuples(rows: Sequence[Row], cols: list[str]) -> Iterator[tuple]:
         yield (v,) if single else v
 
 
+_SQLITE_DATETIME_FORMAT = ("%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d"
+                           ".%(microsecond)06d")
+_SQLITE_DATE_FORMAT = "%(year)04d-%(month)02d-%(day)02d"
+
+
+def _fast_datetime(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    # Same text as SQLAlchemy's default SQLite DATETIME format, via the C isoformat (~10x faster).
+    def convert(v: Any, _dt: type = dt.datetime) -> Any:
+        if type(v) is _dt and v.tzinfo is None:
+            return v.isoformat(" ", "microseconds")
+        return proc(v)
+
+    return convert
+
+
+def _fast_date(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def convert(v: Any, _d: type = dt.date) -> Any:
+        return v.isoformat() if type(v) is _d else proc(v)
+
+    return convert
+
+
 def _converters(conn: Connection, tbl: Table, cols: list[str]) -> list[Callable[[Any], Any] | None]:
     """Per-column value converters: SQLAlchemy's own bind processors (SQLite), JSON text (PostgreSQL)."""
     dialect = conn.dialect
@@ -74,8 +97,20 @@ def _converters(conn: Connection, tbl: Table, cols: list[str]) -> list[Callable[
         if dialect.name == "postgresql":
             # psycopg adapts dates, times, numbers and booleans itself; JSON must arrive as text.
             out.append(_json_text if isinstance(typ, JSON) else None)
-        else:
-            out.append(typ.dialect_impl(dialect).bind_processor(dialect))
+            continue
+        if isinstance(typ, (Integer, Float, Boolean, String)) and not isinstance(typ, JSON):
+            # sqlite3 binds int, float, bool (as 0/1) and str exactly as SQLAlchemy would store them.
+            out.append(None)
+            continue
+        impl = typ.dialect_impl(dialect)
+        proc = impl.bind_processor(dialect)
+        fmt = getattr(impl, "_storage_format", None)
+        if proc is not None and isinstance(typ, DateTime) and fmt == _SQLITE_DATETIME_FORMAT:
+            proc = _fast_datetime(proc)
+        elif proc is not None and isinstance(typ, Date) and not isinstance(typ, DateTime) \
+                and fmt == _SQLITE_DATE_FORMAT:
+            proc = _fast_date(proc)
+        out.append(proc)
     return out
 
 
@@ -86,17 +121,21 @@ def _json_text(value: Any) -> Any:
 
 
 def _convert(tuples: Iterable[tuple], convs: list[Callable[[Any], Any] | None]) -> Iterator[tuple]:
-    active = [(i, f) for i, f in enumerate(convs) if f is not None]
-    if not active:
-        yield from tuples
-        return
-    for t in tuples:
-        row = list(t)
-        for i, f in active:
-            v = row[i]
-            if v is not None:
-                row[i] = f(v)
-        yield tuple(row)
+    if not any(convs):
+        return iter(tuples)
+    # A row function made for these columns, e.g. ``lambda r: (r[0], r[1], None if r[2] is None
+    # else f2(r[2]), …)``: one call per row instead of a Python loop over the columns (3-4x faster).
+    # Only column positions go into the generated source.
+    names: dict[str, Any] = {}
+    parts = []
+    for i, f in enumerate(convs):
+        if f is None:
+            parts.append(f"r[{i}]")
+        else:
+            names[f"f{i}"] = f
+            parts.append(f"(None if r[{i}] is None else f{i}(r[{i}]))")
+    row_fn = eval(f"lambda r: ({', '.join(parts)},)", names)
+    return map(row_fn, tuples)
 
 
 def _dedupe(tuples: Iterable[tuple], key_pos: list[int]) -> list[tuple]:

@@ -97,16 +97,19 @@ SELECT l.item_id, l.clue_id, l.month, l.area, a.name_zh AS area_name, l.title, l
        l.closed_at, l.overdue, l.version, l.created_at, l.updated_at
 FROM ledger_item l
 LEFT JOIN dim_area a ON a.code = l.area""",
-    # Open items past their deadline (超期未销号), judged against today's date when queried.
+    # Open items past their deadline (超期未整改), judged against today's date when queried. "Open"
+    # = rectification not reported done: the statuses of pipeline.ledger_rules.OPEN_STATUSES
+    # (a test keeps the two lists equal).
     "v_ledger_overdue": """
 SELECT l.item_id, l.clue_id, l.month, l.area, a.name_zh AS area_name, l.title, l.grade,
        l.responsible_unit, l.deadline, l.status, l.progress, l.followup, l.created_at, l.updated_at
 FROM ledger_item l
 LEFT JOIN dim_area a ON a.code = l.area
-WHERE l.closed_at IS NULL AND l.deadline IS NOT NULL AND l.deadline < CURRENT_DATE""",
+WHERE l.status IN ('待交办', '整改中', '重新交办') AND l.deadline IS NOT NULL AND l.deadline < CURRENT_DATE""",
 }
 
 VIEW_NAMES: tuple[str, ...] = tuple(VIEWS)
+LEDGER_OPEN_STATUSES = ("待交办", "整改中", "重新交办")  # as written in v_ledger_overdue
 
 
 def create_views(conn: Connection) -> list[str]:
