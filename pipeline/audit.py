@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+from nlp.pii import find_pii
 from sqlalchemy import String, Text, inspect, select, text
 
-from nlp.pii import find_pii
 from warehouse.db import get_engine
 
 AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email"}

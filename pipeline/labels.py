@@ -73,7 +73,7 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
     ensure_schema(db_url)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable workbook gets one clear line
+    except Exception as exc:
         raise ValueError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__})") from exc
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)

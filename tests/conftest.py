@@ -46,7 +46,7 @@ def make_pg_database() -> tuple[str, callable]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.skip(f"cannot create a PostgreSQL test database: {exc}")
     url = admin_url.set(database=name).render_as_string(hide_password=False)
 

@@ -1,0 +1,203 @@
+"""The monthly job (月度作业): clue list → ledger → workbooks, stored in the warehouse.
+
+``pipeline.clues`` and ``pipeline.ledger_rules`` are pure functions on frames; this module loads
+their inputs from the warehouse, stores their outputs (clues, members, ledger items, the event
+trail) in one transaction, and writes the workbooks departments receive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from pipeline.clue_workbook import read_ledger_workbook, write_clue_workbook, write_ledger_workbook
+from pipeline.clues import build_clues, load_clue_config, select_candidates
+from pipeline.config import load_areas
+from pipeline.ingest import ensure_schema
+from pipeline.ledger_rules import (
+    LEDGER_COLUMNS,
+    apply_department_edits,
+    flag_overdue,
+    merge_clues_into_ledger,
+)
+from pipeline.report import month_bounds, shift_month
+from warehouse import load as wl
+from warehouse.db import get_engine
+from warehouse.models import ClueMember, Feedback, LedgerEvent, LedgerItem, ProblemClue
+
+CLUE_TABLE_COLUMNS = [c.name for c in ProblemClue.__table__.columns]
+FEEDBACK_COLUMNS = ["feedback_id", "source", "source_record_id", "received_at", "area", "sentiment",
+                    "sentiment_score", "request_type", "entity_hash", "street", "text", "tokens", "score_100"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _areas_as_dicts() -> list[dict[str, Any]]:
+    return [{"code": a.code, "name_zh": a.name_zh, "name_en": a.name_en, "lead_unit": a.lead_unit}
+            for a in load_areas()]
+
+
+def _month_feedback(conn: Connection, month: str) -> pd.DataFrame:
+    start, end = month_bounds(month)
+    f = Feedback.__table__
+    rows = conn.execute(select(*[f.c[c] for c in FEEDBACK_COLUMNS])
+                        .where(f.c.received_date >= start, f.c.received_date < end)).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=FEEDBACK_COLUMNS)
+
+
+def _clues_of(conn: Connection, month: str) -> pd.DataFrame:
+    t = ProblemClue.__table__
+    rows = conn.execute(select(t).where(t.c.month == month)).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=CLUE_TABLE_COLUMNS)
+
+
+def _members_of(conn: Connection, month: str) -> pd.DataFrame:
+    m, c, f = ClueMember.__table__, ProblemClue.__table__, Feedback.__table__
+    rows = conn.execute(select(m.c.clue_id, m.c.feedback_id, f.c.text, f.c.tokens)
+                        .join(c, c.c.clue_id == m.c.clue_id).join(f, f.c.feedback_id == m.c.feedback_id)
+                        .where(c.c.month == month)).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=["clue_id", "feedback_id", "text", "tokens"])
+
+
+def load_ledger(conn: Connection) -> pd.DataFrame:
+    t = LedgerItem.__table__
+    rows = conn.execute(select(t).order_by(t.c.month, t.c.item_id)).mappings().all()
+    df = pd.DataFrame([dict(r) for r in rows], columns=LEDGER_COLUMNS)
+    df["edited_fields"] = df["edited_fields"].map(lambda v: list(v) if isinstance(v, list | tuple) else
+                                                  (json.loads(v) if isinstance(v, str) else []))
+    return df
+
+
+def _ledger_records(ledger: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for rec in ledger.to_dict("records"):
+        row = {}
+        for col in LEDGER_COLUMNS:
+            v = rec.get(col)
+            if col == "edited_fields":
+                v = list(v) if isinstance(v, list | tuple) else []
+            elif col == "overdue":
+                v = bool(v) if v is not None and not (isinstance(v, float) and pd.isna(v)) else False
+            elif col == "version":
+                v = int(v) if v is not None and not pd.isna(v) else 1
+            elif v is not None and not isinstance(v, list) and pd.isna(v):
+                v = None
+            if isinstance(v, pd.Timestamp):
+                v = v.date() if col == "deadline" else v.to_pydatetime()
+            if col == "deadline" and isinstance(v, dt.datetime):
+                v = v.date()
+            row[col] = v
+        out.append(row)
+    return out
+
+
+def _store_ledger(conn: Connection, ledger: pd.DataFrame, events: list[dict[str, Any]]) -> None:
+    wl.upsert(conn, LedgerItem.__table__, _ledger_records(ledger), ["item_id"])
+    wl.insert_rows(conn, LedgerEvent.__table__, [
+        {k: e.get(k) for k in ("item_id", "at", "who", "field", "from_value", "to_value", "note")} for e in events
+    ])
+
+
+def _clue_records(clues: pd.DataFrame, built_at: dt.datetime) -> list[dict[str, Any]]:
+    out = []
+    for rec in clues.to_dict("records"):
+        row = {c: rec.get(c) for c in CLUE_TABLE_COLUMNS if c != "built_at"}
+        row["built_at"] = built_at
+        row["examples"] = list(rec.get("examples") or [])
+        kw = rec.get("keywords")
+        row["keywords"] = " ".join(kw) if isinstance(kw, list | tuple) else kw
+        for c in ("first_seen", "last_seen"):
+            v = row.get(c)
+            row[c] = None if v is None or pd.isna(v) else pd.Timestamp(v).to_pydatetime()
+        d = row.get("deadline")
+        row["deadline"] = None if d is None or pd.isna(d) else pd.Timestamp(d).date()
+        for c in ("n_items", "n_entities", "n_sources", "n_streets"):
+            row[c] = int(row[c])
+        row["heat"] = float(row["heat"])
+        row["recurring"] = bool(row.get("recurring"))
+        prev = row.get("previous_clue_id")
+        row["previous_clue_id"] = None if prev is None or (isinstance(prev, float) and pd.isna(prev)) else prev
+        out.append(row)
+    return out
+
+
+def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.datetime | None = None) -> dict:
+    """Build ``month``'s problem clues, merge them into the ledger and write the clue workbook."""
+    ensure_schema(db_url)
+    now = now or _now()
+    cfg = load_clue_config()
+    engine = get_engine(db_url)
+    from pipeline.enrich import get_enricher
+
+    extractor = get_enricher().keyword_extractor
+    with engine.begin() as conn:
+        feedback = _month_feedback(conn, month)
+        candidates = select_candidates(feedback, cfg, month)
+        prev_month = shift_month(month, -1)
+        previous = _clues_of(conn, prev_month)
+        prev_members = _members_of(conn, prev_month)
+        existing = _members_of(conn, month)
+        clues, members = build_clues(candidates, month, previous if len(previous) else None, cfg,
+                                     extractor, previous_members=prev_members if len(prev_members) else None,
+                                     existing_members=existing if len(existing) else None)
+        # Replace the month's clues; ledger items keep their own copy of what people need.
+        old_ids = [c for c in _clues_of(conn, month)["clue_id"].tolist()]
+        wl.delete_where_in(conn, ClueMember.__table__, "clue_id", old_ids)
+        wl.delete_where_in(conn, ProblemClue.__table__, "clue_id", old_ids)
+        wl.insert_rows(conn, ProblemClue.__table__, _clue_records(clues, now))
+        wl.insert_rows(conn, ClueMember.__table__, [
+            {"clue_id": m["clue_id"], "feedback_id": m["feedback_id"],
+             "similarity": None if pd.isna(m.get("similarity")) else float(m["similarity"])}
+            for m in members.to_dict("records")
+        ])
+        ledger = load_ledger(conn)
+        n_before = len(ledger)
+        ledger, events = merge_clues_into_ledger(ledger, clues, now)
+        ledger = flag_overdue(ledger, now.date())
+        _store_ledger(conn, ledger, events)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_clue_workbook(out, month, clues, members, ledger[ledger["month"] == month], _areas_as_dicts())
+    return {"month": month, "candidates": len(candidates), "clues": len(clues), "members": len(members),
+            "new_ledger_items": len(ledger) - n_before, "events": len(events)}
+
+
+def export_ledger(out: Path, db_url: str | None) -> int:
+    ensure_schema(db_url)
+    with get_engine(db_url).begin() as conn:
+        ledger = load_ledger(conn)
+        # Overdue is a fact of today: refresh it before the departments see the sheet.
+        ledger = flag_overdue(ledger, _now().date())
+        _store_ledger(conn, ledger, [])
+        t = ProblemClue.__table__
+        clues = pd.DataFrame([dict(r) for r in conn.execute(select(t)).mappings()], columns=CLUE_TABLE_COLUMNS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_ledger_workbook(out, ledger, _areas_as_dicts(), clues)
+    return len(ledger)
+
+
+def import_ledger(path: Path, db_url: str | None, who: str = "import", now: dt.datetime | None = None) -> dict:
+    """Apply the departments' edits; every refused row is reported with its Excel row number."""
+    ensure_schema(db_url)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        edits = read_ledger_workbook(path)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable ledger workbook ({type(exc).__name__}: {exc})") from exc
+    now = now or _now()
+    with get_engine(db_url).begin() as conn:
+        ledger = load_ledger(conn)
+        new_ledger, events, errors = apply_department_edits(ledger, edits, who, now, load_clue_config())
+        new_ledger = flag_overdue(new_ledger, now.date())
+        _store_ledger(conn, new_ledger, events)
+    return {"rows": len(edits), "accepted": len(events),
+            "errors": [{"row": e.get("row"), "sheet": e.get("sheet"), "clue_id": e.get("clue_id"),
+                        "message": e.get("error")} for e in errors]}
