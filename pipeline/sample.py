@@ -464,7 +464,7 @@ class _TextGen:
         level = r.random()
         if level < 0.25:  # short: the situation alone
             return parts, self._ask(r, sub, rtype) if r.random() < 0.5 else None
-        nd = r.choices((1, 2, 3, 4), weights=(0.45, 0.33, 0.15, 0.07))[0] if level < 0.75 else r.randint(2, 4)
+        nd = r.choices((1, 2, 3, 4), weights=(0.45, 0.33, 0.15, 0.07))[0] if level < 0.8 else r.randint(2, 4)
         generic = self.t["details"] + (self.t["details_business"] if business else [])
         for _ in range(nd):
             pool = sub.get("detail") or []
@@ -475,8 +475,8 @@ class _TextGen:
             other = r.choice(cores)
             if other not in parts:
                 parts.append("另外，" + other)
-        if level > 0.75:  # long: background, what happened before, how it feels
-            parts = self.lengthen(r, parts, is_ent, business, very=level > 0.95)
+        if level > 0.8:  # long: background, what happened before, how it feels
+            parts = self.lengthen(r, parts, is_ent, business, very=level > 0.965)
         return parts, self._ask(r, sub, rtype)
 
     def lengthen(self, r: random.Random, parts: list[str], is_ent: bool, business: bool,
