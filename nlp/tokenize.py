@@ -15,15 +15,21 @@ its output differs from jieba's in three places; :class:`Tokenizer` corrects all
    ``([a-zA-Z0-9]+(?:\\.\\d+)?%?)`` and yields every piece: ``010-12345678`` → ``010 - 12345678``,
    ``baidu.com`` → ``baidu . com``, ``47.3mg`` → ``47.3 mg``. jieba-rs keeps such a run whole. Fix:
    maximal runs of consecutive pure ``[a-zA-Z0-9+#&._%-]`` tokens that are not dictionary words are
-   joined and re-split with jieba's own regex (only for texts that contain one of ``+#&._%-``).
+   joined and re-split with jieba's own regex (only where a symbol touches a letter or digit).
 2. *More Han characters.* jieba's block regex knows only U+4E00..U+9FD5; jieba-rs also treats CJK
    extension A/B.., U+9FD6..U+9FFF and compatibility ideographs as Han (``㐀㐁`` stays one token there,
    jieba yields one token per character). Texts containing such characters are split into blocks with
    jieba's own regexes in Python and only the Han blocks go to rjieba.
-3. *HMM ties.* On runs of a repeated out-of-vocabulary character (赞赞赞赞赞) the two Viterbi
-   implementations break exact ties differently (赞赞|赞赞赞 vs 赞赞赞|赞赞). For texts with an
-   immediately repeated Han character that is not a dictionary word, the DAG route is recomputed with
-   rjieba without HMM, and each affected buf is re-cut with jieba's own ``finalseg.cut``.
+3. *Exact ties.* Where two segmentations score exactly the same in real arithmetic, the winner is
+   decided by the last bits of floating-point rounding, and jieba-rs rounds differently (its
+   dictionary total enters as a logarithm a few ulps away from Python's once user words change the
+   total; its HMM constants differ in the last digits). Such ties need a repeated string: the same
+   words in another order (县|县县 vs 县县|县 in 县县县; 大不大|不|大 vs 大|不|大不大) or HMM states
+   swapped between equal characters (赞赞|赞赞赞 vs 赞赞赞|赞赞). So: in a jieba block with a Han
+   character three times in a row or a repeated 2..8-character Han string, jieba itself cuts the
+   block; in a block with a doubled out-of-vocabulary character (赞赞), the bufs holding it are read
+   off rjieba's route without HMM and re-cut with jieba's own ``finalseg.cut``. About 5% of real
+   texts touch either rule, and only their affected blocks are redone.
 
 User words get the *same integer frequency* in both engines: the frequency is computed by jieba
 (``suggest_freq(word, False)`` when omitted — exactly what ``jieba.add_word`` does) and passed to both.
@@ -31,10 +37,12 @@ jieba's ``add_word`` adds the new frequency to its total even when the word exis
 the old one); a never-matching dummy entry keeps rjieba's total equal to jieba's, because the total
 enters every path score.
 
-Texts are tokenised in batches: many texts are joined with ``\\x00`` — a character outside every
-jieba block, so it is a hard boundary and always its own token — cut in one rjieba call, and split back
-on that token. The backend is chosen at construction: ``"auto"`` uses rjieba only when a built-in
-self-check of ~250 tricky sentences (phone numbers, dates, URLs, e-mail, Latin words, digits with
+:meth:`Tokenizer.lcut_many` joins many texts with ``\\x00`` — a character outside every jieba block,
+so it is a hard boundary and always its own token — cuts them in one rjieba call and splits back on that
+token (texts that contain ``\\x00`` themselves are cut alone). Measured: rjieba's per-call overhead is
+small, so batching gains only a few per cent over :meth:`Tokenizer.lcut` per text.
+
+The backend is chosen at construction: ``"auto"`` uses rjieba only when a built-in self-check of ~250 tricky sentences (phone numbers, dates, URLs, e-mail, Latin words, digits with
 units, full-width characters, emoji, traditional and rare characters, repeated characters, user words
 at boundaries) gives exactly jieba's tokens, and otherwise falls back to jieba with a logged warning.
 
@@ -249,152 +257,139 @@ class _FastBackend:
             toks[i : j + 1] = self._fix_ascii(toks[i : j + 1])
         return toks
 
-    def _risk(self, text: str) -> int:
-        """Where exact score ties are possible (difference 3): 0 nowhere, 1 in the HMM, 2 in the route.
+    def _block_risks(self, text: str) -> dict[int, tuple[int, int]]:
+        """Blocks where exact score ties are possible (difference 3): ``{start: (end, kind)}``.
 
-        Route (DAG) ties need a repeated Han string: a character three or more times in a row
-        (县县县 = 县|县县 or 县县|县) or a repeated string of 2..8 characters (大不大不大, 不好不好不好).
-        HMM ties need a doubled out-of-vocabulary character (赞赞, 差差) in a buf. A doubled dictionary
-        word (谢谢, 常常) on its own is harmless.
+        kind 2 — a route (DAG) tie: a Han character three or more times in a row (县县县 can be
+        县|县县 or 县县|县) or a repeated string of 2..8 Han characters (大不大不大, 不好不好不好).
+        kind 1 — an HMM tie: a doubled out-of-vocabulary character (赞赞, 差差). A doubled dictionary
+        word on its own (谢谢, 常常) is harmless. Blocks are jieba's (RE_HAN_DEFAULT), cut independently
+        by both engines.
         """
         freq = self._freq
-        hmm = 0
+        risks: dict[int, tuple[int, int]] = {}
+        block_start = block_end = -1
+        n = len(text)
         for m in _RE_SQUARE.finditer(text):
             x = m.group(1)
-            if len(x) > 1:
-                return 2
-            i = m.start() + 2
-            if i < len(text) and text[i] == x:
-                return 2
-            if not freq.get(x + x):
-                hmm = 1
-        return hmm
+            pos = m.start()
+            if len(x) > 1 or (pos + 2 < n and text[pos + 2] == x):
+                kind = 2
+            elif not freq.get(x + x):
+                kind = 1
+            else:
+                continue
+            if pos >= block_end:  # a new block
+                block_start = pos
+                while block_start > 0 and _is_block_char(text[block_start - 1]):
+                    block_start -= 1
+                me = _RE_NON_BLOCK.search(text, pos)
+                block_end = me.start() if me is not None else n
+                risks[block_start] = (block_end, kind)
+            elif kind > risks[block_start][1]:
+                risks[block_start] = (block_end, kind)
+        return risks
 
-    def _fix_hmm(self, text: str, toks: list[str]) -> list[str]:
-        """Re-cut with jieba's own HMM (``finalseg.cut``) each buf that holds a doubled OOV character.
+    def _fix_hmm(self, block: str, toks: list[str]) -> list[str]:
+        """Re-cut with jieba's own HMM (``finalseg.cut``) each buf of the block with a doubled OOV char.
 
         A buf is a maximal run of single-character route steps. It is read off rjieba's route without
-        HMM over the enclosing block (jieba cuts blocks independently), which equals jieba's route
-        when the text has no route-tie risk. HMM output never crosses a buf boundary, so the tokens
-        of the buf can be swapped for jieba's.
+        HMM, which equals jieba's route when the block has no route-tie risk. HMM output never
+        crosses a buf boundary, so the tokens of a buf can be swapped for jieba's.
         """
         freq = self._freq
-
-        def single(t: str) -> bool:
-            # One character of a Han block, or a run of single ASCII letters/digits that the no-HMM
-            # mode glues together (it is a route word instead when the dictionary has it).
-            if len(t) == 1:
-                return True  # a route token of one character inside a block
-            return t.isascii() and t.isalnum() and not freq.get(t)
-
-        bufs: dict[int, int] = {}
-        seen_blocks: set[int] = set()
-        for m in _RE_SQUARE.finditer(text):
-            x = m.group(1)
-            if len(x) != 1 or freq.get(x + x):
-                continue
-            pos = m.start()
-            bs = pos
-            while bs > 0 and _is_block_char(text[bs - 1]):
-                bs -= 1
-            if bs in seen_blocks:
-                continue
-            seen_blocks.add(bs)
-            me = _RE_NON_BLOCK.search(text, pos)
-            be = me.start() if me is not None else len(text)
-            route = self._rj.cut(text[bs:be], False)
-            off = bs
-            start = -1
-            for t in route:
-                if single(t):
-                    if start < 0:
-                        start = off
-                elif start >= 0:
-                    bufs[start] = off
-                    start = -1
-                off += len(t)
-            if start >= 0:
-                bufs[start] = off
-        if not bufs:
-            return toks
-        t_ends = list(accumulate(map(len, toks)))
-        for start in sorted(bufs, reverse=True):  # right to left: earlier indices stay valid
-            end = bufs[start]
-            buf = text[start:end]
+        bufs: list[tuple[int, int]] = []
+        off = 0
+        start = -1
+        for t in self._rj.cut(block, False):
+            # One character, or a run of single ASCII letters/digits that the no-HMM mode glues
+            # together (a route word instead when the dictionary has it).
+            if len(t) == 1 or (t.isascii() and t.isalnum() and not freq.get(t)):
+                if start < 0:
+                    start = off
+            elif start >= 0:
+                bufs.append((start, off))
+                start = -1
+            off += len(t)
+        if start >= 0:
+            bufs.append((start, off))
+        t_ends: list[int] | None = None
+        for start, end in reversed(bufs):  # right to left: earlier token indices stay valid
+            buf = block[start:end]
             if end - start < 2 or freq.get(buf) or not _RE_DOUBLED.search(buf):
                 continue
+            if t_ends is None:
+                t_ends = list(accumulate(map(len, toks)))
             i = bisect_right(t_ends, start)
             j = bisect_left(t_ends, end)
             if t_ends[i] - len(toks[i]) != start or t_ends[j] != end:
-                return self._ref_lcut(text)  # cannot happen: HMM output stays inside its buf
+                return self._ref_lcut(block)  # cannot happen: HMM output stays inside its buf
             toks[i : j + 1] = self._finalseg_cut(buf)
         return toks
 
-    def _cut_risk_free(self, text: str, toks: list[str], risk: int) -> list[str]:
-        if risk:
-            toks = self._fix_hmm(text, toks)
+    def _finish(self, text: str, toks: list[str]) -> list[str]:
+        """Corrections for rjieba's tokens of ``text`` (which has no character only jieba-rs calls Han)."""
+        risks = self._block_risks(text)
+        if risks:
+            t_ends = list(accumulate(map(len, toks)))
+            for bs in sorted(risks, reverse=True):  # right to left: earlier indices stay valid
+                be, kind = risks[bs]
+                i = bisect_right(t_ends, bs)
+                j = bisect_left(t_ends, be)
+                block = text[bs:be]
+                if kind == 2:
+                    toks[i : j + 1] = self._ref_lcut(block)  # jieba decides its own exact ties
+                else:
+                    toks[i : j + 1] = self._fix_hmm(block, toks[i : j + 1])
         return self._fix_runs(text, toks)
 
     def _cut_blocks(self, text: str) -> list[str]:
-        """Split into jieba's blocks in Python (differences 2 and 3); only Han blocks go to an engine."""
+        """Difference 2: split into jieba's blocks in Python; only jieba's Han blocks go to rjieba."""
         out: list[str] = []
         for blk in RE_HAN_DEFAULT.split(text):
             if not blk:
                 continue
             if RE_HAN_DEFAULT.match(blk):
-                risk = self._risk(blk)
-                if risk == 2:
-                    out.extend(self._ref_lcut(blk))  # jieba decides its own exact ties
-                else:
-                    out.extend(self._cut_risk_free(blk, self._rj.cut(blk), risk))
+                out.extend(self._finish(blk, self._rj.cut(blk)))
             else:
                 _jieba_nonhan(blk, out)
         return out
 
-    def _classify(self, text: str) -> int:
-        """0/1: rjieba on the whole text (1: with the HMM fix); 2: block by block."""
-        risk = self._risk(text)
-        if risk == 2 or _SEP in text or _RE_RJIEBA_ONLY_HAN.search(text) is not None:
-            return 2
-        return risk
-
     def cut(self, text: str) -> list[str]:
         """Tokens identical to jieba's ``lcut(text)``."""
-        kind = self._classify(text)
-        if kind == 2:
+        if _RE_RJIEBA_ONLY_HAN.search(text) is not None:
             return self._cut_blocks(text)
-        return self._cut_risk_free(text, self._rj.cut(text), kind)
+        return self._finish(text, self._rj.cut(text))
 
     def cut_many(self, texts: Sequence[str]) -> list[list[str]]:
         """Same as ``[cut(t) for t in texts]``; texts go through rjieba in joined batches."""
         out: list[list[str]] = [[] for _ in texts]
-        batch: list[tuple[int, int]] = []
+        batch: list[int] = []
         size = 0
         rj_cut = self._rj.cut
-        finish = self._cut_risk_free
+        finish = self._finish
 
         def run() -> None:
-            toks = rj_cut(_SEP.join([texts[i] for i, _ in batch]))
+            toks = rj_cut(_SEP.join([texts[i] for i in batch]))
             start = 0
             n = len(toks)
             index = toks.index
-            for i, kind in batch:
+            for i in batch:
                 try:
                     end = index(_SEP, start)
                 except ValueError:
                     end = n
-                out[i] = finish(texts[i], toks[start:end], kind)
+                out[i] = finish(texts[i], toks[start:end])
                 start = end + 1
 
-        classify = self._classify
+        rare = _RE_RJIEBA_ONLY_HAN.search
         for i, t in enumerate(texts):
             if not t:
                 continue
-            kind = classify(t)
-            if kind == 2:
-                out[i] = self._cut_blocks(t)
+            if _SEP in t or rare(t) is not None:
+                out[i] = self.cut(t)
                 continue
-            batch.append((i, kind))
+            batch.append(i)
             size += len(t) + 1
             if size >= _BATCH_CHARS:
                 run()
