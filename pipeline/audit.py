@@ -1,9 +1,10 @@
 """PII audit (个人信息审计): scan every table, view and export for personal data that got through.
 
 Looks for what must never be stored unmasked: mobile and landline numbers, valid 18-digit ID
-numbers, valid 统一社会信用代码 and e-mail addresses (``nlp.pii.find_pii``). Columns that hold salted
-hashes are skipped (they are hex, not data). Exports are .xlsx, .csv and .html files under the
-given paths. A clean warehouse reports zero hits.
+numbers, valid 统一社会信用代码 and e-mail addresses (``nlp.pii.find_pii``). Columns meant to hold
+salted hashes are scanned too: a real hash is hex and never matches, but a raw number stored there
+by mistake is exactly the leak to catch. Exports are .xlsx, .csv and .html files under the given
+paths. A clean warehouse reports zero hits.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from nlp.pii import find_pii
 from sqlalchemy import String, Text, inspect, select, text
 
+from nlp.pii import find_pii
 from warehouse.db import get_engine
 
 AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email"}
-_SKIP_COLUMNS = re.compile(r"(_hash|^sha256$|^content_hash$|^old_hash$|^new_hash$)")
 
 
 def _hits_in(text_value: str, where: str) -> list[dict[str, Any]]:
@@ -54,8 +54,8 @@ def audit_database(db_url: str | None) -> list[dict[str, Any]]:
     names += [(n, "view") for n in insp.get_view_names()]
     with engine.connect() as conn:
         for name, _kind in names:
-            cols = [c for c in insp.get_columns(name) if not _SKIP_COLUMNS.search(c["name"])
-                    and (isinstance(c["type"], String | Text) or "JSON" in str(c["type"]).upper())]
+            cols = [c for c in insp.get_columns(name)
+                    if isinstance(c["type"], String | Text) or "JSON" in str(c["type"]).upper()]
             if not cols:
                 continue
             stmt = select(*[text(f'"{c["name"]}"') for c in cols]).select_from(text(f'"{name}"'))

@@ -1,0 +1,152 @@
+"""The PII audit (个人信息审计, ``yingshang audit pii``): it finds what it must, where it must, and is quiet
+on a clean warehouse.
+
+Personal data is planted in a table column, a JSON payload, a list column and the views that read
+them, and in an xlsx, a GB18030 CSV and an HTML export; the audit must name each place. A warehouse
+and exports produced by the pipeline itself must give zero hits (the end-to-end check is in
+test_end_to_end.py and in :func:`test_pipeline_outputs_pass_the_audit` below).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+
+import pytest
+import xlsxwriter
+from mart_data import build_warehouse
+from sqlalchemy import insert, update
+
+from pipeline.audit import audit_exports, audit_pii
+from tests.conftest import run_cli
+from warehouse.db import get_engine
+from warehouse.models import Feedback, IngestFile, LedgerItem, ProblemClue, QuarantineRow, SourceRecord
+
+PHONE = "13912345678"
+ID_NUMBER = "11010519491231002X"  # the GB 11643 example number: valid check digit
+CREDIT_CODE = "91350100M000100Y43"  # a valid 统一社会信用代码 layout and check digit
+EMAIL = "zhang.san@example.com"
+
+
+def test_valid_fixtures() -> None:
+    from nlp.pii import is_valid_credit_code, is_valid_id_number
+
+    assert is_valid_id_number(ID_NUMBER) and is_valid_credit_code(CREDIT_CODE)
+
+
+@pytest.fixture
+def warehouse(db_url):
+    build_warehouse(db_url)
+    return db_url
+
+
+def _kinds(hits, prefix: str) -> set[str]:
+    return {h["kind"] for h in hits if h["where"].startswith(prefix)}
+
+
+def test_clean_warehouse_has_no_hits(warehouse) -> None:
+    assert audit_pii(warehouse, []) == []
+
+
+def test_planted_pii_is_found_in_tables_json_and_views(warehouse) -> None:
+    eng = get_engine(warehouse)
+    f = Feedback.__table__
+    with eng.begin() as conn:
+        conn.execute(update(f).where(f.c.feedback_id == "fb000001").values(text=f"请回电{PHONE}，营业执照办理太慢"))
+        conn.execute(update(f).where(f.c.feedback_id == "fb000002").values(title=f"邮箱{EMAIL}"))
+        # a hash column that holds a raw number is a leak too, not "just hex"
+        conn.execute(update(f).where(f.c.feedback_id == "fb000003").values(phone_hash=PHONE))
+        li = LedgerItem.__table__
+        conn.execute(update(li).where(li.c.item_id == "L0").values(progress=f"已联系身份证{ID_NUMBER}的企业负责人"))
+        pc = ProblemClue.__table__
+        conn.execute(update(pc).where(pc.c.clue_id == "C1").values(
+            examples=[{"text": "正常"}, {"text": f"企业信用代码{CREDIT_CODE}"}]))
+        conn.execute(insert(QuarantineRow.__table__).values(
+            file_id=1, source="hotline", row_number=7, raw={"诉求内容": f"电话{PHONE}", "工单编号": "GD1"},
+            reason="来电时间 is empty", status="open", created_at=dt.datetime(2026, 4, 1)))
+        sr = SourceRecord.__table__
+        conn.execute(update(sr).where(sr.c.record_key == "rk000004").values(payload={"联系电话": PHONE}))
+    hits = audit_pii(warehouse, [])
+    assert _kinds(hits, "feedback.text#") == {"mobile"}
+    assert _kinds(hits, "feedback.title#") == {"email"}
+    assert _kinds(hits, "v_feedback.text#") == {"mobile"}, "a view exposing the text must be reported too"
+    assert _kinds(hits, "ledger_item.progress#") == {"id_card"}
+    assert _kinds(hits, "v_ledger.progress#") == {"id_card"}
+    assert _kinds(hits, "problem_clue.examples#") == {"credit_code"}
+    assert any(h["where"].startswith("quarantine.raw#") and h["where"].endswith(".诉求内容") for h in hits)
+    assert _kinds(hits, "source_record.payload#") == {"mobile"}
+    assert _kinds(hits, "feedback.phone_hash#") == {"mobile"}
+    # the report never repeats the value itself
+    for h in hits:
+        assert PHONE not in h["sample"] and ID_NUMBER not in h["sample"] and CREDIT_CODE not in h["sample"]
+
+
+def _write_exports(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(folder / "清单.xlsx"))
+    ws = wb.add_worksheet("线索明细")
+    ws.write_string(0, 0, "反映内容")
+    ws.write_string(1, 0, "窗口服务态度差")
+    ws2 = wb.add_worksheet("A1 开办企业")
+    ws2.write_string(4, 2, f"联系{PHONE}")
+    wb.close()
+    (folder / "labels.csv").write_bytes(f"text,label\n身份证{ID_NUMBER},A1\n正常,A2\n".encode("gb18030"))
+    png = base64.b64encode(b"\x89PNG" + b"13912345678" * 20).decode()
+    (folder / "report.html").write_text(
+        f'<html><img src="data:image/png;base64,{png}"><p>{EMAIL}</p><p>工单编号 GD2026103100001</p></html>',
+        encoding="utf-8")
+    (folder / "clean.html").write_text(f'<img src="data:image/png;base64,{png}"><p>2026-10-31 共12345件</p>',
+                                       encoding="utf-8")
+
+
+def test_exports_are_scanned(tmp_path) -> None:
+    _write_exports(tmp_path / "out")
+    hits = audit_exports([tmp_path / "out"])
+    where = {(h["where"].split(":")[0].split("!")[0], h["kind"]) for h in hits}
+    assert ("清单.xlsx", "mobile") in where
+    assert any(h["where"] == "清单.xlsx:A1 开办企业!R5C3" for h in hits)
+    assert ("labels.csv", "id_card") in where
+    assert ("report.html", "email") in where
+    # base64 images and ordinary numbers are not personal data
+    assert not [h for h in hits if h["where"].startswith("clean.html")]
+    assert len(hits) == 3, hits
+
+
+def test_cli_exit_code_and_json(warehouse, tmp_path, capsys) -> None:
+    capsys.readouterr()
+    assert run_cli("--db", warehouse, "audit", "pii", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["count"] == 0
+    _write_exports(tmp_path / "out")
+    assert run_cli("--db", warehouse, "audit", "pii", "--exports", str(tmp_path / "out")) == 1
+    out = capsys.readouterr().out
+    assert out.strip().endswith("3 hit(s)")
+    assert PHONE not in out and ID_NUMBER not in out and EMAIL not in out
+
+
+def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path, capsys) -> None:
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    code = run_cli("--db", warehouse, "audit", "pii", "--exports", str(tmp_path))
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_pipeline_outputs_pass_the_audit(sample_month, tmp_path, capsys) -> None:
+    """Every place the pipeline writes personal data to (tables, views, quarantine, history, the clue
+    and ledger workbooks, the label export, the report) holds none after a run on the sample month."""
+    landing, month = sample_month
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    out = tmp_path / "out"
+    assert run_cli("--db", url, "run", "--landing", str(landing)) == 0
+    assert run_cli("--db", url, "clues", "--month", month, "--out", str(out / "clues.xlsx")) == 0
+    assert run_cli("--db", url, "ledger", "export", "--out", str(out / "ledger.xlsx")) == 0
+    assert run_cli("--db", url, "labels", "export", "--month", month, "--out", str(out / "labels.xlsx")) == 0
+    assert run_cli("--db", url, "report", "--month", month, "--out", str(out / "report")) == 0
+    eng = get_engine(url)
+    with eng.connect() as conn:
+        assert conn.execute(IngestFile.__table__.select()).first() is not None
+    capsys.readouterr()
+    code = run_cli("--db", url, "audit", "pii", "--exports", str(out), "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert (code, report["count"]) == (0, 0), report["hits"][:10]
