@@ -10,20 +10,24 @@ Pipeline of one month, all on pandas frames (no database here; the caller loads 
    heat (热度), grade (分级), responsible unit (责任单位) and deadline (整改时限), linked to last
    month's clue when the same problem continues (反复出现).
 
-Grouping method (general, not tuned to any data set):
+Grouping method (general; the only domain knowledge is the concept lexicon in config/clues.yaml):
 
-* Text vector = TF-IDF of the pipeline's content tokens (after a small domain synonym list maps
-  variants to one word) ⊕ TF-IDF of character 2-/3-grams of the masked text (robust to word
-  segmentation and to morphological variants such as 执照/营业执照). Both are fitted on the month's
-  candidates, so the IDF reflects what is common this month.
-* Latent semantic analysis (TruncatedSVD) fitted on the same month adds similarity between texts
-  that share few words but co-occur with the same words elsewhere (paraphrases).
-  similarity = (1 − lsa_weight)·cos(tf-idf) + lsa_weight·cos(LSA).
-* Per area, average-linkage agglomerative clustering with a distance threshold from config
-  (two groups merge while the average similarity between their members is ≥ similarity_threshold).
-  For very large areas (> exact_max_items) a leader pass in LSA space first forms tight micro-groups
-  (O(n·k)); average linkage then runs on the micro-groups, using the exact mean similarity between
-  them (the mean of pairwise dot products equals the dot product of the means).
+* Text vector, three blocks, each normalised on its own and weighted from config:
+  - concepts (概念): the lexicon's 事项 (objects such as 营业执照/设立登记, 停电, 退税) and 问题类型
+    (kinds of problem such as 办理时间长, 材料繁琐) found in the text. Paraphrases of one problem rarely
+    share words but do share concepts. A kind of problem only counts when the text also names an
+    object; the concept cosine is squared (sharing one concept of several counts little) and texts
+    with only one or two common concepts get a short concept vector (``concept_ref``);
+  - TF-IDF of the pipeline's content tokens (never re-tokenised here);
+  - TF-IDF of character 2-/3-grams of the masked text (robust to segmentation and word variants).
+  All IDFs are fitted on the month's candidates, so what is common this month counts less.
+* Optional latent semantic analysis (TruncatedSVD, ``lsa_weight``; off by default: it did not help
+  on the test months and is slow on long texts).
+* Per area, average-linkage agglomerative clustering with a similarity threshold from config (two
+  groups merge while the average similarity between their members is ≥ similarity_threshold), then
+  k-means-like passes that move an item to the group it is most similar to on average. For very
+  large areas (> exact_max_items) a leader pass on a sparse random projection first forms tight
+  micro-groups (O(n·k)); average linkage then runs on the micro-groups' mean vectors.
 
 Clue id (线索编号): ``{month}-{area}-{sha1(smallest member feedback_id)[:6]}`` — the same members give
 the same id on every rebuild; when a rebuild's groups change slightly (late feedback arrived), pass
@@ -56,6 +60,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize
+from sklearn.random_projection import SparseRandomProjection
 from threadpoolctl import threadpool_limits
 
 from pipeline import workdays
@@ -96,7 +101,8 @@ class ClueConfig:
 
     selection: dict[str, Any] = field(default_factory=dict)
     grouping: dict[str, Any] = field(default_factory=dict)
-    concepts: dict[str, list[str]] = field(default_factory=dict)  # 概念词表: name -> variants
+    concepts: dict[str, list[str]] = field(default_factory=dict)  # 概念词表 (事项): name -> variants
+    issue_concepts: dict[str, list[str]] = field(default_factory=dict)  # 问题类型: name -> variants
     heat: dict[str, Any] = field(default_factory=dict)
     grading: list[dict[str, Any]] = field(default_factory=list)
     deadlines: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -136,6 +142,7 @@ def load_clue_config(path: str | Path | None = None, areas_path: str | Path | No
         selection=raw.get("selection") or {},
         grouping=grouping,
         concepts={str(k): [str(x) for x in (v or [])] for k, v in (raw.get("concepts") or {}).items()},
+        issue_concepts={str(k): [str(x) for x in (v or [])] for k, v in (raw.get("issue_concepts") or {}).items()},
         heat=raw.get("heat") or {},
         grading=list(raw.get("grading") or [{"grade": "C"}]),
         deadlines={str(k): dict(v) for k, v in (raw.get("deadlines") or {}).items()},
@@ -227,13 +234,17 @@ class _TextSpace:
 
     def __init__(self, cfg: ClueConfig):
         self.cfg = cfg
-        self.concept_weight = float(cfg.g("concept_weight", 0.0)) if cfg.concepts else 0.0
+        self.concept_weight = float(cfg.g("concept_weight", 0.0)) if (cfg.concepts or cfg.issue_concepts) else 0.0
         self.word_weight = float(cfg.g("word_weight"))
         self.lsa_weight = float(cfg.g("lsa_weight"))
         self.concept_power = float(cfg.g("concept_power", 2.0))
         self.concept_tfidf: TfidfTransformer | None = None
-        self.concept_names = list(cfg.concepts)
-        self._concept_res = [_compile_variants(v) for v in cfg.concepts.values()]
+        self.concept_floor = 1.0
+        lexicon = {**cfg.concepts, **cfg.issue_concepts}
+        self.concept_names = list(lexicon)
+        self._concept_res = [_compile_variants(v) for v in lexicon.values()]
+        self._is_issue = np.array([n in cfg.issue_concepts and n not in cfg.concepts for n in lexicon], dtype=bool)
+        self.issue_needs_object = bool(cfg.g("issue_needs_object", True))
 
     def concepts_of(self, text: str) -> list[str]:
         """Names of the lexicon concepts (概念) that occur in ``text``."""
@@ -246,7 +257,12 @@ class _TextSpace:
                 if rx.search(t):
                     rows.append(i)
                     cols.append(j)
-        return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(self.concept_names)))
+        m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(self.concept_names)))
+        if self.issue_needs_object and self._is_issue.any():
+            # A kind of problem without any object ('太慢了') carries no concept evidence.
+            has_object = np.asarray(m[:, ~self._is_issue].sum(axis=1)).ravel() > 0
+            m = sp.diags(has_object.astype(float)) @ m
+        return sp.csr_matrix(m)
 
     @staticmethod
     def _words(toks: list[str]) -> list[str]:
@@ -265,8 +281,13 @@ class _TextSpace:
         xk = None
         if self.concept_weight > 0:
             # IDF over the month: a concept every text has (e.g. 电力 in a month of outages) counts less.
-            self.concept_tfidf = TfidfTransformer(sublinear_tf=True).fit(self._concept_counts(texts))
-            xk = self.concept_tfidf.transform(self._concept_counts(texts))
+            counts = self._concept_counts(texts)
+            self.concept_tfidf = TfidfTransformer(norm=None, sublinear_tf=True).fit(counts)
+            raw = self.concept_tfidf.transform(counts)
+            nz = raw.data[raw.data > 0]
+            typical = float(np.median(nz)) if len(nz) else 1.0
+            self.concept_floor = math.sqrt(float(self.cfg.g("concept_ref", 2.0))) * typical
+            xk = self._concept_scale(raw)
         x = self._combine(xk, xw, xc)
         n, d = x.shape
         k = min(int(self.cfg.g("lsa_components")), n - 1, d - 1)
@@ -278,11 +299,18 @@ class _TextSpace:
                 z = normalize(self.svd.fit_transform(x))
         return x, z
 
+    def _concept_scale(self, raw: sp.spmatrix) -> sp.csr_matrix:
+        """Divide each concept row by max(its norm, the floor): a text with only one or two common
+        concepts has a short vector, so two such texts are not 'identical' in concept space."""
+        raw = sp.csr_matrix(raw)
+        norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
+        return sp.diags(1.0 / np.maximum(norms, self.concept_floor)) @ raw
+
     def _combine(self, xk: sp.spmatrix | None, xw: sp.spmatrix, xc: sp.spmatrix) -> sp.csr_matrix:
         cw, ww = self.concept_weight, self.word_weight
         blocks = [math.sqrt((1 - cw) * ww) * normalize(xw), math.sqrt((1 - cw) * (1 - ww)) * normalize(xc)]
         if xk is not None:
-            blocks.insert(0, math.sqrt(cw) * normalize(xk))
+            blocks.insert(0, math.sqrt(cw) * xk)  # already scaled to norm <= 1 by _concept_scale
         return sp.hstack(blocks).tocsr()
 
     def transform(self, texts: list[str], tokens: list[list[str]] | None = None) -> tuple[sp.csr_matrix, np.ndarray | None]:
@@ -293,7 +321,9 @@ class _TextSpace:
             tokens = [[t for t in vocab if t in txt] for txt in texts]
         xw = self.word_vec.transform([t if t else ["<empty>"] for t in tokens])
         xc = self.char_vec.transform([_NON_CJK.sub(" ", t) or "空" for t in texts])
-        xk = self.concept_tfidf.transform(self._concept_counts(texts)) if self.concept_tfidf is not None else None
+        xk = None
+        if self.concept_tfidf is not None:
+            xk = self._concept_scale(self.concept_tfidf.transform(self._concept_counts(texts)))
         x = self._combine(xk, xw, xc)
         z = normalize(self.svd.transform(x)) if self.svd is not None else None
         return x, z
@@ -428,10 +458,11 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
         return _refine(s, _agglomerate(s, t), t, int(cfg.g("refine_passes", 2)))
     emb = z
     if emb is None:
-        # A dense low-dimensional view of this area's vectors for the leader pass only.
-        dims = min(128, n - 1, x.shape[1] - 1)
-        with threadpool_limits(1):
-            emb = normalize(TruncatedSVD(n_components=dims, random_state=0).fit_transform(x))
+        # A dense low-dimensional view of this area's vectors for the leader pass only: a sparse
+        # random projection keeps dot products within a few hundredths (Johnson–Lindenstrauss) and,
+        # unlike an SVD, costs one sparse product.
+        proj = SparseRandomProjection(n_components=256, dense_output=True, random_state=0)
+        emb = normalize(np.asarray(proj.fit_transform(x)))
     micro = _leader(emb, max(t, float(cfg.g("leader_threshold"))))
     k = int(micro.max()) + 1
     m = sp.csr_matrix((np.ones(n), (micro, np.arange(n))), shape=(k, n))
