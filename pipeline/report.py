@@ -77,6 +77,22 @@ def cjk_font() -> str:
     return found
 
 
+# --------------------------------------------------------------------------- month helpers (used by pipeline/monthly.py)
+
+
+def month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    """First day of ``month`` and first day of the next month (an exclusive end)."""
+    y, m = (int(x) for x in month.split("-"))
+    return dt.date(y, m, 1), dt.date(y + (m == 12), m % 12 + 1, 1)
+
+
+def shift_month(month: str, delta: int) -> str:
+    """'YYYY-MM' moved by ``delta`` months."""
+    y, m = (int(x) for x in month.split("-"))
+    idx = y * 12 + (m - 1) + delta
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
 # --------------------------------------------------------------------------- formatting
 
 
