@@ -241,6 +241,8 @@ class _TextSpace:
         self.concept_tfidf: TfidfTransformer | None = None
         self.concept_floor = 1.0
         lexicon = {**cfg.concepts, **cfg.issue_concepts}
+        # Plain words of the lexicon: preferred as keywords (domain words read better in a title).
+        self.lexicon_words = {str(v) for vs in lexicon.values() for v in vs if not str(v).startswith("re:")}
         self.concept_names = list(lexicon)
         self._concept_res = [_compile_variants(v) for v in lexicon.values()]
         self._is_issue = np.array([n in cfg.issue_concepts and n not in cfg.concepts for n in lexicon], dtype=bool)
@@ -558,13 +560,14 @@ def _keywords(member_tokens: list[list[str]], space: _TextSpace, cfg: ClueConfig
         flat = [t for toks in member_tokens for t in toks]
         fn: Callable[..., list[str]] = getattr(keyword_extractor, "keywords", keyword_extractor)
         return [w for w in fn(flat, k=k + len(stop)) if w not in stop][:k]
-    # c-TF-IDF: share of the clue's items containing the word × the word's IDF in this month.
+    # c-TF-IDF: share of the clue's items containing the word × the word's IDF in this month,
+    # × 1.5 for words of the concept lexicon.
     df_counts: Counter[str] = Counter()
     for toks in member_tokens:
         df_counts.update(set(toks))
     n = max(len(member_tokens), 1)
     scored = [
-        (cnt / n * space.idf_.get(w, 1.0), w)
+        (cnt / n * space.idf_.get(w, 1.0) * (1.5 if w in space.lexicon_words else 1.0), w)
         for w, cnt in df_counts.items()
         if len(w) >= 2 and w not in stop and not w.isdigit() and w != "<empty>"
     ]

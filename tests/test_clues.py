@@ -755,3 +755,26 @@ def test_keyword_extractor_is_used(month_data, cfg):
     clues, _ = build_clues(cands, "2025-10", None, cfg, keyword_extractor=Fixed())
     assert (clues["keywords"] == "固定词").all()  # 问题 is a title stop word
     assert (clues["title"] == "固定词").all()
+
+
+def _report(seeds: list[int]) -> None:
+    """Print the grouping quality per planted problem (``python tests/test_clues.py [seed ...]``)."""
+    cfg = load_clue_config()
+    problems = list(PLANTED) + list(HELD_OUT) + list(UNSEEN)
+    for seed in seeds:
+        for label, probs in (("planted", list(PLANTED) + list(HELD_OUT)), ("with unseen", problems)):
+            frame, planted, noise = make_month("2025-10", seed=seed, problems=probs)
+            cands = select_candidates(frame, cfg, month="2025-10")
+            clues, members = build_clues(cands, "2025-10", None, cfg)
+            quality, noise_share = grouping_quality(members, clues, planted, noise)
+            print(f"seed {seed} ({label}): {len(cands)} candidates, {len(clues)} clues, "
+                  f"noise in clues of >= 5: {noise_share:.3f}")
+            for p, q in quality.items():
+                print(f"  {p:24s} area {q['area']}  planted {len(planted[p]):3d}  clue {q['n_items']:3d}  "
+                      f"P {q['precision']:.2f}  R {q['recall']:.2f}  F1 {q['f1']:.2f}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    _report([int(a) for a in sys.argv[1:]] or [7])
