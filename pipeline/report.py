@@ -236,7 +236,7 @@ def _draw_trend_areas(Figure: Any, data: dict[str, Any]) -> Any:
             continue
         a = areas[k]
         ys = [v if t["has_data"][i] else math.nan for i, v in enumerate(t["by_area"][a["area"]])]
-        ax.fill_between(x, [0 if math.isnan(v) else v for v in ys], color=LIGHT, linewidth=0)
+        ax.fill_between(x, [0 if math.isnan(v) else v for v in ys], where=t["has_data"], color=LIGHT, linewidth=0)
         ax.plot(x, ys, color=INK, linewidth=1.4, marker="o", markersize=2.8)
         ax.plot([x[-1]], [ys[-1]], marker="o", markersize=7, color=DARK, markeredgecolor=INK)
         ax.annotate(fmt_int(ys[-1]) if not math.isnan(ys[-1]) else "", (x[-1], ys[-1]), xytext=(7, 0),
@@ -587,8 +587,15 @@ def render_html(data: dict[str, Any], charts: dict[str, str], font: str) -> str:
     worse_streets = [r for r in data["streets"] if r["street"] != UNKNOWN_STREET and (r["delta"] or 0) > 0]
     worse_streets.sort(key=lambda r: (-(r["delta"] or 0), r["street"]))
     worse_areas = [r for r in data["area_rank"] if r["worse"]]
+    no_prev = "上月无可比数据"
     worse_txt = "、".join(f"{r['area']} {r['name']}" for r in worse_areas) or "无"
     street_txt = "、".join(f"{r['street']}（+{r['delta']}件）" for r in worse_streets[:5]) or "无"
+    if not data["has_prev_month"]:
+        worse_txt = street_txt = no_prev
+    summary_note = ("按变化的显著程度（相对于正常波动）排序，自动生成。" if data["changes"]
+                    else "上月无可比数据，列出本月自身的主要情况，自动生成。")
+    bars_note = ("深色实心为本月，浅色斜线为上月。" if data["has_prev_month"] else "上月无数据，仅列本月。") + \
+        "渠道“未注明”多为问卷、测评、监督员等非热线来源。"
     defs = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in DEFINITIONS)
     csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return f"""<!doctype html>
@@ -605,14 +612,14 @@ def render_html(data: dict[str, Any], charts: dict[str, str], font: str) -> str:
 {_cards_html(data)}
 <h2>本月三大变化</h2>
 <section class="summary" data-section="summary"><ol>{summary}</ol>
-<p class="muted">按变化的显著程度（相对于正常波动）排序，自动生成。</p></section>
+<p class="muted">{e(summary_note)}</p></section>
 <h2>一、反映量走势</h2>
 {_figure(charts["trend_total"], "trend_total", CHART_TITLES["trend_total"])}
 {_figure(charts["trend_areas"], "trend_areas", CHART_TITLES["trend_areas"],
          "各小图为一个指标领域，末端圆点与数字为本月反映量。")}
 <h2>二、反映来源与渠道</h2>
 {_figure(charts["sources_channels"], "sources_channels", CHART_TITLES["sources_channels"],
-         "深色实心为本月，浅色斜线为上月。渠道“未注明”多为问卷、测评、监督员等非热线来源。")}
+         bars_note)}
 <h2>三、各领域排名与变化</h2>
 <p>综合指数较上月下降（变差）的领域：<b>{e(worse_txt)}</b>。</p>
 {_figure(charts["area_rank"], "area_rank", CHART_TITLES["area_rank"])}
