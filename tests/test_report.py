@@ -362,7 +362,7 @@ def test_missing_cjk_font_stops_before_writing(tmp_path, monkeypatch, capsys):
     with pytest.raises(report_mod.MissingFontError, match="fonts-noto-cjk"):
         report_mod.write_report(MONTH, out, f"sqlite:///{tmp_path / 'never.db'}")
     assert not out.exists()
-    assert run_cli("report", "--month", MONTH, "--out", str(out)) == 1
+    assert run_cli("--db", f"sqlite:///{tmp_path / 'never.db'}", "report", "--month", MONTH, "--out", str(out)) == 1
     err = capsys.readouterr().err
     assert "no CJK font" in err and "apt-get install" in err
     assert not out.exists()
