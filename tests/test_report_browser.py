@@ -35,6 +35,7 @@ from pipeline import report as report_mod
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
+         "--disable-dev-shm-usage",
          "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0"]
 TIMEOUT = 60.0
 
