@@ -8,7 +8,7 @@ DEMO_SEED ?= 7
 DEMO_DIR ?= var
 DB ?= sqlite:///$(DEMO_DIR)/warehouse.db
 
-.PHONY: help install fonts demo test lint model bench clean
+.PHONY: help install fonts browser demo test lint model bench clean
 
 help:
 	@echo "make demo   - install into $(VENV), generate a month of sample exports, run the nightly job,"
@@ -35,6 +35,15 @@ fonts:
 	  (apt-get install -y -qq fonts-wqy-microhei fontconfig >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq fonts-wqy-microhei fontconfig >/dev/null)); \
 	else echo "warning: no CJK font found; install fonts-wqy-microhei or fonts-noto-cjk for the report"; fi
+
+# Headless Chromium for the report's browser test (skipped with a reason when absent).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium for the report browser test"; \
+	  (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null)); \
+	else echo "warning: chromium not found; tests/test_report_browser.py will skip"; fi
 
 demo: install fonts
 	$(BIN)/yingshang sample --out $(DEMO_DIR)/landing --month $(DEMO_MONTH) --seed $(DEMO_SEED)
