@@ -10,7 +10,8 @@ review queue), and on demand:
    `<model_dir>/<task>/versions/` (`pipeline.retrain.retrain`).
 2. **summary** — one line per model: promoted or kept, with both scores.
 
-Models live under the `model_dir` parameter, else `YINGSHANG_MODEL_DIR`, else var/models.
+Models live under the `model_dir` parameter, else `YINGSHANG_MODEL_DIR`, else nlp/models (the folder
+the enrichment step loads them from, so a promoted model is used by the next nightly run).
 """
 
 from __future__ import annotations

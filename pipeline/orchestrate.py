@@ -37,7 +37,8 @@ DISTRICT_TZ = "Asia/Shanghai"
 WAREHOUSE_CONN_ID = "yingshang_warehouse"
 DEFAULT_LANDING = "var/landing"
 DEFAULT_OUT = "var/out"
-DEFAULT_MODEL_DIR = "var/models"
+# The folder the area and sentiment loaders read by default (nlp/classify.py, nlp/sentiment.py).
+PACKAGE_MODEL_DIR = Path(__file__).resolve().parents[1] / "nlp" / "models"
 
 _DATED = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
 
@@ -74,8 +75,12 @@ def output_dir(value: str | None = None) -> Path:
 
 
 def model_dir(value: str | None = None) -> Path:
-    """Where the active models live (模型目录): the parameter, else ``YINGSHANG_MODEL_DIR``, else var/models."""
-    return Path(value or os.environ.get("YINGSHANG_MODEL_DIR") or DEFAULT_MODEL_DIR)
+    """Where the active models live (模型目录): the parameter, else ``YINGSHANG_MODEL_DIR``, else nlp/models.
+
+    The default is the folder the enrichment step loads ``area.joblib`` and ``sentiment.joblib`` from,
+    so a promoted model is the one the next nightly run uses.
+    """
+    return Path(value or os.environ.get("YINGSHANG_MODEL_DIR") or PACKAGE_MODEL_DIR)
 
 
 # --------------------------------------------------------------------------- intervals
