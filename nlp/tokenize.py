@@ -70,6 +70,7 @@ __all__ = [
     "BACKENDS",
     "Tokenizer",
     "get_tokenizer",
+    "is_content_word",
     "load_stopwords",
     "load_user_dict",
     "self_check_sentences",
@@ -498,7 +499,9 @@ class Tokenizer:
                     raise RuntimeError(msg)
                 log.warning("%s; using jieba (slower)", msg)
                 self._fast = None
-        self._stopwords = load_stopwords()
+        # Stop words minus the domain's own words (a stop-word list must not hide 问题 or 办理 if the
+        # dictionary says they are domain terms).
+        self.stopwords: frozenset[str] = load_stopwords() - self.domain_words
 
     def _add_word(self, word: str, freq: int | None, tag: str | None) -> None:
         # Words with characters outside jieba's Han blocks can never be produced by jieba: skip them
@@ -546,20 +549,9 @@ class Tokenizer:
         Words of the domain dictionary (and the caller's user words) are kept even when a stop-word
         list contains them.
         """
-        stop = self._stopwords
-        domain = self.domain_words
-        out = []
-        for t in tokens:
-            s = t.strip()
-            if not s:
-                continue
-            if s in domain:
-                out.append(s)
-                continue
-            if s in stop or _RE_NUMBER.fullmatch(s) or _is_symbols(s):
-                continue
-            out.append(s)
-        return out
+        stop = self.stopwords
+        domain = self.domain_words  # kept even when they look like numbers (12366)
+        return [s for s in (t.strip() for t in tokens) if s in domain or (s and s not in stop and is_content_word(s))]
 
     def self_check(self, sentences: Iterable[str] | None = None) -> list[str]:
         """Sentences on which the fast backend differs from jieba (empty list = identical)."""
@@ -586,9 +578,11 @@ class Tokenizer:
         return f"Tokenizer(user_words=<{len(self.user_words)} words>, backend={self.backend!r})"
 
 
-def _is_symbols(token: str) -> bool:
-    """True when every character is punctuation, a symbol, a separator or a control character."""
-    return all(unicodedata.category(ch)[0] in "PSZC" for ch in token)
+def is_content_word(token: str) -> bool:
+    """False for punctuation/symbols/whitespace-only tokens and pure numbers (3, 12.5%, 2026)."""
+    if _RE_NUMBER.fullmatch(token):
+        return False
+    return not all(unicodedata.category(ch)[0] in "PSZC" for ch in token)
 
 
 @lru_cache(maxsize=8)

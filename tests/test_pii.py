@@ -1,0 +1,270 @@
+"""PII masking: what a reader of a masked report would see, and the guarantees around it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+from stdnum.cn import ric, uscc
+
+from nlp.pii import (
+    PiiMatch,
+    find_pii,
+    is_valid_credit_code,
+    is_valid_id_number,
+    mask_credit_code,
+    mask_many,
+    mask_name,
+    mask_org_name,
+    mask_phone_field,
+    mask_pii,
+    salted_hash,
+)
+from nlp.text import normalize
+
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+ID = "11010519491231002X"  # GB 11643's example number
+CODE = "91350100M000100Y43"
+
+
+def make_id(area: str, born: dt.date, seq: str) -> str:
+    body = f"{area}{born:%Y%m%d}{seq}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def make_uscc(body17: str) -> str:
+    return body17 + uscc.calc_check_digit(body17)
+
+
+def luhn_complete(prefix: str) -> str:
+    for d in "0123456789":
+        digits = prefix + d
+        total = 0
+        for i, ch in enumerate(reversed(digits)):
+            v = int(ch) * (2 if i % 2 else 1)
+            total += v - 9 if v > 9 else v
+        if total % 10 == 0:
+            return digits
+    raise AssertionError
+
+
+# --- what is found and how it looks ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("手机13812345678", "手机138****5678"),
+        ("电话138-1234-5678", "电话138-****-5678"),
+        ("+86 13912345678", "+86 139****5678"),
+        ("TEL13812345678", "TEL138****5678"),
+        ("座机0371-65432198转123", "座机0371-******98转***"),
+        ("(0371)65432198", "(0371)******98"),
+        ("身份证号11010519491231002X", "身份证号110105********002X"),
+        ("身份证：410102900101123", "身份证：410102*****1123"),
+        (f"信用代码{CODE}", "信用代码91************0Y43"),
+        ("邮箱zhang.san@example.com", "邮箱z***@example.com"),
+        ("张先生来电", "*先生来电"),
+        ("张三先生来电", "张*先生来电"),
+        ("联系人：张三，", "联系人：张*，"),
+        ("我叫欧阳娜娜", "我叫欧阳**"),
+        ("本人张三反映", "本人张*反映"),
+    ],
+)
+def test_masking_conventions(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+
+
+def test_kinds_and_spans() -> None:
+    text = f"王女士，手机13812345678，身份证{ID}，代码{CODE}，邮箱a@b.cn"
+    found = find_pii(text)
+    assert [m.kind for m in found] == ["person_name", "mobile", "id_card", "credit_code", "email"]
+    for m in found:
+        assert isinstance(m, PiiMatch)
+        assert text[m.start : m.end] == m.value
+
+
+def test_credit_code_with_wrong_check_is_masked_and_reported() -> None:
+    wrong = CODE[:-1] + ("4" if CODE[-1] != "4" else "5")
+    found = find_pii(f"代码{wrong}")
+    assert [m.kind for m in found] == ["credit_code_invalid"]
+    assert wrong not in mask_pii(f"代码{wrong}")
+
+
+def test_bank_card_with_luhn() -> None:
+    card = luhn_complete("621700001000123456")  # 19 digits
+    assert mask_pii(f"银行卡：{card}") == f"银行卡：{card[:4]}{'*' * 11}{card[-4:]}"
+    bad = card[:-1] + str((int(card[-1]) + 1) % 10)
+    assert mask_pii(f"卡号{bad}") == f"卡号{bad}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-03上午",
+        "20261103",
+        "金额12000元，约3.5万元",
+        "工单编号2026110300123",
+        "工单ZZ2026110312345",
+        "订单号123456789012345678",  # 18 digits, neither a valid ID nor a valid credit code
+        "邮编450000",
+        "时间09:30-17:00",
+        "第3次来电，2026年10月3日",
+        "谢谢老师，各位先生",
+        "学生和老师",
+    ],
+)
+def test_decoys_survive(text: str) -> None:
+    assert find_pii(text) == []
+    assert mask_pii(text) == text
+
+
+def test_full_width_digits_are_found() -> None:
+    assert mask_pii("手机１３８１２３４５６７８") == "手机１３８****５６７８"
+
+
+def test_validators() -> None:
+    assert is_valid_id_number(ID)
+    assert not is_valid_id_number(ID[:-1] + "1")
+    assert is_valid_credit_code(CODE) and is_valid_credit_code(CODE.lower())
+    assert not is_valid_credit_code(CODE[:-1] + "1")
+    assert not is_valid_id_number(None) and not is_valid_credit_code("")
+
+
+# --- structured fields --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [("张三", "张*"), ("欧阳娜娜", "欧阳**"), ("张先生", "*先生"), ("李", "*"), (" 王小明 ", "王**"),
+     ("John Smith", "J*** *****"), ("", None), (None, None)],
+)
+def test_mask_name_field(name: str | None, masked: str | None) -> None:
+    assert mask_name(name) == masked
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("河南恒达科技有限公司", "河南**科技有限公司"),
+        ("郑州市金水区张三烩面馆", "郑州市金水区**烩面馆"),
+        ("金水区张三", "金水区张*"),  # 个体工商户 under the owner's name
+        ("李四（个体工商户）", "李*（个体工商户）"),
+        ("中国建设银行股份有限公司郑州分行", "******股份有限公司郑州分行"),
+        ("A市A3区恒达超市", "A市A3区**超市"),
+        ("有限公司", "有限公司"),
+        (None, None),
+    ],
+)
+def test_mask_org_name(name: str | None, masked: str | None) -> None:
+    assert mask_org_name(name) == masked
+
+
+def test_phone_and_credit_code_fields() -> None:
+    assert mask_phone_field("13812345678/0371-65432198") == "138****5678/0371-******98"
+    assert mask_phone_field("6543219x") == "*****19x"
+    assert mask_phone_field(None) is None and mask_phone_field("  ") is None
+    assert mask_credit_code(" 91350100m000100y43 ") == "91************0Y43"
+
+
+def test_salted_hash() -> None:
+    a = salted_hash("91410100 ma44xxxx0y", "pepper")
+    assert a == salted_hash("91410100MA44XXXX0Y", "pepper")
+    assert a is not None and len(a) == 24 and re.fullmatch(r"[0-9a-f]{24}", a)
+    assert a != salted_hash("91410100MA44XXXX0Y", "salt")
+    assert salted_hash(None, "s") is None and salted_hash("  ", "s") is None
+    with pytest.raises(ValueError):
+        salted_hash("x", "")
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+_PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+_CODE18 = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{18}(?![0-9A-Za-z])")
+
+
+def left_behind(text: str) -> list[str]:
+    """Valid mobiles, ID numbers and credit codes still readable in ``text`` (independent check)."""
+    hits = _PHONE.findall(text)
+    hits += [c for c in _CODE18.findall(text) if ric.is_valid(c.upper()) or uscc.is_valid(c.upper())]
+    return hits
+
+
+@st.composite
+def pii_value(draw) -> str:  # type: ignore[no-untyped-def]
+    kind = draw(st.sampled_from(["mobile", "mobile_dashed", "id", "uscc", "uscc_digits"]))
+    if kind == "mobile":
+        return draw(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True))
+    if kind == "mobile_dashed":
+        return draw(st.from_regex(r"1[3-9][0-9]-[0-9]{4}-[0-9]{4}", fullmatch=True))
+    if kind == "id":
+        area = draw(st.sampled_from(["110101", "410102", "440305", "510107"]))
+        born = draw(st.dates(min_value=dt.date(1930, 1, 1), max_value=dt.date(2010, 12, 31)))
+        return make_id(area, born, draw(st.from_regex(r"[0-9]{3}", fullmatch=True)))
+    alphabet = "0123456789" if kind == "uscc_digits" else "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    org = draw(st.text(alphabet=alphabet, min_size=9, max_size=9))
+    code = make_uscc("91" + draw(st.sampled_from(["410100", "110108"])) + org)
+    assume(is_valid_credit_code(code) and not is_valid_id_number(code))
+    return code
+
+
+filler = st.text(alphabet=st.sampled_from(list("营商环境企业办理窗口问题反映太慢谢谢的了是在，。！？：（）、 abcXYZ-_/")), max_size=25)
+joiner = st.sampled_from([" ", "，", "：", "电话", "身份证号", "代码", "(", ")", "。", "、"])
+
+
+@st.composite
+def text_with_pii(draw) -> str:  # type: ignore[no-untyped-def]
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        parts += [draw(filler), draw(joiner), draw(pii_value()), draw(joiner)]
+    parts.append(draw(filler))
+    return "".join(parts)
+
+
+pii_free = st.lists(
+    st.one_of(filler, st.from_regex(r"[0-9]{1,6}", fullmatch=True).map(lambda d: f"第{d}号"),
+              st.sampled_from(["2026-11-03", "20261103", "12000元", "2026110300123", "ZZ2026110312345", "450000"])),
+    max_size=8,
+).map("".join)
+
+
+@SETTINGS
+@given(text_with_pii())
+def test_masking_leaves_no_valid_mobile_id_or_credit_code(text: str) -> None:
+    assume(left_behind(text.replace("-", "")))
+    masked = mask_pii(text)
+    assert left_behind(masked) == [] and left_behind(masked.replace("-", "")) == []
+
+
+@SETTINGS
+@given(text_with_pii())
+def test_masking_after_normalize_defeats_disguise(text: str) -> None:
+    disguised = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in text)
+    disguised = "\u200b".join(disguised[i : i + 4] for i in range(0, len(disguised), 4))
+    assert left_behind(mask_pii(normalize(disguised))) == []
+
+
+@SETTINGS
+@given(pii_free)
+@example("营业执照办理第3次，窗口说材料不全。")
+def test_text_without_pii_is_unchanged(text: str) -> None:
+    assume(find_pii(text) == [])
+    assert mask_pii(text) == text
+    assert mask_many([text]) == [text]
+
+
+@SETTINGS
+@given(st.one_of(text_with_pii(), pii_free))
+def test_masking_is_idempotent(text: str) -> None:
+    once = mask_pii(text)
+    assert mask_pii(once) == once
+
+
+@SETTINGS
+@given(st.lists(st.one_of(text_with_pii(), pii_free, st.none()), max_size=12))
+def test_mask_many_equals_mask_pii(texts: list[str | None]) -> None:
+    assert mask_many(texts) == [mask_pii(t) for t in texts]
