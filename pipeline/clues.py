@@ -240,6 +240,7 @@ class _TextSpace:
         self.concept_power = float(cfg.g("concept_power", 2.0))
         self.concept_tfidf: TfidfTransformer | None = None
         self.concept_floor = 1.0
+        self.boilerplate: frozenset[str] = frozenset()
         lexicon = {**cfg.concepts, **cfg.issue_concepts}
         # Plain words of the lexicon: preferred as keywords (domain words read better in a title).
         self.lexicon_words = {str(v) for vs in lexicon.values() for v in vs if not str(v).startswith("re:")}
@@ -270,7 +271,43 @@ class _TextSpace:
     def _words(toks: list[str]) -> list[str]:
         return [t for t in toks if t.strip()]
 
-    def fit_transform(self, texts: list[str], tokens: list[list[str]]) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    def _learn_boilerplate(self, texts: list[str], areas: list[str] | None) -> None:
+        """Clauses (分句) that recur verbatim in several areas are framing, not content.
+
+        '来电人称', '这个问题已经反映过3次了，始终没有结果', '请相关单位核实并反馈' appear in complaints
+        about anything; a problem's own sentence, even when many people repeat it, stays in its area.
+        A clause counts as boilerplate when it occurs in at least ``boilerplate_min_areas`` areas and
+        ``boilerplate_min_texts`` texts (digits are ignored, so '3次' and '6次' are the same clause).
+        """
+        self.boilerplate: frozenset[str] = frozenset()
+        min_areas = int(self.cfg.g("boilerplate_min_areas", 3))
+        if areas is None or min_areas <= 0:
+            return
+        min_texts = int(self.cfg.g("boilerplate_min_texts", 5))
+        seen_areas: dict[str, set[str]] = {}
+        seen_texts: Counter[str] = Counter()
+        for text, area in zip(texts, areas, strict=True):
+            clauses = {c for c in map(_clause_key, _CLAUSE_SPLIT.split(text)) if len(c) >= 2}
+            seen_texts.update(clauses)
+            for c in clauses:
+                seen_areas.setdefault(c, set()).add(area)
+        self.boilerplate = frozenset(c for c, a in seen_areas.items()
+                                     if len(a) >= min_areas and seen_texts[c] >= min_texts)
+
+    def content(self, text: str) -> str:
+        """``text`` without its boilerplate clauses (what the concept and char blocks look at)."""
+        if not self.boilerplate:
+            return text
+        parts = [c for c in _CLAUSE_SPLIT.split(text) if _clause_key(c) not in self.boilerplate]
+        return "，".join(p for p in parts if p.strip())
+
+    def fit_transform(self, texts: list[str], tokens: list[list[str]],
+                      areas: list[str] | None = None) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        self._learn_boilerplate(texts, areas)
+        if self.boilerplate:
+            texts = [self.content(t) for t in texts]
+            # Keep only the tokens that still occur in the content (the tokens are never re-cut).
+            tokens = [[w for w in toks if w in t] for toks, t in zip(tokens, texts, strict=True)]
         self.word_vec = TfidfVectorizer(analyzer=self._words, sublinear_tf=True)
         lo, hi = self.cfg.g("char_ngram")
         self.char_vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(int(lo), int(hi)), sublinear_tf=True,
@@ -318,9 +355,12 @@ class _TextSpace:
     def transform(self, texts: list[str], tokens: list[list[str]] | None = None) -> tuple[sp.csr_matrix, np.ndarray | None]:
         """Vectors for texts outside the fitted month (last month's clues); without tokens, the
         fitted vocabulary is looked up in the text (no re-tokenisation)."""
+        texts = [self.content(t) for t in texts]
         if tokens is None:
             vocab = [t for t in self.word_vec.get_feature_names_out() if len(t) >= 2]
             tokens = [[t for t in vocab if t in txt] for txt in texts]
+        else:
+            tokens = [[w for w in toks if w in t] for toks, t in zip(tokens, texts, strict=True)]
         xw = self.word_vec.transform([t if t else ["<empty>"] for t in tokens])
         xc = self.char_vec.transform([_NON_CJK.sub(" ", t) or "空" for t in texts])
         xk = None
@@ -368,6 +408,14 @@ class _TextSpace:
         if lam and z is not None and z2 is not None:
             s = (1 - lam) * s + lam * (z @ z2.T)
         return s
+
+
+_CLAUSE_SPLIT = re.compile(r"[，。！？；：,.!?;:\n\r\t]+")
+_DIGITS = re.compile(r"[0-9０-９一二两三四五六七八九十]+")
+
+
+def _clause_key(clause: str) -> str:
+    return _DIGITS.sub("#", clause.strip())
 
 
 def _compile_variants(variants: Iterable[str]) -> re.Pattern[str]:
@@ -627,7 +675,7 @@ def build_clues(
     df["_w"] = df["source"].map(lambda s: float(src_w.get(s, 1.0)))
 
     space = _TextSpace(cfg)
-    x, z = space.fit_transform(df["text"].tolist(), df["tokens"].tolist())
+    x, z = space.fit_transform(df["text"].tolist(), df["tokens"].tolist(), df["area"].tolist())
 
     min_items = int(cfg.g("min_items"))
     always = set(cfg.g("always_clue_sources") or ())
