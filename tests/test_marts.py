@@ -371,3 +371,16 @@ def test_refresh_rejects_bad_month(wh):
     url, _, _ = wh
     with pytest.raises(ValueError, match="not a month"):
         refresh_marts(url, months=["2026-13"])
+
+
+def test_touched_since_finds_the_days_and_months_of_recent_loads(wh):
+    from mart_data import LOADED_AT
+
+    from pipeline.marts import touched_since
+
+    url, data, _ = wh
+    days, months = touched_since(url, LOADED_AT)
+    assert days == sorted(set(data["feedback"]["received_date"]))
+    answer_months = {f"{d:%Y-%m}" for d in data["survey_answer"]["submitted_date"]}
+    assert set(months) == answer_months | set(data["survey_score"]["month"])
+    assert touched_since(url, LOADED_AT + dt.timedelta(seconds=1)) == ([], [])

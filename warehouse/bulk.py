@@ -9,7 +9,7 @@
   the driver connection, inside the caller's transaction.
 
 Both functions run inside the caller's transaction (``engine.begin()``): a failure leaves nothing
-behind. Values are converted exactly as SQLAlchemy would bind them (dates and times on SQLite as
+behind, and raises SQLAlchemy's exception classes (IntegrityError …) as ``conn.execute`` would. Values are converted exactly as SQLAlchemy would bind them (dates and times on SQLite as
 SQLAlchemy's text format, JSON serialised), so rows loaded here read back like any other.
 
 Rows are mappings (``{"column": value}``) or, faster, tuples in the order of ``columns``.
@@ -22,10 +22,12 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, String, Table
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from warehouse.models import Base
@@ -150,6 +152,16 @@ def _dedupe(tuples: Iterable[tuple], key_pos: list[int]) -> list[tuple]:
     return [rows[i] for i in sorted(seen.values())]
 
 
+@contextmanager
+def _driver_errors(conn: Connection, what: str) -> Iterator[None]:
+    """Raise driver errors as SQLAlchemy's (IntegrityError, DataError …), like conn.execute would."""
+    try:
+        yield
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise sa_exc.DBAPIError.instance(what, None, exc, conn.dialect.loaded_dbapi.Error,
+                                         hide_parameters=True, dialect=conn.dialect) from exc
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 
@@ -264,11 +276,12 @@ def bulk_insert(conn: Connection, table: Table | str, rows: Sequence[Row],
     tbl = _table(table)
     cols = _column_names(tbl, rows, columns)
     tuples = _convert(_as_tuples(rows, cols), _converters(conn, tbl, cols))
-    if conn.dialect.name == "postgresql":
-        return _pg_copy(conn, _pg_ident(tbl), cols, tuples)
-    if conn.dialect.name == "sqlite":
-        _sqlite_executemany(conn, _sqlite_insert_sql(conn, tbl, cols, None, False), tuples)
-        return len(rows)
+    with _driver_errors(conn, f"bulk insert into {tbl.name}"):
+        if conn.dialect.name == "postgresql":
+            return _pg_copy(conn, _pg_ident(tbl), cols, tuples)
+        if conn.dialect.name == "sqlite":
+            _sqlite_executemany(conn, _sqlite_insert_sql(conn, tbl, cols, None, False), tuples)
+            return len(rows)
     conn.execute(tbl.insert(), [dict(zip(cols, t, strict=True)) for t in _as_tuples(rows, cols)])
     return len(rows)
 
@@ -290,9 +303,10 @@ def bulk_upsert(conn: Connection, table: Table | str, rows: Sequence[Row], keys:
         raise ValueError(f"{tbl.name}: key column(s) {missing} not among the loaded columns")
     key_pos = [cols.index(k) for k in keys]
     tuples = _dedupe(_convert(_as_tuples(rows, cols), _converters(conn, tbl, cols)), key_pos)
-    if conn.dialect.name == "postgresql":
-        return _pg_upsert(conn, tbl, cols, tuples, keys, update)
-    if conn.dialect.name == "sqlite":
-        _sqlite_executemany(conn, _sqlite_insert_sql(conn, tbl, cols, keys, update), tuples)
-        return len(tuples)
+    with _driver_errors(conn, f"bulk upsert into {tbl.name}"):
+        if conn.dialect.name == "postgresql":
+            return _pg_upsert(conn, tbl, cols, tuples, keys, update)
+        if conn.dialect.name == "sqlite":
+            _sqlite_executemany(conn, _sqlite_insert_sql(conn, tbl, cols, keys, update), tuples)
+            return len(tuples)
     raise NotImplementedError(f"bulk_upsert: unsupported database {conn.dialect.name}")
