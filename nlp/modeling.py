@@ -1,0 +1,414 @@
+"""Train, evaluate and apply the area (指标领域) and sentiment (情感) models on labelled files.
+
+These functions back ``yingshang train / evaluate / predict`` (see shared/design/cli.md); the CLI only
+parses flags and prints. Files are CSV (UTF-8 or GBK/GB18030, optionally ``.csv.gz``) or Excel
+(``.xlsx``). ``text_col`` may name several columns joined with ``+`` — ``"留言主题+留言详情"`` gives
+「主题。详情」 — so a message-board export is usable without preprocessing.
+
+Everything is deterministic: fixed ``random_state`` in the folds and the models.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.base import clone
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+from sklearn.model_selection import StratifiedKFold
+
+from nlp.classify import AreaModel, build_area_pipeline, lexicon_examples, load_area_model
+from nlp.features import as_token_lists
+from nlp.sentiment import (
+    DEFAULT_REQUEST_PRIOR,
+    SentimentModel,
+    build_sentiment_pipeline,
+    learn_request_prior,
+    load_sentiment_model,
+)
+
+__all__ = [
+    "TASKS",
+    "classification_metrics",
+    "evaluate",
+    "file_sha256",
+    "predict",
+    "read_labelled",
+    "read_table",
+    "train",
+    "train_model",
+]
+
+TASKS = ("area", "sentiment")
+TEXT_JOINER = "。"
+RANDOM_STATE = 0
+MODEL_FORMAT_VERSION = 1
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading files
+# --------------------------------------------------------------------------------------------------
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (utf-8, utf-8-sig, else GB18030/GBK; ``.gz`` ok) or an Excel sheet as strings."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    name = path.name.lower()
+    if name.endswith((".xlsx", ".xlsm", ".xls")):
+        return pd.read_excel(path, dtype=str)
+    last: Exception | None = None
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=True)
+        except UnicodeDecodeError as exc:
+            last = exc
+    raise ValueError(f"cannot decode {path} as UTF-8 or GBK: {last}")
+
+
+def _text_series(df: pd.DataFrame, text_col: str) -> pd.Series:
+    if text_col in df.columns:
+        return df[text_col].fillna("").astype(str)
+    parts = [c.strip() for c in text_col.split("+")]
+    missing = [c for c in parts if c not in df.columns]
+    if len(parts) < 2 or missing:
+        raise KeyError(f"text column {text_col!r} not found; columns are {list(df.columns)}")
+    cols = [df[c].fillna("").astype(str).str.strip() for c in parts]
+
+    def join(row: Sequence[str]) -> str:
+        return TEXT_JOINER.join(p for p in row if p)
+
+    return pd.Series([join(r) for r in zip(*cols, strict=True)], index=df.index, dtype=object)
+
+
+def read_labelled(
+    path: str | Path, text_col: str = "text", label_col: str = "label"
+) -> tuple[list[str], list[str]]:
+    """Texts and labels of a labelled CSV/XLSX (rows without a label are dropped).
+
+    ``text_col`` may be ``"A+B"`` to join columns A and B with 「。」. Labels are returned as
+    stripped strings (``0``/``1`` stay ``"0"``/``"1"``).
+    """
+    df = read_table(path)
+    if label_col not in df.columns:
+        raise KeyError(f"label column {label_col!r} not found; columns are {list(df.columns)}")
+    texts = _text_series(df, text_col)
+    labels = df[label_col].astype("string").str.strip()
+    keep = labels.notna() & (labels != "")
+    return texts[keep].tolist(), [str(v) for v in labels[keep].tolist()]
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# Metrics (the evaluate --json shape)
+# --------------------------------------------------------------------------------------------------
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+def classification_metrics(
+    y_true: Sequence[Any], y_pred: Sequence[Any], z_label: str | None = None
+) -> dict[str, Any]:
+    """``{"n", "accuracy", "macro_f1", "per_class", "confusion"}`` as in cli.md's evaluate --json.
+
+    Labels are the union of true and predicted labels, sorted. With ``z_label`` (area task, when Z
+    occurs) the extra key ``business_vs_z`` scores "any of A1…A9" against Z as a binary task.
+    """
+    yt = np.asarray([str(v) for v in y_true], dtype=object)
+    yp = np.asarray([str(v) for v in y_pred], dtype=object)
+    labels = sorted(set(yt.tolist()) | set(yp.tolist()))
+    p, r, f, s = precision_recall_fscore_support(yt, yp, labels=labels, zero_division=0)
+    out: dict[str, Any] = {
+        "n": len(yt),
+        "accuracy": _r(accuracy_score(yt, yp)) if len(yt) else 0.0,
+        "macro_f1": _r(f1_score(yt, yp, labels=labels, average="macro", zero_division=0)) if len(yt) else 0.0,
+        "per_class": {
+            lab: {"precision": _r(p[i]), "recall": _r(r[i]), "f1": _r(f[i]), "support": int(s[i])}
+            for i, lab in enumerate(labels)
+        },
+        "confusion": {
+            "labels": labels,
+            "matrix": confusion_matrix(yt, yp, labels=labels).astype(int).tolist() if len(yt) else [],
+        },
+    }
+    if z_label is not None and z_label in labels:
+        bt, bp = yt != z_label, yp != z_label
+        bp_, br_, bf_, _ = precision_recall_fscore_support(bt, bp, average="binary", zero_division=0)
+        out["business_vs_z"] = {"precision": _r(bp_), "recall": _r(br_), "f1": _r(bf_)}
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+
+
+def _area_kw(labels: Sequence[str], keywords: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
+    """The keyword lexicon restricted to labels that occur in the data (else unused)."""
+    if not keywords:
+        return {}
+    present = set(labels)
+    kw = {str(k): [str(w) for w in (v or ())] for k, v in keywords.items() if str(k) in present}
+    return {k: v for k, v in kw.items() if v}
+
+
+def _user_words(keywords: Mapping[str, Sequence[str]] | None) -> list[str]:
+    return sorted({str(w) for v in (keywords or {}).values() for w in (v or ())})
+
+
+def area_estimator(
+    labels: Sequence[str], keywords: Mapping[str, Sequence[str]] | None = None, **params: Any
+) -> tuple[Any, dict[str, list[str]]]:
+    """The area pipeline to train on these labels: with the lexicon block when the labels are
+    taxonomy codes that have keywords (else the plain pipeline). Returns (pipeline, used keywords)."""
+    kw = _area_kw(labels, keywords)
+    if kw:
+        params.setdefault("keywords", kw)
+        params.setdefault("user_words", _user_words(kw))
+    return build_area_pipeline(**params), kw
+
+
+def train_model(
+    task: str,
+    texts: Sequence[Any],
+    labels: Sequence[str],
+    *,
+    keywords: Mapping[str, Sequence[str]] | None = None,
+    lexicon_weight: float = 0.3,
+    request_types: Sequence[Any] | None = None,
+    extra: tuple[Sequence[Any], Sequence[str], Sequence[float]] | None = None,
+    version: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> AreaModel | SentimentModel:
+    """Fit a model object in memory (no files). ``extra`` = additional (texts, labels, weights),
+    e.g. review corpora for the sentiment model; area models with keywords also get the lexicon's
+    weak-supervision examples (weight ``lexicon_weight``; 0 disables them)."""
+    _check_task(task)
+    X = list(texts)
+    y = [str(v) for v in labels]
+    w = [1.0] * len(y)
+    version = version or f"{task}-{_dt.date.today().isoformat()}"
+    if task == "area":
+        est, kw = area_estimator(y, keywords, **dict(params or {}))
+        if kw and lexicon_weight > 0:
+            kt, kl, kwt = lexicon_examples(kw, weight=lexicon_weight)
+            X, y, w = X + kt, y + kl, w + kwt
+    else:
+        est = build_sentiment_pipeline(**dict(params or {}))
+    if extra is not None:
+        et, el, ew = extra
+        X += list(et)
+        y += [str(v) for v in el]
+        w += [float(v) for v in ew]
+    est.fit(X, y, clf__sample_weight=np.asarray(w, dtype=float))
+    if task == "area":
+        return AreaModel(estimator=est, version=version)
+    prior = learn_request_prior(labels, request_types) if request_types is not None else {}
+    if not prior and set(str(c) for c in est.classes_) >= {"neg", "neu", "pos"}:
+        prior = dict(DEFAULT_REQUEST_PRIOR)
+    return SentimentModel(estimator=est, version=version, request_prior=prior)
+
+
+def train(
+    task: str,
+    path: str | Path,
+    text_col: str = "text",
+    label_col: str = "label",
+    model_out: str | Path = "model.joblib",
+    *,
+    keywords: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """Train a fresh model on a labelled file and write it (joblib) plus a JSON model card.
+
+    Area: pass the taxonomy's ``keywords`` ({code: [keyword, …]}, from config/areas.yaml) to add the
+    lexicon block and weak-supervision examples when the file's labels are taxonomy codes.
+    Returns a summary: task, n, label counts, model path and size, card path.
+    """
+    _check_task(task)
+    texts, labels = read_labelled(path, text_col, label_col)
+    if len(set(labels)) < 2:
+        raise ValueError(f"need at least two labels to train, found {sorted(set(labels))}")
+    model = train_model(task, texts, labels, keywords=keywords)
+    model_out = Path(model_out)
+    counts = pd.Series(labels).value_counts().sort_index()
+    model.meta.update(
+        {
+            "task": task,
+            "trained": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "training_data": {"path": str(path), "sha256": file_sha256(path), "n": len(labels)},
+            "labels": {str(k): int(v) for k, v in counts.items()},
+            "sklearn": sklearn.__version__,
+        }
+    )
+    model.save(model_out)
+    card = write_model_card(model_out, model.meta | {"version": model.version})
+    return {
+        "task": task,
+        "n": len(labels),
+        "labels": {str(k): int(v) for k, v in counts.items()},
+        "model_out": str(model_out),
+        "size_bytes": model_out.stat().st_size,
+        "card": str(card),
+    }
+
+
+def write_model_card(model_path: str | Path, card: Mapping[str, Any]) -> Path:
+    """Write ``<model>.json`` next to the model file (UTF-8, keys sorted)."""
+    model_path = Path(model_path)
+    out = model_path.with_suffix(".json")
+    data = dict(card)
+    data.setdefault("format", MODEL_FORMAT_VERSION)
+    data.setdefault("file", model_path.name)
+    if model_path.exists():
+        data["size_bytes"] = model_path.stat().st_size
+        data["file_sha256"] = file_sha256(model_path)
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------------------
+
+
+def cross_validated_predictions(
+    task: str,
+    texts: Sequence[Any],
+    labels: Sequence[str],
+    cv: int = 5,
+    *,
+    keywords: Mapping[str, Sequence[str]] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> np.ndarray:
+    """Out-of-fold predictions of a freshly built pipeline (stratified K-fold, shuffled, seed 0).
+
+    Texts are segmented once up front (the pipelines accept token lists), so the folds only refit
+    the features and the classifier.
+    """
+    _check_task(task)
+    y = np.asarray([str(v) for v in labels], dtype=object)
+    if cv < 2:
+        raise ValueError("cv must be at least 2")
+    min_count = int(pd.Series(y).value_counts().min())
+    if min_count < cv:
+        raise ValueError(f"cv={cv} needs at least {cv} examples of every label; the rarest has {min_count}")
+    kw = _area_kw(y.tolist(), keywords) if task == "area" else {}
+    tokens = as_token_lists(texts, _user_words(kw))
+    if task == "area":
+        est, _ = area_estimator(y.tolist(), keywords, **dict(params or {}))
+    else:
+        est = build_sentiment_pipeline(**dict(params or {}))
+    pred = np.empty(len(y), dtype=object)
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=RANDOM_STATE)
+    for train_idx, test_idx in folds.split(np.zeros(len(y)), y):
+        m = clone(est).fit([tokens[i] for i in train_idx], y[train_idx])
+        pred[test_idx] = m.predict([tokens[i] for i in test_idx])
+    return pred
+
+
+def load_model(task: str, model_path: str | Path | None = None,
+               keywords: Mapping[str, Sequence[str]] | None = None) -> AreaModel | SentimentModel:
+    """The given model file, else the shipped one (area: lexicon fallback if none is shipped)."""
+    _check_task(task)
+    if task == "area":
+        return load_area_model(model_path, keywords=keywords)
+    return load_sentiment_model(model_path)
+
+
+def evaluate(
+    task: str,
+    path: str | Path,
+    text_col: str = "text",
+    label_col: str = "label",
+    model_path: str | Path | None = None,
+    cv: int | None = None,
+    *,
+    keywords: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """Metrics on a labelled file, in the ``evaluate --json`` shape of cli.md.
+
+    With ``cv=K``: K-fold cross-validation of a fresh pipeline trained on the file itself.
+    Otherwise: predictions of ``model_path`` (default: the shipped model). Area results also carry
+    ``business_vs_z`` when Z occurs.
+    """
+    _check_task(task)
+    texts, labels = read_labelled(path, text_col, label_col)
+    if not labels:
+        raise ValueError(f"no labelled rows in {path}")
+    if cv:
+        pred = cross_validated_predictions(task, texts, labels, cv, keywords=keywords)
+    else:
+        model = load_model(task, model_path, keywords)
+        pred = model.predict(texts)
+    return classification_metrics(labels, pred, z_label="Z" if task == "area" else None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Prediction
+# --------------------------------------------------------------------------------------------------
+
+
+def predict(
+    task: str,
+    path: str | Path,
+    text_col: str = "text",
+    model_path: str | Path | None = None,
+    out: str | Path = "predictions.csv",
+    *,
+    keywords: Mapping[str, Sequence[str]] | None = None,
+    request_type_col: str | None = None,
+) -> dict[str, Any]:
+    """Label every row of a file and write ``out`` (CSV, UTF-8 with BOM so Excel opens it).
+
+    Output: the input columns, then ``label`` and ``confidence`` (area also ``label2``; sentiment
+    also ``score``). An input column already called label/label2/confidence/score is kept as
+    ``<name>_input``. Sentiment uses ``request_type_col`` (诉求类型) when given and present.
+    """
+    _check_task(task)
+    df = read_table(path)
+    texts = _text_series(df, text_col).tolist()
+    model = load_model(task, model_path, keywords)
+    if task == "area":
+        frame = model.predict_frame(texts)[["label", "label2", "confidence"]]
+    else:
+        rts = df[request_type_col].tolist() if request_type_col and request_type_col in df.columns else None
+        frame = model.predict_frame(texts, rts)[["label", "confidence", "score"]]
+    result = df.copy()
+    for col in frame.columns:
+        if col in result.columns:
+            result = result.rename(columns={col: f"{col}_input"})
+    for col in frame.columns:
+        result[col] = frame[col].to_numpy()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.to_csv(out, index=False, encoding="utf-8-sig")
+    counts = frame["label"].astype(str).value_counts().sort_index()
+    return {"task": task, "n": len(result), "out": str(out), "labels": {k: int(v) for k, v in counts.items()},
+            "model": getattr(model, "version", None)}
