@@ -80,3 +80,17 @@ def dag_failure_summary(context: Any) -> None:
         dag_id=getattr(dag_run, "dag_id", "?"), run_id=getattr(dag_run, "run_id", None),
         interval=(getattr(dag_run, "data_interval_start", None), getattr(dag_run, "data_interval_end", None)),
         error=_ctx_get(context, "reason"), failed_tasks=failed))
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` for several Celery workers on one machine (工作节点名).
+
+    Airflow records the host that ran each task instance; workers on one host would all record the
+    same name. With ``AIRFLOW__CORE__HOSTNAME_CALLABLE=pipeline.airflow_support.worker_hostname`` a
+    worker started with ``YINGSHANG_WORKER_NAME=worker-a`` records ``worker-a@<host>``.
+    """
+    import socket
+
+    name = os.environ.get("YINGSHANG_WORKER_NAME")
+    host = socket.getfqdn()
+    return f"{name}@{host}" if name else host
