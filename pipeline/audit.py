@@ -22,6 +22,9 @@ from nlp.pii import find_pii
 from warehouse.db import get_engine
 
 AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email"}
+# A salted hash or stable id: lower-case hex with at least one letter. Its digit runs can look like
+# a phone number by chance; a raw number stored by mistake has no letters and is still scanned.
+_HEX_ID = re.compile(r"[0-9a-f]{24,64}")
 
 
 def _hits_in(text_value: str, where: str) -> list[dict[str, Any]]:
@@ -42,6 +45,8 @@ def _scan_value(value: Any, where: str) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [h for i, v in enumerate(value) for h in _scan_value(v, f"{where}[{i}]")]
     if isinstance(value, str):
+        if _HEX_ID.fullmatch(value) and not value.isdigit():
+            return []
         return _hits_in(value, where)
     return []
 

@@ -53,7 +53,9 @@ def get_enricher() -> Enricher:
     tokenizer = Tokenizer(user_words=all_keywords())
     area_model = load_area_model(keywords=area_keywords())
     sentiment_model = load_sentiment_model()
-    extractor = KeywordExtractor(stopwords_from=tokenizer)
+    # jieba's general IDF table as the prior: stable across runs and chunks, so parallel and
+    # single-process loads agree. Clue titles refit the IDF on the month's own texts.
+    extractor = KeywordExtractor()
     version = f"area:{getattr(area_model, 'version', 'lexicon')}|sent:{getattr(sentiment_model, 'version', '?')}"
     return Enricher(tokenizer, area_model, sentiment_model, extractor, version)
 
