@@ -16,6 +16,7 @@ import openpyxl
 import xlsxwriter
 from sqlalchemy import select
 
+from nlp.pii import mask_pii
 from pipeline.config import load_areas
 from pipeline.excel import cell_text, write_cell
 from pipeline.ingest import ensure_schema
@@ -107,7 +108,9 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
             continue
         wanted.append((excel_row, {"feedback_id": fid, "area": area.upper() if area else None,
                                    "area2": area2.upper() if area2 else None,
-                                   "sentiment": sentiment.lower() if sentiment else None, "note": get("备注")}))
+                                   "sentiment": sentiment.lower() if sentiment else None,
+                                   # analysts paste phone numbers into notes too: masked (脱敏)
+                                   "note": mask_pii(get("备注")) or None}))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     f = Feedback.__table__
     applied = 0

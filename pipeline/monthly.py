@@ -183,6 +183,20 @@ def export_ledger(out: Path, db_url: str | None) -> int:
     return len(ledger)
 
 
+# Free text departments type into the ledger: masked for personal data before it is stored.
+TYPED_TEXT_FIELDS = ("responsible_unit", "measures", "progress")
+
+
+def _mask_typed_text(edits: pd.DataFrame) -> pd.DataFrame:
+    """Departments write phone numbers and ID numbers into 整改进展 too: mask them (个人信息脱敏)."""
+    from nlp.pii import mask_pii
+
+    for col in TYPED_TEXT_FIELDS:
+        if col in edits.columns:
+            edits[col] = edits[col].map(lambda v: mask_pii(v) if isinstance(v, str) else v)
+    return edits
+
+
 def import_ledger(path: Path, db_url: str | None, who: str = "import", now: dt.datetime | None = None) -> dict:
     """Apply the departments' edits; every refused row is reported with its Excel row number."""
     ensure_schema(db_url)
@@ -192,6 +206,7 @@ def import_ledger(path: Path, db_url: str | None, who: str = "import", now: dt.d
         edits = read_ledger_workbook(path)
     except Exception as exc:
         raise ValueError(f"{path}: not a readable ledger workbook ({type(exc).__name__}: {exc})") from exc
+    edits = _mask_typed_text(edits)
     now = now or _now()
     with get_engine(db_url).begin() as conn:
         ledger = load_ledger(conn)

@@ -150,3 +150,58 @@ def test_pipeline_outputs_pass_the_audit(sample_month, tmp_path, capsys) -> None
     code = run_cli("--db", url, "audit", "pii", "--exports", str(out), "--json")
     report = json.loads(capsys.readouterr().out)
     assert (code, report["count"]) == (0, 0), report["hits"][:10]
+
+
+def test_department_edits_are_masked_on_ledger_import(tmp_path) -> None:
+    """Departments type free text into the ledger (整改措施, 整改进展): a phone or ID number they type is
+    masked before it is stored, so the ledger, its event trail, the views and the next export stay clean."""
+    from openpyxl import load_workbook
+
+    from pipeline.monthly import export_ledger, import_ledger
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    build_warehouse(url)
+    out = tmp_path / "ledger.xlsx"
+    export_ledger(out, url)
+    wb = load_workbook(out)
+    typed = 0
+    for ws in wb.worksheets:
+        header = [c.value for c in ws[1]]
+        if "整改进展" not in header:
+            continue
+        for r in range(2, ws.max_row + 1):
+            if ws.cell(r, header.index("线索编号") + 1).value:
+                ws.cell(r, header.index("整改进展") + 1).value = f"已电话联系企业负责人（{PHONE}），身份证{ID_NUMBER}"
+                ws.cell(r, header.index("整改措施") + 1).value = f"联系人邮箱{EMAIL}"
+                typed += 1
+    wb.save(out)
+    assert typed >= 2
+    report = import_ledger(out, url, who="科室A")
+    assert report["accepted"] >= typed
+    again = tmp_path / "again.xlsx"
+    export_ledger(again, url)
+    hits = audit_pii(url, [again])
+    assert hits == [], hits[:5]
+    with get_engine(url).connect() as conn:
+        progress = [p for (p,) in conn.execute(LedgerItem.__table__.select().with_only_columns(
+            LedgerItem.__table__.c.progress)) if p]
+    assert any("已电话联系企业负责人" in p for p in progress), "the rest of the text is kept"
+
+
+def test_analyst_notes_are_masked_on_label_import(tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    from pipeline.labels import export_labels, import_labels
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    build_warehouse(url)
+    out = tmp_path / "labels.xlsx"
+    assert export_labels("2026-03", out, url) > 0
+    wb = load_workbook(out)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    ws.cell(2, header.index("更正领域") + 1).value = "A1"
+    ws.cell(2, header.index("备注") + 1).value = f"已回电{PHONE}核实"
+    wb.save(out)
+    assert import_labels(out, url, who="分析员")["corrections"] == 1
+    assert audit_pii(url, []) == []
