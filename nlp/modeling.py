@@ -305,12 +305,14 @@ def cross_validated_predictions(
     cv: int = 5,
     *,
     keywords: Mapping[str, Sequence[str]] | None = None,
+    lexicon_weight: float = 0.3,
     params: Mapping[str, Any] | None = None,
+    prior_adjust: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """Out-of-fold predictions of a freshly built pipeline (stratified K-fold, shuffled, seed 0).
 
     Texts are segmented once up front (the pipelines accept token lists), so the folds only refit
-    the features and the classifier.
+    the features and the classifier. Area folds get the lexicon examples like :func:`train_model`.
     """
     _check_task(task)
     y = np.asarray([str(v) for v in labels], dtype=object)
@@ -325,11 +327,24 @@ def cross_validated_predictions(
         est, _ = area_estimator(y.tolist(), keywords, **dict(params or {}))
     else:
         est = build_sentiment_pipeline(**dict(params or {}))
+    extra_X: list[Any] = []
+    extra_y: list[str] = []
+    extra_w: list[float] = []
+    if kw and lexicon_weight > 0:
+        kt, extra_y, extra_w = lexicon_examples(kw, weight=lexicon_weight)
+        extra_X = as_token_lists(kt, _user_words(kw))
     pred = np.empty(len(y), dtype=object)
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=RANDOM_STATE)
     for train_idx, test_idx in folds.split(np.zeros(len(y)), y):
-        m = clone(est).fit([tokens[i] for i in train_idx], y[train_idx])
-        pred[test_idx] = m.predict([tokens[i] for i in test_idx])
+        Xtr = [tokens[i] for i in train_idx] + extra_X
+        ytr = y[train_idx].tolist() + list(extra_y)
+        wtr = np.asarray([1.0] * len(train_idx) + list(extra_w))
+        m = clone(est).fit(Xtr, ytr, clf__sample_weight=wtr)
+        Xte = [tokens[i] for i in test_idx]
+        if task == "area":
+            pred[test_idx] = AreaModel(m, prior_adjust=dict(prior_adjust or {})).predict(Xte)
+        else:
+            pred[test_idx] = m.predict(Xte)
     return pred
 
 
