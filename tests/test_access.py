@@ -37,24 +37,27 @@ def test_cli_reports_the_sqlite_error_on_one_line(tmp_path, capsys):
     assert err.count("\n") == 0 and "PostgreSQL" in err
 
 
-@pytest.fixture
-def pg_with_role():
+@pytest.fixture(scope="module")
+def pg_warehouse():
     url = pg_url_or_skip()
-    role = f"yingshang_t_analyst_{uuid.uuid4().hex[:8]}"
     try:
         build_warehouse(url)
         refresh_marts(url)
-        yield url, role
+        yield url
     finally:
         get_engine(url).dispose()
         drop_pg_database(url)
-        from pg import _admin_url
-        from sqlalchemy import create_engine
 
-        admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
-        admin.dispose()
+
+@pytest.fixture
+def pg_with_role(pg_warehouse):
+    """(url, role name): the role is dropped after the test (roles are server-wide)."""
+    role = f"yingshang_t_analyst_{uuid.uuid4().hex[:8]}"
+    yield pg_warehouse, role
+    with get_engine(pg_warehouse).begin() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
+            conn.execute(text(f'DROP OWNED BY "{role}"'))  # its grants in this database
+            conn.execute(text(f'DROP ROLE "{role}"'))
 
 
 def _as_role(url: str, role: str, sql: str):
