@@ -119,7 +119,16 @@ _NAME_LABELS = (
 # Strings before a title that are words, not names (谢谢老师, 各位先生 …).
 _NOT_NAMES = frozenset(["谢谢", "多谢", "感谢", "各位", "这位", "那位", "该位", "某某", "大家", "诸位", "王牌"])
 # A third character that almost always starts the next word, not a given name (本人张三反映 …).
-_NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已要想称住系电先女小老师家等及称也就都还曾将把被让给")
+_NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已要想称住系电先女小老师家等及也就都还曾将把被让给不涉确")
+# Common words between a surname-like character and a title: 提高|学校老师 is not 高学校 + 老师.
+_NOT_GIVEN_WORDS = frozenset(
+    ["学校", "班主任", "数学", "语文", "英语", "物理", "化学", "体育", "音乐", "美术", "辅导", "培训", "幼儿园",
+     "医院", "物业", "快递", "外卖", "维修", "司机", "送餐", "开锁", "驾校", "教练", "家教", "兴趣班", "代课",
+     "年级", "班级", "学生", "同学", "家长", "社区", "街道", "窗口"]
+)
+# After the weak label 本人 a name must be followed by punctuation or a typical verb, because 本人 is
+# usually followed by anything but a name (本人严重不满, 本人申请执行).
+_AFTER_WEAK_LABEL = re.compile(r"[，,。.、；;：:（()）\s]|反映|投诉|来电|咨询|举报|申请|称|于|在|是|家住|住在|现住|身份证|电话|手机|$")
 
 _CODE = "0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy"  # GB 32100 code characters (no I, O, Z, S, V)
 _AREA = r"0(?:10|2\d|[3-9]\d{2})"
@@ -258,12 +267,18 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             yield PiiMatch("landline", s, e, text[s:e])
         elif kind == "titled":
             s, e = m.span("tname")
-            if scan[s:e] not in _NOT_NAMES:
+            k = 2 if _compound_at(scan, s) else 1
+            if scan[s:e] not in _NOT_NAMES and scan[s + k : e] not in _NOT_GIVEN_WORDS:
                 yield PiiMatch("person_name", s, m.end(), text[s : m.end()])
         elif kind == "lname":
             s, e = m.span("lname")
             if e - s == 3 and scan[e - 1] in _NOT_GIVEN_3RD and not _compound_at(scan, s):
                 e -= 1
+            if m.group("labelled").startswith("本人"):
+                while e - s >= 2 and not _AFTER_WEAK_LABEL.match(scan, e):
+                    e -= 1
+                if e - s < 2:
+                    continue
             yield PiiMatch("person_name", s, e, text[s:e])
 
 
