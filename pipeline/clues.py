@@ -402,6 +402,17 @@ class _TextSpace:
             cw = self.concept_weight
             ck = (x[:, :k] @ x2[:, :k].T).toarray() / cw
             s = cw * np.power(np.clip(ck, 0.0, 1.0), self.concept_power) + (x[:, k:] @ x2[:, k:].T).toarray()
+            factor = float(self.cfg.g("object_conflict_factor", 1.0))
+            if factor < 1.0:
+                # Both texts name what they are about, and it is not the same thing (电 vs 水):
+                # shared wording ('报装拖了两个月') must not make them one problem.
+                obj = ~self._is_issue
+                a, b = x[:, :k][:, obj], x2[:, :k][:, obj]
+                has_a = np.asarray(abs(a).sum(axis=1)).ravel() > 0
+                has_b = np.asarray(abs(b).sum(axis=1)).ravel() > 0
+                share = (abs(a) @ abs(b).T).toarray() > 0
+                conflict = has_a[:, None] & has_b[None, :] & ~share
+                s = np.where(conflict, s * factor, s)
         else:
             s = (x @ x2.T).toarray()
         lam = self.lam
