@@ -10,7 +10,7 @@ import json
 import os
 import re
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -45,14 +45,14 @@ class UserError(Exception):
     """A failure the user can fix; printed as one line."""
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     hotline = "hotline"
     questionnaire = "questionnaire"
     survey = "survey"
     supervisor = "supervisor"
 
 
-class Task(str, Enum):
+class Task(StrEnum):
     area = "area"
     sentiment = "sentiment"
 

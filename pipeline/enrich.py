@@ -17,13 +17,13 @@ from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+
+from nlp import pii
 from nlp.classify import load_area_model
 from nlp.keywords import KeywordExtractor
 from nlp.sentiment import load_sentiment_model
 from nlp.text import normalize_many
 from nlp.tokenize import Tokenizer
-
-from nlp import pii
 from pipeline.config import all_keywords, area_keywords, settings
 from pipeline.salt import hash_salt
 
