@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_MONTH ?= 2026-10
 DEMO_SEED ?= 7
+DEMO_HISTORY ?= 12
 DEMO_DIR ?= var
 DB ?= sqlite:///$(DEMO_DIR)/warehouse.db
 
@@ -46,7 +47,7 @@ browser:
 	else echo "warning: chromium not found; tests/test_report_browser.py will skip"; fi
 
 demo: install fonts
-	$(BIN)/yingshang sample --out $(DEMO_DIR)/landing --month $(DEMO_MONTH) --seed $(DEMO_SEED)
+	$(BIN)/yingshang sample --out $(DEMO_DIR)/landing --month $(DEMO_MONTH) --seed $(DEMO_SEED) --history $(DEMO_HISTORY)
 	$(BIN)/yingshang --db $(DB) db upgrade
 	$(BIN)/yingshang --db $(DB) run --landing $(DEMO_DIR)/landing
 	$(BIN)/yingshang --db $(DB) clues --month $(DEMO_MONTH) --out $(DEMO_DIR)/out/问题线索清单_$(DEMO_MONTH).xlsx

@@ -125,14 +125,24 @@ def sample(
     month: Annotated[str, typer.Option("--month", help="Month to generate, YYYY-MM.", callback=_month)],
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 0,
     scale: Annotated[float, typer.Option("--scale", min=0.01, help="Volume multiplier (1 = a district's month).")] = 1.0,
+    history: Annotated[int, typer.Option("--history", min=0, max=36, help="Also write this many earlier months "
+                                         "under OUT/history/YYYY-MM/ (for trends, 环比 and 同比).")] = 0,
+    history_scale: Annotated[float, typer.Option("--history-scale", min=0.01,
+                                                 help="Volume multiplier of the earlier months.")] = 0.3,
 ) -> None:
     """Write a realistic month of exports for all four sources, in their real formats."""
+    from pipeline.report import shift_month
     from pipeline.sample import generate_sample
 
     summary = generate_sample(out, month, seed=seed, scale=scale)
     for src, info in summary.items():
         if isinstance(info, dict):
             typer.echo(f"{src:14s} {info.get('rows', 0):>8} rows in {len(info.get('files', []))} file(s)")
+    for k in range(1, history + 1):
+        earlier = shift_month(month, -k)
+        generate_sample(out / "history" / earlier, earlier, seed=seed, scale=history_scale)
+    if history:
+        typer.echo(f"and {history} earlier month(s) under {out / 'history'}")
     typer.echo(f"written under {out}")
 
 
