@@ -400,6 +400,8 @@ def test_hostile_texts_load_verbatim_and_export_as_text(db_url, tmp_path, kind) 
     from warehouse.models import Feedback
 
     texts = list(HOSTILE_TEXTS.values())
+    if kind == "xlsx":  # what a workbook can carry (see test_hostile_texts_are_parsed_verbatim)
+        texts = [t for t in texts if not _has_xml_escaped_controls(t) and len(t) <= EXCEL_CELL_MAX]
     rows = hotline_rows(texts, prefix="HOST")
     folder = tmp_path / "landing" / "hotline"
     path = (write_hotline_csv(folder / "工单.csv", rows) if kind == "csv"
@@ -416,12 +418,14 @@ def test_hostile_texts_load_verbatim_and_export_as_text(db_url, tmp_path, kind) 
 
     for i, text in enumerate(texts):
         key = f"HOST{i + 1:06d}"
-        src = text.replace("\r", "") if kind == "xlsx" else text
-        want = mask_pii(normalize(src))
+        want = mask_pii(normalize(text))
         assert stored[key] == want, (key, stored[key][:60], want[:60])
-    for name in ("sql_drop", "sql_or", "sql_union", "html_script", "html_img", "html_entity", "emoji", "astral_cjk"):
+    for name in ("sql_drop", "sql_or", "sql_union", "html_script", "html_img", "html_entity", "astral_cjk"):
         assert HOSTILE_TEXTS[name] in stored.values(), f"{name} must be stored exactly as typed"
-    assert max(len(t) for t in stored.values()) == LONG_TEXT_CHARS
+    # emoji survive; the zero-width joiner inside 👨‍👩‍👧 is removed like every zero-width character
+    assert HOSTILE_TEXTS["emoji"].replace("\u200d", "") in stored.values()
+    if kind == "csv":
+        assert max(len(t) for t in stored.values()) == LONG_TEXT_CHARS
     assert not any(set(t) & set(INVISIBLE) for t in stored.values()), "zero-width and bidi controls are removed"
     assert "13812345678" not in "".join(stored.values()) and "13912345678" not in "".join(stored.values()), \
         "a phone hidden behind zero-width or full-width digits is still masked"
@@ -431,9 +435,9 @@ def test_hostile_texts_load_verbatim_and_export_as_text(db_url, tmp_path, kind) 
     assert run_cli("--db", db_url, "labels", "export", "--month", "2026-10", "--out", str(out)) == 0
     assert xlsx_formula_count(out) == 0
     cells = {v for sheet in xlsx_strings(out).values() for _, v, _ in sheet}
-    for name in FORMULA_TEXTS:
-        want = mask_pii(normalize(HOSTILE_TEXTS[name].replace("\r", "") if kind == "xlsx" else HOSTILE_TEXTS[name]))
-        assert want in cells, name
+    for name, text in FORMULA_TEXTS.items():
+        if text in texts:
+            assert mask_pii(normalize(text)) in cells, name
 
 
 def _file_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
@@ -472,10 +476,11 @@ def test_rejected_mid_file_leaves_no_partial_load(db_url, tmp_path, config_dir) 
     ingest = _ingest()
     config_dir(chunk_rows=10)
     ingest.ensure_schema(db_url)
-    path = unclosed_quote_csv(tmp_path / "landing" / "hotline" / "工单.csv", n=3000)  # > csv field limit
+    # record 100 opens a quote that swallows the rest (over the csv field limit): 10 chunks load first
+    path = unclosed_quote_csv(tmp_path / "landing" / "hotline" / "工单.csv", n=3000, at=100)
     before = _counts(db_url)
     res = ingest.ingest_file(path, "hotline", db_url)
-    assert res.status == "rejected" and "quote" in res.error, res
+    assert res.status == "rejected" and "malformed" in res.error, res
     assert _counts(db_url) == before
 
 

@@ -128,7 +128,7 @@ def truncated_xlsx(path: Path, rows: Sequence[Sequence[str]] | None = None, keep
                               rows or hotline_rows([f"诉求{i}" for i in range(200)]))
     data = full.read_bytes()
     full.unlink()
-    Path(path).write_bytes(data[: int(len(data) * keep)])
+    _parent(path).write_bytes(data[: int(len(data) * keep)])
     return Path(path)
 
 
@@ -137,14 +137,20 @@ PNG_1PX = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01
            b"\xaeB`\x82")
 
 
+def _parent(path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def image_as_csv(path: Path) -> Path:
     """A screenshot saved under a .csv name."""
-    Path(path).write_bytes(PNG_1PX + bytes(range(256)) * 8)
+    _parent(path).write_bytes(PNG_1PX + bytes(range(256)) * 8)
     return Path(path)
 
 
 def empty_file(path: Path) -> Path:
-    Path(path).write_bytes(b"")
+    _parent(path).write_bytes(b"")
     return Path(path)
 
 
@@ -168,7 +174,7 @@ def oversized_workbook(path: Path, min_bytes: int) -> Path:
 
 def zip_bomb_like_xlsx(path: Path, inflated_mb: int = 64) -> Path:
     """A small .xlsx whose sheet inflates to ``inflated_mb`` MB of one repeated cell (decompression bomb)."""
-    path = Path(path)
+    path = _parent(path)
     sheet_head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                   '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
     row = '<row><c t="inlineStr"><is><t>工单编号</t></is></c></row>'
@@ -202,16 +208,16 @@ def zip_bomb_like_xlsx(path: Path, inflated_mb: int = 64) -> Path:
     return path
 
 
-def unclosed_quote_csv(path: Path, n: int = 50) -> Path:
-    """A hotline CSV whose third record opens a quote that never closes (swallows the rest)."""
+def unclosed_quote_csv(path: Path, n: int = 50, at: int = 2) -> Path:
+    """A hotline CSV whose record ``at`` (0-based) opens a quote that never closes (swallows the rest)."""
     rows = hotline_rows([f"诉求{i}" for i in range(n)])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(HOTLINE_HEADER)
-    w.writerows(rows[:2])
-    bad = list(rows[2])
+    w.writerows(rows[:at])
+    bad = list(rows[at])
     bad[7] = '"引号没有结束，后面的记录都被吞掉'
     buf.write(",".join(bad) + "\r\n")
-    w.writerows(rows[3:])
-    Path(path).write_text(buf.getvalue(), encoding="utf-8")
+    w.writerows(rows[at + 1:])
+    _parent(path).write_text(buf.getvalue(), encoding="utf-8")
     return Path(path)
