@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from warehouse.bulk import bulk_insert, bulk_upsert
 from warehouse.models import (
     Base,
     DimArea,
@@ -23,9 +23,6 @@ from warehouse.models import (
     IngestFile,
     SourceRecord,
 )
-
-# SQLite allows at most 32,766 bound parameters per statement; PostgreSQL 65,535.
-_MAX_PARAMS = 30_000
 
 
 def table(name: str) -> Table:
@@ -39,31 +36,19 @@ def chunked(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 def upsert(conn: Connection, tbl: Table, rows: list[dict[str, Any]], keys: Sequence[str],
            update: bool = True) -> None:
-    """Insert rows; on a key conflict update the other columns (or leave the row when update=False)."""
-    if not rows:
-        return
-    dialect = conn.dialect.name
-    ins_mod = postgresql if dialect == "postgresql" else sqlite
-    cols = list(rows[0].keys())
-    per_stmt = max(1, _MAX_PARAMS // max(1, len(cols)))
-    for part in chunked(rows, per_stmt):
-        stmt = ins_mod.insert(tbl)
-        if update:
-            set_ = {c: stmt.excluded[c] for c in cols if c not in keys}
-            stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_) if set_ else \
-                stmt.on_conflict_do_nothing(index_elements=list(keys))
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        conn.execute(stmt, list(part))
+    """Insert rows; on a key conflict update the other columns (or leave the row when update=False).
+
+    Goes through :mod:`warehouse.bulk`: COPY into a temporary table and one merge on PostgreSQL,
+    one executemany on SQLite, inside the caller's transaction.
+    """
+    if rows:
+        bulk_upsert(conn, tbl, rows, keys, update=update)
 
 
 def insert_rows(conn: Connection, tbl: Table, rows: list[dict[str, Any]]) -> None:
-    """Plain bulk insert (executemany) in parameter-bounded chunks."""
-    if not rows:
-        return
-    per_stmt = 5_000
-    for part in chunked(rows, per_stmt):
-        conn.execute(tbl.insert(), list(part))
+    """Plain bulk insert (COPY on PostgreSQL, executemany on SQLite)."""
+    if rows:
+        bulk_insert(conn, tbl, rows)
 
 
 def delete_where_in(conn: Connection, tbl: Table, column: str, values: Sequence[Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import warehouse.marts  # noqa: F401 - registers the mart tables on Base.metadata
 from warehouse.models import Base
 
 config = context.config
