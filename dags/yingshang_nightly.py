@@ -37,8 +37,8 @@ from pipeline.airflow_support import (
 )
 
 WAREHOUSE = Asset(name="yingshang_warehouse", uri="x-yingshang://warehouse/marts", group="yingshang")
-# Operators can cap concurrent file loads with a pool (docs/deploy.md); default: Airflow's default pool.
-INGEST_POOL = os.environ.get("YINGSHANG_INGEST_POOL", "default_pool")
+# Operators can cap concurrent file loads with a pool (docs/deploy.md); default: the DAG's pool.
+INGEST_POOL = os.environ.get("YINGSHANG_INGEST_POOL") or DEFAULT_ARGS["pool"]
 
 
 @dag(

@@ -25,6 +25,9 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": dt.timedelta(minutes=30),
     "execution_timeout": dt.timedelta(hours=2),
+    # YINGSHANG_POOL puts every task in one pool, e.g. a 1-slot pool when the warehouse is SQLite
+    # (one writer at a time); on PostgreSQL the default pool is fine. Read when the DAG is parsed.
+    "pool": os.environ.get("YINGSHANG_POOL") or "default_pool",
 }
 
 
