@@ -27,19 +27,19 @@ HOLDOUT = Path(__file__).resolve().parent / "data" / "clue_holdout.csv"
 
 @lru_cache(maxsize=1)
 def _tokenizer():
-    from nlp.tokenize import Tokenizer, load_stopwords
+    from nlp.tokenize import Tokenizer
     from pipeline.config import all_keywords
 
-    return Tokenizer(user_words=all_keywords()), load_stopwords()
+    return Tokenizer(user_words=all_keywords())
 
 
 def holdout_frame() -> tuple[pd.DataFrame, dict[str, set[str]], set[str]]:
     """The held-out set as a month of enriched hotline feedback: (frame, problem → ids, noise ids).
 
-    Tokens come from the project's tokenizer and stop words, as the enrich step makes them.
+    Tokens are the project tokenizer's content tokens, as the enrich step (pipeline/enrich.py) makes them.
     """
     raw = pd.read_csv(HOLDOUT, dtype=str, keep_default_na=False)
-    tok, stop = _tokenizer()
+    tok = _tokenizer()
     ids = [hashlib.sha1(t.encode("utf-8")).hexdigest()[:16] for t in raw["text"]]
     frame = pd.DataFrame({
         "feedback_id": ids,
@@ -52,7 +52,7 @@ def holdout_frame() -> tuple[pd.DataFrame, dict[str, set[str]], set[str]]:
         "entity_hash": [f"e{int(h, 16) % 97}" for h in ids],
         "street": None,
         "text": raw["text"],
-        "tokens": [[w for w in tok.lcut(t) if w.strip() and w not in stop] for t in raw["text"]],
+        "tokens": [tok.content_tokens(t) for t in tok.lcut_many(raw["text"].tolist())],
         "score_100": np.nan,
     })
     planted: dict[str, set[str]] = {}
