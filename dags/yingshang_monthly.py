@@ -4,7 +4,8 @@ On the 1st of every month at 06:00 Asia/Shanghai (after the nightly load of the 
 for the month that just ended — the run's data interval is that month:
 
 1. **month** — the month to build: the `month` parameter, else the local month the data interval
-   starts in (`pipeline.orchestrate.interval_month`).
+   starts in (`pipeline.orchestrate.interval_month`); a manual run without a logical date builds the
+   month before the day it was triggered.
 2. **refresh_month_marts** — rebuild the month's marts (cheap and idempotent; makes the report
    independent of how the nightly runs went).
 3. **build_clues** — group the month's negative feedback into problem clues (问题线索), merge them into
@@ -50,10 +51,15 @@ from pipeline.airflow_support import (
 )
 def yingshang_monthly() -> None:
     @task
-    def month(params: dict[str, Any], data_interval_start=None) -> str:
-        from pipeline.orchestrate import interval_month
+    def month(params: dict[str, Any], dag_run=None, data_interval_start=None) -> str:
+        from pipeline.orchestrate import interval_month, previous_month
 
-        return params.get("month") or interval_month(data_interval_start, DISTRICT_TZ)
+        if params.get("month"):
+            return params["month"]
+        # A manual run without a logical date has no data interval: the month before the run.
+        if data_interval_start is None:
+            return previous_month(dag_run.run_after, DISTRICT_TZ)
+        return interval_month(data_interval_start, DISTRICT_TZ)
 
     @task
     def refresh_month_marts(month: str) -> dict[str, Any]:

@@ -65,13 +65,13 @@ def yingshang_nightly() -> None:
         ensure_schema(warehouse_db_url())
 
     @task
-    def discover(params: dict[str, Any], data_interval_start=None, data_interval_end=None) -> list[list[str]]:
-        from pipeline.orchestrate import discover_lanes, landing_dir
+    def discover(params: dict[str, Any], dag_run=None, data_interval_start=None,
+                 data_interval_end=None) -> list[list[str]]:
+        from pipeline.orchestrate import discover_lanes, landing_dir, run_interval
 
-        lanes = discover_lanes(landing_dir(params.get("landing")), data_interval_start, data_interval_end,
-                               warehouse_db_url(), DISTRICT_TZ)
-        print(f"{sum(map(len, lanes))} file(s) in {len(lanes)} lane(s) for "
-              f"{data_interval_start} → {data_interval_end}")
+        start, end = run_interval(data_interval_start, data_interval_end, dag_run.run_after)
+        lanes = discover_lanes(landing_dir(params.get("landing")), start, end, warehouse_db_url(), DISTRICT_TZ)
+        print(f"{sum(map(len, lanes))} file(s) in {len(lanes)} lane(s) for {start} → {end}")
         return lanes
 
     @task(pool=INGEST_POOL, map_index_template="{{ lane_label }}")

@@ -113,6 +113,21 @@ def interval_days(start: dt.datetime | str, end: dt.datetime | str, tz: str = DI
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def run_interval(start: dt.datetime | str | None, end: dt.datetime | str | None,
+                 run_after: dt.datetime | str | None) -> tuple[Any, Any]:
+    """The data interval of a run; a manual run without one covers the day before it was triggered.
+
+    Airflow 3 runs triggered without a logical date have no data interval: such a nightly run loads
+    what a scheduled run at the same moment would (the 24 hours before ``run_after``).
+    """
+    if start is not None and end is not None:
+        return start, end
+    if run_after is None:
+        raise ValueError("a run without a data interval needs run_after")
+    after = dt.datetime.fromisoformat(run_after) if isinstance(run_after, str) else run_after
+    return after - dt.timedelta(days=1), after
+
+
 def previous_month(moment: dt.datetime | str, tz: str = DISTRICT_TZ) -> str:
     """'YYYY-MM' of the month before ``moment``'s local month (上月), e.g. for a run on the 1st."""
     day = _local_day(moment, tz).replace(day=1) - dt.timedelta(days=1)

@@ -120,3 +120,14 @@ def test_failure_summary_says_what_where_and_how_to_rerun():
     assert "  error: RuntimeError: database is down" in text and "    second line" in text
     assert "data interval: 2026-10-31T02:00 → 2026-11-01T02:00" in text
     assert "re-run:" in text
+
+
+def test_a_manual_run_without_an_interval_covers_the_day_before_it():
+    from pipeline.orchestrate import run_interval
+
+    after = dt.datetime(2026, 11, 1, 9, 30, tzinfo=SH)
+    start, end = run_interval(None, None, after)
+    assert (start, end) == (after - dt.timedelta(days=1), after)
+    assert interval_days(start, end) == [dt.date(2026, 10, 31)]  # dated folder of the day before
+    given = (dt.datetime(2026, 10, 31, 2, tzinfo=SH), dt.datetime(2026, 11, 1, 2, tzinfo=SH))
+    assert run_interval(*given, after) == given
