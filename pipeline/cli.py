@@ -127,8 +127,9 @@ def sample(
     scale: Annotated[float, typer.Option("--scale", min=0.01, help="Volume multiplier (1 = a district's month).")] = 1.0,
     history: Annotated[int, typer.Option("--history", min=0, max=36, help="Also write this many earlier months "
                                          "under OUT/history/YYYY-MM/ (for trends, 环比 and 同比).")] = 0,
-    history_scale: Annotated[float, typer.Option("--history-scale", min=0.01,
-                                                 help="Volume multiplier of the earlier months.")] = 0.3,
+    history_scale: Annotated[float | None, typer.Option("--history-scale", min=0.01,
+                                                        help="Volume multiplier of the earlier months "
+                                                        "(default: the same as --scale).")] = None,
 ) -> None:
     """Write a realistic month of exports for all four sources, in their real formats."""
     from pipeline.report import shift_month
@@ -140,7 +141,8 @@ def sample(
             typer.echo(f"{src:14s} {info.get('rows', 0):>8} rows in {len(info.get('files', []))} file(s)")
     for k in range(1, history + 1):
         earlier = shift_month(month, -k)
-        generate_sample(out / "history" / earlier, earlier, seed=seed, scale=history_scale)
+        generate_sample(out / "history" / earlier, earlier, seed=seed,
+                        scale=scale if history_scale is None else history_scale)
     if history:
         typer.echo(f"and {history} earlier month(s) under {out / 'history'}")
     typer.echo(f"written under {out}")
