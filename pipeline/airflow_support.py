@@ -67,18 +67,24 @@ def task_failure_summary(context: Any) -> None:
         error=_ctx_get(context, "exception"), log_url=getattr(ti, "log_url", None)))
 
 
+def _ti_label(ti: Any) -> str:
+    idx = getattr(ti, "map_index", -1)
+    return ti.task_id + (f"[{idx}]" if idx is not None and idx >= 0 else "")
+
+
 def dag_failure_summary(context: Any) -> None:
     """on_failure_callback of the DAG: which tasks failed in the run, and why the run stopped."""
     from pipeline.orchestrate import failure_summary
 
     dag_run = _ctx_get(context, "dag_run")
     failed: list[str] = []
-    try:
-        for ti in dag_run.get_task_instances(state="failed"):
-            idx = getattr(ti, "map_index", -1)
-            failed.append(ti.task_id + (f"[{idx}]" if idx is not None and idx >= 0 else ""))
-    except Exception:
-        log.debug("could not list failed task instances", exc_info=True)
+    if hasattr(dag_run, "get_task_instances"):  # a DagRun model (dag.test, older runtimes)
+        try:
+            failed = [_ti_label(ti) for ti in dag_run.get_task_instances(state=["failed"])]
+        except Exception:
+            log.debug("could not list failed task instances", exc_info=True)
+    if not failed and _ctx_get(context, "ti") is not None:  # Airflow 3: the task that failed the run
+        failed = [_ti_label(_ctx_get(context, "ti"))]
     log.error(failure_summary(
         dag_id=getattr(dag_run, "dag_id", "?"), run_id=getattr(dag_run, "run_id", None),
         interval=(getattr(dag_run, "data_interval_start", None), getattr(dag_run, "data_interval_end", None)),
