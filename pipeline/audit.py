@@ -92,8 +92,8 @@ def audit_exports(paths: list[Path]) -> list[dict[str, Any]]:
             for ws in wb.worksheets:
                 for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
                     for c, v in enumerate(row, start=1):
-                        if isinstance(v, str):
-                            hits += _hits_in(v, f"{f.name}:{ws.title}!R{r}C{c}")
+                        if isinstance(v, str):  # hex ids (feedback_id in the label export) skipped
+                            hits += _scan_value(v, f"{f.name}:{ws.title}!R{r}C{c}")
             wb.close()
         elif f.suffix.lower() == ".csv":
             raw = f.read_bytes()
@@ -107,11 +107,13 @@ def audit_exports(paths: list[Path]) -> list[dict[str, Any]]:
                 continue
             for r, row in enumerate(csv.reader(io.StringIO(content)), start=1):
                 for c, v in enumerate(row, start=1):
-                    hits += _hits_in(v, f"{f.name}:R{r}C{c}")
+                    hits += _scan_value(v, f"{f.name}:R{r}C{c}")
         else:
             content = f.read_text(encoding="utf-8", errors="replace")
             # Embedded images are base64: skip data URIs so random letters are not read as codes.
             content = re.sub(r"data:[^\"')\s]+", "", content)
+            # ... and hex ids / hashes, as in the tables (their digit runs look like phone numbers)
+            content = re.sub(r"(?<![0-9A-Za-z])(?=[0-9a-f]*[a-f])[0-9a-f]{24,64}(?![0-9A-Za-z])", "", content)
             hits += _hits_in(content, f.name)
     return hits
 

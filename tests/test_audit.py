@@ -205,3 +205,17 @@ def test_analyst_notes_are_masked_on_label_import(tmp_path) -> None:
     wb.save(out)
     assert import_labels(out, url, who="分析员")["corrections"] == 1
     assert audit_pii(url, []) == []
+
+
+def test_hex_ids_in_exports_are_not_phone_numbers(tmp_path) -> None:
+    """A feedback_id (sha1 hex) can hold a run of 11 digits: in an export it is an id, not a phone."""
+    fid = "4c9a17686229237f3eef14b5ca7c235099e8d51e"
+    wb = xlsxwriter.Workbook(str(tmp_path / "labels.xlsx"))
+    ws = wb.add_worksheet("待复核标注")
+    ws.write_string(0, 0, fid)
+    ws.write_string(0, 1, f"手机{PHONE}")
+    wb.close()
+    (tmp_path / "ids.csv").write_text(f"feedback_id,text\n{fid},正常\n", encoding="utf-8")
+    (tmp_path / "page.html").write_text(f'<tr data-id="{fid}"><td>{fid}</td></tr>', encoding="utf-8")
+    hits = audit_exports([tmp_path])
+    assert [h["where"] for h in hits] == ["labels.xlsx:待复核标注!R1C2"], hits
