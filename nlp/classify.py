@@ -40,6 +40,7 @@ from nlp.features import (
     TextTokens,
     as_token_lists,
     char_tfidf,
+    compact_estimator,
     join_tokens,
     word_tfidf,
 )
@@ -276,6 +277,7 @@ class AreaModel:
         """Write the model with joblib (compressed)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        compact_estimator(self.estimator)
         joblib.dump(self, path, compress=("xz", 3))
         return path
 

@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "ChiSquareTopK",
+    "compact_estimator",
     "LeadTokens",
     "LexiconCounts",
     "NBLinearClassifier",
@@ -511,3 +512,41 @@ class SVMNBEnsemble(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def compact_estimator(est: Any) -> Any:
+    """Store the fitted linear weights as float32 before saving (halves the model file).
+
+    Walks pipelines, feature unions, calibrated classifiers and the ensembles above; predictions
+    change only in the last float digits. Returns ``est`` (modified in place).
+    """
+    from sklearn.pipeline import FeatureUnion, Pipeline  # local: avoid import cycles at module load
+
+    seen: set[int] = set()
+
+    def walk(o: Any) -> None:
+        if o is None or id(o) in seen:
+            return
+        seen.add(id(o))
+        if isinstance(o, Pipeline):
+            for _, step in o.steps:
+                walk(step)
+            return
+        if isinstance(o, FeatureUnion):
+            for _, t in o.transformer_list:
+                walk(t)
+            return
+        for attr in ("coef_", "feature_log_prob_", "feature_count_", "feature_all_"):
+            val = getattr(o, attr, None)
+            if isinstance(val, np.ndarray) and val.dtype == np.float64:
+                setattr(o, attr, val.astype(np.float32))
+        for attr in ("svm_", "nb_", "estimator", "calibrated_classifiers_", "estimators_"):
+            val = getattr(o, attr, None)
+            if isinstance(val, list | tuple):
+                for v in val:
+                    walk(v)
+            elif isinstance(val, BaseEstimator) or hasattr(val, "estimator"):
+                walk(val)
+
+    walk(est)
+    return est

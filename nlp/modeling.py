@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,13 @@ def classification_metrics(
     yt = np.asarray([str(v) for v in y_true], dtype=object)
     yp = np.asarray([str(v) for v in y_pred], dtype=object)
     labels = sorted(set(yt.tolist()) | set(yp.tolist()))
+    with warnings.catch_warnings():
+        # "A single label was found": harmless here, the labels are passed explicitly
+        warnings.simplefilter("ignore", UserWarning)
+        return _metrics(yt, yp, labels, z_label)
+
+
+def _metrics(yt: np.ndarray, yp: np.ndarray, labels: list[str], z_label: str | None) -> dict[str, Any]:
     p, r, f, s = precision_recall_fscore_support(yt, yp, labels=labels, zero_division=0)
     out: dict[str, Any] = {
         "n": len(yt),
@@ -399,8 +407,10 @@ def predict(
     *,
     keywords: Mapping[str, Sequence[str]] | None = None,
     request_type_col: str | None = None,
-) -> dict[str, Any]:
+) -> int:
     """Label every row of a file and write ``out`` (CSV, UTF-8 with BOM so Excel opens it).
+
+    Returns the number of rows written.
 
     Output: the input columns, then ``label`` and ``confidence`` (area also ``label2``; sentiment
     also ``score``). An input column already called label/label2/confidence/score is kept as
@@ -424,6 +434,4 @@ def predict(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     result.to_csv(out, index=False, encoding="utf-8-sig")
-    counts = frame["label"].astype(str).value_counts().sort_index()
-    return {"task": task, "n": len(result), "out": str(out), "labels": {k: int(v) for k, v in counts.items()},
-            "model": getattr(model, "version", None)}
+    return len(result)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from nlp.features import SVMNBEnsemble, TextTokens, char_tfidf, word_tfidf
+from nlp.features import SVMNBEnsemble, TextTokens, char_tfidf, compact_estimator, word_tfidf
 
 __all__ = [
     "DEFAULT_REQUEST_PRIOR",
@@ -219,6 +219,7 @@ class SentimentModel:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        compact_estimator(self.estimator)
         joblib.dump(self, path, compress=("xz", 3))
         return path
 

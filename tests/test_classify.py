@@ -54,7 +54,7 @@ def small_seed() -> tuple[list[list[str]], list[str]]:
     if not files:
         pytest.skip("seed corpus nlp/resources/seed/area_*.csv not present")
     df = pd.concat([pd.read_csv(f, dtype=str) for f in files], ignore_index=True)
-    df = df.groupby("label", group_keys=False).apply(lambda g: g.sample(min(len(g), 30), random_state=0))
+    df = df.groupby("label").sample(n=30, random_state=0)
     return as_token_lists(df["text"].tolist()), df["label"].tolist()
 
 

