@@ -9,7 +9,11 @@ DEMO_HISTORY ?= 12
 DEMO_DIR ?= var
 DB ?= sqlite:///$(DEMO_DIR)/warehouse.db
 
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
+
 .PHONY: help install fonts browser demo test lint model bench clean
+.PHONY: airflow-install airflow-demo airflow-test airflow-celery-check
 
 help:
 	@echo "make demo   - install into $(VENV), generate a month of sample exports, run the nightly job,"
@@ -18,6 +22,8 @@ help:
 	@echo "make lint   - ruff"
 	@echo "make model  - rebuild the shipped area and sentiment models (nlp/models/)"
 	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make airflow-demo - Airflow standalone with the DAGs and the sample landing folder (separate venv)"
+	@echo "make airflow-test - the DAG tests (dag.test() of nightly and monthly) in the Airflow venv"
 
 $(BIN)/yingshang: requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,3 +75,22 @@ bench: install
 
 clean:
 	rm -rf $(DEMO_DIR)/landing $(DEMO_DIR)/out $(DEMO_DIR)/warehouse.db*
+
+# Airflow lives in its own venv: it is heavy, and the pipeline runs without it.
+$(AIRFLOW_BIN)/airflow: requirements.txt requirements-dev.txt requirements-airflow.txt pyproject.toml
+	@test -x $(AIRFLOW_BIN)/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_BIN)/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_BIN)/python -m pip install --quiet -r requirements-dev.txt -r requirements-airflow.txt
+	$(AIRFLOW_BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(AIRFLOW_BIN)/airflow
+
+airflow-install: $(AIRFLOW_BIN)/airflow
+
+airflow-demo: airflow-install fonts
+	AIRFLOW_VENV=$(AIRFLOW_VENV) DEMO_DIR=$(DEMO_DIR) DEMO_MONTH=$(DEMO_MONTH) DEMO_SEED=$(DEMO_SEED) bash scripts/airflow_demo.sh
+
+airflow-test: airflow-install
+	$(AIRFLOW_BIN)/python -m pytest -q tests/test_dags.py
+
+airflow-celery-check: airflow-install
+	AIRFLOW_VENV=$(AIRFLOW_VENV) bash scripts/celery_check.sh
