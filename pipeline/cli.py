@@ -104,12 +104,16 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 
 @db_app.command("grant-analyst")
-def db_grant_analyst(ctx: typer.Context, role: Annotated[str, typer.Argument(help="PostgreSQL role to create or "
-                                                                              "update")]) -> None:
+def db_grant_analyst(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Argument(help="PostgreSQL role to create or update")],
+    login: Annotated[bool, typer.Option("--login", help="Let the role log in (else NOLOGIN: grant it to users).")]
+    = False,
+) -> None:
     """PostgreSQL: make ROLE a read-only role that can read the analyst views and nothing else."""
     from pipeline.access import grant_analyst
 
-    typer.echo(grant_analyst(role, _db(ctx)))
+    typer.echo(grant_analyst(role, _db(ctx), login=login))
 
 
 def _safe_url(url: str) -> str:
