@@ -42,6 +42,7 @@ from nlp.features import (
     char_tfidf,
     compact_estimator,
     join_tokens,
+    topic_stop_words,
     word_tfidf,
 )
 
@@ -66,6 +67,7 @@ def build_area_pipeline(
     user_words: Sequence[str] = (),
     keywords: Mapping[str, Sequence[str]] | None = None,
     lexicon_weight: float = 1.0,
+    stop_words: bool = True,
     word_ngrams: tuple[int, int] = (1, 2),
     char_ngrams: tuple[int, int] = (1, 3),
     min_df: int = 2,
@@ -84,13 +86,16 @@ def build_area_pipeline(
 
     Parameters map onto pipeline steps (all also reachable with ``set_params`` for grid search):
     ``user_words`` extra jieba words; ``keywords`` adds a lexicon-count block (weight
-    ``lexicon_weight``); n-gram ranges and ``min_df`` of the TF-IDF blocks; ``lead_chars``/
+    ``lexicon_weight``); ``stop_words`` drops the project's stop words (except user words and
+    keywords) from the word block; n-gram ranges and ``min_df`` of the TF-IDF blocks; ``lead_chars``/
     ``lead_weight`` for the lead-sentence block (0 weight drops it); ``k_best`` chi² features;
     ``C``/``class_weight`` of the SVM; ``nb_weight``/``nb_alpha`` of complement NB.
     Defaults were chosen by 5-fold CV (docs/quality.md).
     """
+    keep = set(user_words) | {str(w) for v in (keywords or {}).values() for w in v}
+    stop = topic_stop_words(keep) if stop_words else None
     blocks: list[tuple[str, Any]] = [
-        ("word", word_tfidf(word_ngrams, min_df=min_df)),
+        ("word", word_tfidf(word_ngrams, min_df=min_df, stop_words=stop)),
         ("char", char_tfidf(char_ngrams, min_df=min_df)),
     ]
     weights: dict[str, float] = {"word": 1.0, "char": 1.0}

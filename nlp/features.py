@@ -44,7 +44,9 @@ __all__ = [
     "char_tfidf",
     "identity",
     "join_tokens",
+    "token_list",
     "lcut",
+    "topic_stop_words",
     "word_tfidf",
 ]
 
@@ -165,6 +167,15 @@ def identity(x: Any) -> Any:
     return x
 
 
+def token_list(x: Any) -> list[str]:
+    """Tokenizer of the word vectorizer: input is already tokens; a bare ``str`` is one token.
+
+    (sklearn runs each stop word through the tokenizer to check consistency; a stop word must map
+    to itself, not to its characters.)
+    """
+    return [x] if isinstance(x, str) else list(x)
+
+
 def join_tokens(tokens: Sequence[str] | str) -> str:
     """Tokens back to text for character n-grams (whitespace removed)."""
     if isinstance(tokens, str):
@@ -201,17 +212,35 @@ class TextTokens(BaseEstimator, TransformerMixin):
         return tags
 
 
+def topic_stop_words(keep: Iterable[str] = ()) -> list[str] | None:
+    """The project's stop-word list (停用词表, ``nlp.tokenize.load_stopwords``) minus ``keep``.
+
+    For topic features only: the lists contain negations (不, 没有) that sentiment needs. Sorted, so
+    the pickled vectorizer is identical from run to run. None when the list is unavailable.
+    """
+    try:
+        from nlp.tokenize import load_stopwords
+    except ImportError:
+        return None
+    keep = {str(w) for w in keep}
+    return sorted(w for w in load_stopwords() if w not in keep)
+
+
 def word_tfidf(
     ngram_range: tuple[int, int] = (1, 2),
     min_df: int | float = 1,
     max_df: float = 1.0,
     max_features: int | None = None,
     sublinear_tf: bool = True,
+    stop_words: Sequence[str] | None = None,
 ) -> TfidfVectorizer:
-    """TF-IDF over word (词) n-grams of pre-tokenised input (token lists from :class:`TextTokens`)."""
+    """TF-IDF over word (词) n-grams of pre-tokenised input (token lists from :class:`TextTokens`).
+
+    ``stop_words`` are dropped from the tokens before n-grams are formed.
+    """
     return TfidfVectorizer(
         analyzer="word",
-        tokenizer=identity,
+        tokenizer=token_list,
         preprocessor=identity,
         lowercase=False,
         token_pattern=None,
@@ -220,6 +249,7 @@ def word_tfidf(
         max_df=max_df,
         max_features=max_features,
         sublinear_tf=sublinear_tf,
+        stop_words=list(stop_words) if stop_words else None,
         dtype=np.float32,
     )
 
