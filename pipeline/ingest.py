@@ -5,6 +5,15 @@ Every input row of a file ends in exactly one counter: ``inserted`` (a record ne
 ``unchanged`` (seen before, same content) or ``quarantined`` (kept in ``quarantine`` with its reason).
 So for every file ``rows_in == inserted + updated + unchanged + quarantined``. A file whose bytes
 were loaded before is ``skipped``; a file that cannot be read is ``rejected`` whole.
+
+Throughput (吞吐): the parent process reads and parses a file in chunks (``ingest.chunk_rows``) and
+keeps the one database transaction; the per-row work of a chunk — row hash and masked payload,
+normalising, masking, tokenizing, area and sentiment labels, keywords — runs in batches of
+``_BATCH_ROWS`` rows in a process pool (``ingest.workers``, default: the number of CPUs; 1 = no pool)
+while the parent writes the chunk before. Every batch result is a pure function of its rows, and the
+parent writes chunks, and the batches inside a chunk, in file order, so the warehouse rows are exactly
+those of a single-process load. Small chunks (under ``_MIN_POOL_ROWS`` rows) are prepared in the
+parent. ``FileResult.stage_seconds`` says where the time went.
 """
 
 from __future__ import annotations
@@ -13,18 +22,41 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import math
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+import pandas as pd
+from sqlalchemy import Connection, bindparam, func, select
 
 from nlp import pii
+from pipeline import enrich as _enrich
 from pipeline import sources as source_adapters
 from pipeline.canonical import SOURCES, ParsedFile, QuarantinedRow, RejectedFile
 from pipeline.config import load_areas, load_sources, settings
-from pipeline.enrich import _clean, enrich_feedback, entity_hash, get_enricher, review_threshold, stable_id
+from pipeline.enrich import (
+    _clean,
+    _entity_hash,
+    _to_dt,
+    apply_corrections,
+    enrich_feedback,
+    entity_hash,  # noqa: F401 - re-exported (older callers import it from here)
+    get_enricher,
+    memo_map,
+    review_threshold,
+    stable_id,
+)
+from pipeline.salt import hash_salt
 from pipeline.workdays import is_working_day
 from warehouse import load as wl
 from warehouse.db import get_engine, upgrade
@@ -42,6 +74,8 @@ from warehouse.models import (
 log = logging.getLogger("yingshang.ingest")
 
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"}
+_BATCH_ROWS = 2_000  # rows per pool task
+_MIN_POOL_ROWS = 4_000  # a chunk smaller than this is prepared in the parent (no pool start-up)
 
 
 @dataclass
@@ -61,6 +95,9 @@ class FileResult:
     # Days and months whose marts this file touched (for the incremental mart refresh).
     touched_dates: set = field(default_factory=set, repr=False)
     touched_months: set = field(default_factory=set, repr=False)
+    # Seconds per stage (parse, rows, normalise_mask, tokenize, area, sentiment, keywords_rows, load),
+    # summed over the processes that did the work; not part of the JSON.
+    stage_seconds: dict = field(default_factory=dict, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("path", "source", "status", *COUNTERS, "error")}
@@ -121,37 +158,261 @@ def warehouse_record_key(source: str, natural_key: str) -> str:
     return stable_id(source, natural_key)
 
 
+def _mask_for_header(header: str) -> Callable[[str], Any]:
+    if any(h in header for h in _NAME_HEADER_HINTS) and "类型" not in header:
+        return pii.mask_name
+    if any(h in header for h in _ORG_HEADER_HINTS):
+        return pii.mask_org_name
+    return pii.mask_pii
+
+
+def _json_str(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value.strip())
+
+
+def hash_and_mask_rows(raws: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """``([_row_hash(r)], [mask_raw_row(r)])`` for many raw rows, column by column.
+
+    Rows of a CSV chunk share their keys; for such a group of str keys and str/None cells the JSON
+    text that ``_row_hash`` hashes is assembled per column (each distinct cell encoded once) and each
+    distinct cell of a column is masked once. Anything else goes through the per-row functions.
+    """
+    hashes: list[str] = [""] * len(raws)
+    payloads: list[dict[str, Any]] = [{}] * len(raws)
+    groups: dict[tuple, list[int]] = {}
+    for i, raw in enumerate(raws):
+        groups.setdefault(tuple(raw), []).append(i)
+    for keys, idx in groups.items():
+        rows = [raws[i] for i in idx]
+        columns = list(zip(*(r.values() for r in rows), strict=True)) if keys else []
+        simple = all(type(k) is str for k in keys) and all(
+            v is None or type(v) is str for col in columns for v in col)
+        if not simple:
+            for i, raw in zip(idx, rows, strict=True):
+                hashes[i], payloads[i] = _row_hash(raw), mask_raw_row(raw)
+            continue
+        masked_cols = []
+        for key, col in zip(keys, columns, strict=True):
+            mask = _mask_for_header(key)
+            masked_cols.append(memo_map(lambda v, mask=mask: None if v is None else mask(v), col))
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        encoded = [[encode_basestring(keys[j]) + ": " + e for e in memo_map(_json_str, columns[j])] for j in order]
+        sha1 = hashlib.sha1
+        for n, (i, parts) in enumerate(zip(idx, zip(*encoded, strict=True) if encoded else [()] * len(idx),
+                                           strict=True)):
+            hashes[i] = sha1(("{" + ", ".join(parts) + "}").encode("utf-8")).hexdigest()
+            payloads[i] = dict(zip(keys, (c[n] for c in masked_cols), strict=True))
+    return hashes, payloads
+
+
+# --------------------------------------------------------------------------- batch preparation (pool tasks)
+
+
+@dataclass
+class _PreparedRows:
+    natural: list[str]
+    wkeys: list[str]
+    row_numbers: list[int]
+    hashes: list[str]
+    payloads: list[dict[str, Any]]
+    seconds: float = 0.0
+
+
+@dataclass
+class _PreparedFacts:
+    feedback: list[dict[str, Any]]  # one enriched row per feedback row of the batch (no corrections yet)
+    credit: list[tuple | None]  # (entity_hash, (masked code, valid)) per feedback row with a credit code
+    answers: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _prepare_rows(source: str, rows: pd.DataFrame) -> _PreparedRows:
+    t0 = time.perf_counter()
+    natural = [str(k) for k in rows["record_key"].tolist()]
+    wkeys = memo_map(lambda k: warehouse_record_key(source, k), natural)
+    row_numbers = [int(n) for n in rows["row_number"].tolist()]
+    hashes, payloads = hash_and_mask_rows(rows["raw"].tolist())
+    return _PreparedRows(natural, wkeys, row_numbers, hashes, payloads, time.perf_counter() - t0)
+
+
+def _credit_info(code: Any, name: Any, salt: str) -> tuple | None:
+    code = _clean(code)
+    if not code:
+        return None
+    code = str(code)
+    masked = pii.mask_pii(code) if pii.find_pii(code) else pii.mask_credit_code(code)
+    return _entity_hash(code, _clean(name), salt), (masked, pii.is_valid_credit_code(code))
+
+
+def _prepare_facts(source: str, fb: pd.DataFrame, ans: pd.DataFrame, sc: pd.DataFrame,
+                   now: dt.datetime) -> _PreparedFacts:
+    """Everything about a batch's feedback, answers and scores that does not need the database."""
+    before = dict(_enrich.STAGE_SECONDS)
+    out = _PreparedFacts([], [], [], [])
+    salt = hash_salt()
+    if not fb.empty:
+        fb = fb.assign(record_key=fb["record_key"].astype(str), part=fb["part"].fillna("").astype(str))
+        record_keys = {k: warehouse_record_key(source, k) for k in dict.fromkeys(fb["record_key"].tolist())}
+        out.feedback = enrich_feedback(source, fb, record_keys, None, get_enricher(), now=now)
+        if "credit_code" in fb:
+            t0 = time.perf_counter()
+            out.credit = memo_map(lambda cn: _credit_info(cn[0], cn[1], salt),
+                                  zip(fb["credit_code"].tolist(), fb["entity_name"].tolist(), strict=True))
+            _enrich.STAGE_SECONDS["keywords_rows"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if not ans.empty:
+        ans = ans.assign(record_key=ans["record_key"].astype(str))
+        record_keys = {k: warehouse_record_key(source, k) for k in dict.fromkeys(ans["record_key"].tolist())}
+        out.answers = [_answer_row(a, record_keys, salt) for a in ans.to_dict("records")]
+    if not sc.empty:
+        sc = sc.assign(record_key=sc["record_key"].astype(str))
+        record_keys = {k: warehouse_record_key(source, k) for k in dict.fromkeys(sc["record_key"].tolist())}
+        out.scores = [_score_row(r, record_keys) for r in sc.to_dict("records")]
+    _enrich.STAGE_SECONDS["keywords_rows"] += time.perf_counter() - t0
+    out.seconds = {k: v - before.get(k, 0.0) for k, v in _enrich.STAGE_SECONDS.items()}
+    return out
+
+
+def _answer_row(a: dict, record_keys: dict[str, str], salt: str | None = None) -> dict[str, Any]:
+    submitted = _to_dt(a.get("submitted_at"))
+    score = _clean(a.get("score_100"))
+    rk = record_keys[a["record_key"]]
+    salt = salt or hash_salt()
+    return {
+        "answer_id": stable_id(rk, a.get("question")), "record_key": rk,
+        "response_no": str(_clean(a.get("source_record_id")) or a["record_key"]),
+        "submitted_at": submitted, "submitted_date": submitted.date() if submitted else None,
+        "question": str(a.get("question") or ""), "area": _clean(a.get("area_code")),
+        "answer_text": pii.mask_pii(str(_clean(a.get("answer_text")) or "")) or None,
+        "score_100": float(score) if score is not None else None,
+        "entity_hash": _entity_hash(_clean(a.get("credit_code")), _clean(a.get("entity_name")), salt),
+        "street": _clean(a.get("street")), "industry": _clean(a.get("industry")),
+        "size": _clean(a.get("size")),
+    }
+
+
+def _score_row(s: dict, record_keys: dict[str, str]) -> dict[str, Any]:
+    rk = record_keys[s["record_key"]]
+
+    def _int(v):
+        v = _clean(v)
+        try:
+            return int(float(v)) if v is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    return {
+        "score_id": stable_id(rk, s.get("indicator"), s.get("method")), "record_key": rk,
+        "month": str(s.get("month")), "unit": str(s.get("unit")), "indicator": str(s.get("indicator")),
+        "area": _clean(s.get("area_code")), "method": _clean(s.get("method")),
+        "score": float(s.get("score")), "sample_size": _int(s.get("sample_size")), "rank": _int(s.get("rank")),
+    }
+
+
+class _Done:
+    """A finished future (the inline 'pool')."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
+    return [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
+
+
+class _ChunkJob:
+    """A parsed chunk and the batches preparing it (in the pool, or already done inline)."""
+
+    def __init__(self, source: str, parsed: ParsedFile, now: dt.datetime, executor: Executor | None) -> None:
+        self.parsed = parsed
+        rows, fb, ans, sc = parsed.rows, parsed.feedback, parsed.answers, parsed.scores
+        self.row_futures: list[Any] = []
+        self.fact_futures: list[Any] = []
+        self.fb_bounds: list[tuple[int, int]] = []
+        if rows.empty:
+            return
+        parts = max(1, math.ceil(max(len(rows), len(fb), len(ans), len(sc)) / _BATCH_ROWS))
+
+        def submit(fn: Callable, *args: Any) -> Any:
+            return executor.submit(fn, *args) if executor is not None else _Done(fn(*args))
+
+        # Row hashes first: the parent needs all of them before it can decide what changed.
+        self.row_futures = [submit(_prepare_rows, source, rows.iloc[a:b]) for a, b in _bounds(len(rows), parts)]
+        self.fb_bounds = _bounds(len(fb), parts)
+        ab, sb = _bounds(len(ans), parts), _bounds(len(sc), parts)
+        self.fact_futures = [
+            submit(_prepare_facts, source, fb.iloc[f0:f1], ans.iloc[a0:a1], sc.iloc[s0:s1], now)
+            for (f0, f1), (a0, a1), (s0, s1) in zip(self.fb_bounds, ab, sb, strict=True)]
+
+    def rows(self) -> _PreparedRows:
+        parts = [f.result() for f in self.row_futures]
+        out = _PreparedRows([], [], [], [], [], 0.0)
+        for p in parts:
+            out.natural += p.natural
+            out.wkeys += p.wkeys
+            out.row_numbers += p.row_numbers
+            out.hashes += p.hashes
+            out.payloads += p.payloads
+            out.seconds += p.seconds
+        return out
+
+    def facts(self) -> Iterator[tuple[int, _PreparedFacts]]:
+        """(first feedback position, prepared batch), in order, as each batch is ready."""
+        for (lo, _), fut in zip(self.fb_bounds, self.fact_futures, strict=True):
+            yield lo, fut.result()
+
+
 # --------------------------------------------------------------------------- the per-file load
 
 
 class _FileLoader:
     """Loads the chunks of one file inside one transaction and keeps its counters."""
 
-    def __init__(self, conn: Connection, source: str, file_id: int, result: FileResult):
+    def __init__(self, conn: Connection, source: str, file_id: int, result: FileResult,
+                 now: dt.datetime | None = None):
         self.conn, self.source, self.file_id, self.result = conn, source, file_id, result
-        self.now = _utcnow()
+        self.now = now or _utcnow()
         self.enricher = get_enricher()
+        t = LabelCorrection.__table__
+        # Most warehouses have few or no label corrections: then there is nothing to look up per chunk.
+        self._has_corrections = bool(conn.execute(select(func.count()).select_from(t)).scalar())
+
+    def _add_seconds(self, stage: str, seconds: float) -> None:
+        st = self.result.stage_seconds
+        st[stage] = st.get(stage, 0.0) + seconds
 
     def load_chunk(self, parsed: ParsedFile) -> None:
+        """Prepare (in this process) and load one parsed chunk."""
+        self.load_job(_ChunkJob(self.source, parsed, self.now, None))
+
+    def load_job(self, job: _ChunkJob) -> None:
+        parsed = job.parsed
         res = self.result
         res.ignored_rows += parsed.ignored_rows
+        t_wait = time.perf_counter()
+        prepared = job.rows() if not parsed.rows.empty else None
+        t0 = time.perf_counter()
+        self._add_seconds("wait", t0 - t_wait)
         self._quarantine(parsed.quarantine)
-        rows = parsed.rows
-        if rows.empty:
+        if prepared is None:
+            self._add_seconds("load", time.perf_counter() - t0)
             return
-        natural = [str(k) for k in rows["record_key"].tolist()]
-        wkeys = {k: warehouse_record_key(self.source, k) for k in natural}
+        self._add_seconds("rows", prepared.seconds)
+        natural = prepared.natural
+        wkeys = dict(zip(natural, prepared.wkeys, strict=True))
         known = wl.fetch_record_hashes(self.conn, list(wkeys.values()))
         current = {k: v[0] for k, v in known.items()}
         versions = {k: v[1] for k, v in known.items()}
-        first_seen_in_file: dict[str, int] = {}
         final: dict[str, dict[str, Any]] = {}
         history: list[dict[str, Any]] = []
         old_payloads = self._payloads([wkeys[k] for k in natural if wkeys[k] in current])
-        for nat, row_number, raw in zip(natural, rows["row_number"].tolist(), rows["raw"].tolist(), strict=True):
+        for nat, row_number, h, masked in zip(natural, prepared.row_numbers, prepared.hashes, prepared.payloads,
+                                              strict=True):
             wkey = wkeys[nat]
-            h = _row_hash(raw)
-            masked = mask_raw_row(raw)
             if wkey not in current:
                 res.inserted += 1
             elif current[wkey] == h:
@@ -166,12 +427,11 @@ class _FileLoader:
                                  "changed_at": self.now, "old_hash": current[wkey], "new_hash": h,
                                  "changes": changes})
             current[wkey] = h
-            first_seen_in_file.setdefault(wkey, int(row_number))
             final[wkey] = {"natural": nat, "hash": h, "row_number": int(row_number), "payload": masked}
-        if not final:
-            return
-        self._write_records(final, known, versions, history)
-        self._write_facts(parsed, final, wkeys)
+        if final:
+            self._write_records(final, known, versions, history)
+            self._write_facts(parsed, final, wkeys, known, job)
+        self._add_seconds("load", time.perf_counter() - t0)
 
     def _payloads(self, keys: list[str]) -> dict[str, dict]:
         t = SourceRecord.__table__
@@ -183,9 +443,10 @@ class _FileLoader:
 
     def _write_records(self, final, known, versions, history) -> None:
         rows = []
+        mask_key = pii.mask_pii
         for wkey, f in final.items():
             rows.append({
-                "record_key": wkey, "source": self.source, "natural_key": pii.mask_pii(f["natural"]),
+                "record_key": wkey, "source": self.source, "natural_key": mask_key(f["natural"]),
                 "content_hash": f["hash"], "first_file_id": self.file_id, "last_file_id": self.file_id,
                 "row_number": f["row_number"], "version": versions.get(wkey, 1), "payload": f["payload"],
                 "created_at": self.now, "updated_at": self.now,
@@ -195,36 +456,40 @@ class _FileLoader:
         wl.upsert(self.conn, SourceRecord.__table__, new_rows, ["record_key"])
         if upd_rows:
             # first_file_id and created_at describe the first sighting: keep them on update.
-            for r in upd_rows:
-                r.pop("first_file_id")
-                r.pop("created_at")
             t = SourceRecord.__table__
-            for r in upd_rows:
-                key = r.pop("record_key")
-                self.conn.execute(t.update().where(t.c.record_key == key).values(**r))
+            cols = [c for c in upd_rows[0] if c not in ("record_key", "first_file_id", "created_at")]
+            stmt = (t.update().where(t.c.record_key == bindparam("_key"))
+                    .values({c: bindparam("_v_" + c) for c in cols}))
+            self.conn.execute(stmt, [{"_key": r["record_key"], **{"_v_" + c: r[c] for c in cols}}
+                                     for r in upd_rows])
         wl.insert_rows(self.conn, RecordHistory.__table__, history)
 
-    def _write_facts(self, parsed: ParsedFile, final: dict[str, dict], wkeys: dict[str, str]) -> None:
+    def _write_facts(self, parsed: ParsedFile, final: dict[str, dict], wkeys: dict[str, str],
+                     known: Container[str] | None = None, job: _ChunkJob | None = None) -> None:
+        if job is None:  # (callers from before the batch pipeline)
+            job = _ChunkJob(self.source, parsed, self.now, None)
+        if known is None:
+            known = set(wkeys.values())
         keep = {f["natural"] for f in final.values()}
         record_keys = {nat: wkeys[nat] for nat in keep}
-        write_keys = list(record_keys.values())
+        # Records new to the warehouse cannot have facts yet (foreign keys to source_record).
+        known_keys = [k for k in record_keys.values() if k in known]
 
         fb = parsed.feedback
+        picked: list[int] = []
+        ids: list[str] = []
         if not fb.empty:
-            fb = fb[fb["record_key"].astype(str).isin(keep)]
-            fb = fb.assign(record_key=fb["record_key"].astype(str), part=fb["part"].fillna("").astype(str))
-            fb = fb.drop_duplicates(["record_key", "part"], keep="last")
-        if fb is not None and not fb.empty:
-            ids = [stable_id(record_keys[k], p) for k, p in zip(fb["record_key"], fb["part"], strict=True)]
-            corrections = self._corrections(ids)
-            rows = enrich_feedback(self.source, fb, record_keys, corrections, self.enricher)
-        else:
-            rows = []
+            sel = pd.DataFrame({"record_key": fb["record_key"].astype(str).to_numpy(),
+                                "part": fb["part"].fillna("").astype(str).to_numpy()})
+            sel = sel[sel["record_key"].isin(keep)].drop_duplicates(["record_key", "part"], keep="last")
+            picked = sel.index.tolist()
+            ids = [stable_id(record_keys[k], p) for k, p in zip(sel["record_key"], sel["part"], strict=True)]
+        corrections = self._corrections(ids) if ids and self._has_corrections else {}
         # Feedback that a changed record no longer yields is removed; the rest is upserted.
         t = Feedback.__table__
-        new_ids = {r["feedback_id"] for r in rows}
+        new_ids = set(ids)
         stale = []
-        for part in wl.chunked(write_keys, 900):
+        for part in wl.chunked(known_keys, 900):
             stale += [fid for (fid,) in self.conn.execute(select(t.c.feedback_id).where(t.c.record_key.in_(part)))
                       if fid not in new_ids]
         if stale:
@@ -232,46 +497,75 @@ class _FileLoader:
 
             wl.delete_where_in(self.conn, ClueMember.__table__, "feedback_id", stale)
             wl.delete_where_in(self.conn, t, "feedback_id", stale)
-        credit_info = {}
-        if not fb.empty and "credit_code" in fb:
-            for code, name in zip(fb["credit_code"].tolist(), fb["entity_name"].tolist(), strict=True):
-                code = _clean(code)
-                if code:
-                    h = entity_hash(str(code), _clean(name))
-                    credit_info[h] = (pii.mask_pii(str(code)) if pii.find_pii(str(code)) else
-                                      pii.mask_credit_code(str(code)), pii.is_valid_credit_code(str(code)))
+
+        rows: list[dict[str, Any]] = []
+        credit_info: dict[str, tuple] = {}
+        answers: list[dict[str, Any]] = []
+        scores: list[dict[str, Any]] = []
+        # Written batch by batch as the pool finishes them (feedback ids are unique in a chunk, so
+        # the order of upserts does not matter beyond being the same in every run).
+        pos = 0
+        t_wait = time.perf_counter()
+        for lo, batch in job.facts():
+            t0 = time.perf_counter()
+            self._add_seconds("wait", t0 - t_wait)
+            for stage, sec in batch.seconds.items():
+                self._add_seconds(stage, sec)
+            answers += batch.answers
+            scores += batch.scores
+            hi = lo + len(batch.feedback)
+            take = []
+            while pos < len(picked) and picked[pos] < hi:
+                i = picked[pos] - lo
+                take.append(batch.feedback[i])
+                if batch.credit and batch.credit[i]:
+                    h, info = batch.credit[i]
+                    credit_info[h] = info
+                pos += 1
+            if corrections:
+                apply_corrections(take, corrections)
+            wl.upsert(self.conn, t, take, ["feedback_id"])
+            self._queue_for_review(take, known)
+            rows += take
+            t_wait = time.perf_counter()
         wl.upsert_entities(self.conn, rows, credit_info)
-        wl.upsert(self.conn, t, rows, ["feedback_id"])
-        self._queue_for_review(rows)
         days = [r["received_date"] for r in rows if r["received_date"]]
         wl.ensure_dates(self.conn, days, is_working_day)
         self.result.touched_dates.update(days)
 
         ans = parsed.answers
-        wl.delete_where_in(self.conn, SurveyAnswer.__table__, "record_key", write_keys)
+        wl.delete_where_in(self.conn, SurveyAnswer.__table__, "record_key",
+                           [k for k in known_keys])
         if not ans.empty:
-            ans = ans[ans["record_key"].astype(str).isin(keep)]
-            ans = ans.assign(record_key=ans["record_key"].astype(str))
-            ans = ans.drop_duplicates(["record_key", "question"], keep="last")
-            answer_rows = [self._answer_row(a, record_keys) for a in ans.to_dict("records")]
+            sel = pd.DataFrame({"record_key": ans["record_key"].astype(str).to_numpy(),
+                                "question": ans["question"].to_numpy()})
+            sel = sel[sel["record_key"].isin(keep)].drop_duplicates(["record_key", "question"], keep="last")
+            answer_rows = [answers[i] for i in sel.index.tolist()]
             wl.insert_rows(self.conn, SurveyAnswer.__table__, answer_rows)
             self.result.touched_months.update(f"{a['submitted_date']:%Y-%m}" for a in answer_rows
                                               if a["submitted_date"])
         sc = parsed.scores
-        wl.delete_where_in(self.conn, SurveyScore.__table__, "record_key", write_keys)
+        wl.delete_where_in(self.conn, SurveyScore.__table__, "record_key", known_keys)
         if not sc.empty:
-            sc = sc[sc["record_key"].astype(str).isin(keep)]
-            sc = sc.assign(record_key=sc["record_key"].astype(str))
-            sc = sc.drop_duplicates(["record_key", "indicator", "method"], keep="last")
-            score_rows = [self._score_row(s, record_keys) for s in sc.to_dict("records")]
+            sel = pd.DataFrame({"record_key": sc["record_key"].astype(str).to_numpy(),
+                                "indicator": sc["indicator"].to_numpy(), "method": sc["method"].to_numpy()})
+            sel = sel[sel["record_key"].isin(keep)].drop_duplicates(["record_key", "indicator", "method"],
+                                                                    keep="last")
+            score_rows = [scores[i] for i in sel.index.tolist()]
             wl.insert_rows(self.conn, SurveyScore.__table__, score_rows)
             self.result.touched_months.update(s["month"] for s in score_rows)
 
-    def _queue_for_review(self, rows: list[dict[str, Any]]) -> None:
-        """Uncertain area labels go to the review queue; a confident relabel takes an item out."""
+    def _queue_for_review(self, rows: list[dict[str, Any]], known: Container[str] | None = None) -> None:
+        """Uncertain area labels go to the review queue; a confident relabel takes an item out.
+
+        ``known``: record keys that were in the warehouse before this chunk; only their feedback
+        can have an open queue item to take out.
+        """
         threshold = review_threshold()
         low = [r for r in rows if r["area_origin"] == "model" and r["area_confidence"] < threshold]
-        sure = [r["feedback_id"] for r in rows if r not in low]
+        low_ids = {r["feedback_id"] for r in low}
+        sure = [r["feedback_id"] for r in rows
+                if r["feedback_id"] not in low_ids and (known is None or r["record_key"] in known)]
         t = ReviewQueueItem.__table__
         if sure:
             for part in wl.chunked(sure, 900):
@@ -284,39 +578,10 @@ class _FileLoader:
         ], ["feedback_id"])
 
     def _answer_row(self, a: dict, record_keys: dict[str, str]) -> dict[str, Any]:
-        from pipeline.enrich import _to_dt
-
-        submitted = _to_dt(a.get("submitted_at"))
-        score = _clean(a.get("score_100"))
-        rk = record_keys[a["record_key"]]
-        return {
-            "answer_id": stable_id(rk, a.get("question")), "record_key": rk,
-            "response_no": str(_clean(a.get("source_record_id")) or a["record_key"]),
-            "submitted_at": submitted, "submitted_date": submitted.date() if submitted else None,
-            "question": str(a.get("question") or ""), "area": _clean(a.get("area_code")),
-            "answer_text": pii.mask_pii(str(_clean(a.get("answer_text")) or "")) or None,
-            "score_100": float(score) if score is not None else None,
-            "entity_hash": entity_hash(_clean(a.get("credit_code")), _clean(a.get("entity_name"))),
-            "street": _clean(a.get("street")), "industry": _clean(a.get("industry")),
-            "size": _clean(a.get("size")),
-        }
+        return _answer_row(a, record_keys)
 
     def _score_row(self, s: dict, record_keys: dict[str, str]) -> dict[str, Any]:
-        rk = record_keys[s["record_key"]]
-
-        def _int(v):
-            v = _clean(v)
-            try:
-                return int(float(v)) if v is not None else None
-            except (TypeError, ValueError):
-                return None
-
-        return {
-            "score_id": stable_id(rk, s.get("indicator"), s.get("method")), "record_key": rk,
-            "month": str(s.get("month")), "unit": str(s.get("unit")), "indicator": str(s.get("indicator")),
-            "area": _clean(s.get("area_code")), "method": _clean(s.get("method")),
-            "score": float(s.get("score")), "sample_size": _int(s.get("sample_size")), "rank": _int(s.get("rank")),
-        }
+        return _score_row(s, record_keys)
 
     def _corrections(self, feedback_ids: list[str]) -> dict[str, dict]:
         t = LabelCorrection.__table__
@@ -346,8 +611,88 @@ def _iter_parsed(path: Path, source: str, cfg: dict, chunk_rows: int) -> Iterato
         yield source_adapters.parse_file(path, source, cfg)
 
 
-def ingest_file(path: Path, source: str | None = None, db_url: str | None = None) -> FileResult:
-    """Ingest one landing file; never raises for bad input (the result says what happened)."""
+def configured_workers() -> int:
+    """``ingest.workers`` in config/settings.yaml (default: the number of CPUs; 1 = no process pool)."""
+    value = settings().get("ingest", {}).get("workers")
+    return max(1, int(value)) if value else max(1, os.cpu_count() or 1)
+
+
+def _worker_init(parent_pid: int) -> None:
+    # Ctrl-C is the parent's to handle (it stops the pool); a worker whose parent died exits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    get_enricher()  # already loaded when the worker was forked; loads it under forkserver
+
+
+def _start_pool(workers: int) -> ProcessPoolExecutor | None:
+    """A pool of ``workers`` processes, or None where child processes cannot be used.
+
+    Fork (the workers inherit the loaded models and tokenizer) when this process runs a single
+    thread; forkserver otherwise, since forking a multi-threaded process is unsafe.
+    """
+    if multiprocessing.current_process().daemon:  # e.g. a Celery prefork worker: no children allowed
+        log.info("running inside a daemon process: ingest without a process pool")
+        return None
+    methods = multiprocessing.get_all_start_methods()
+    method = "fork" if "fork" in methods and threading.active_count() == 1 else (
+        "forkserver" if "forkserver" in methods else "spawn")
+    hash_salt()  # create the salt file (if needed) before the workers read it
+    try:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                                   initializer=_worker_init, initargs=(os.getpid(),))
+    except (OSError, ValueError) as exc:  # pragma: no cover - no processes on this platform
+        log.warning("no process pool (%s): ingest in one process", exc)
+        return None
+
+
+def _jobs(chunks: Iterator[ParsedFile], source: str, now: dt.datetime, workers: int,
+          result: FileResult) -> Iterator[_ChunkJob]:
+    """The file's chunks as jobs, in order. With a pool, the next chunk is parsed and submitted
+    before the current one is handed out, so the workers prepare it while the caller writes."""
+    pool: ProcessPoolExecutor | None = None
+    pool_failed = workers <= 1
+    pending: deque[_ChunkJob] = deque()
+    try:
+        while True:
+            t0 = time.perf_counter()
+            parsed = next(chunks, None)
+            result.stage_seconds["parse"] = result.stage_seconds.get("parse", 0.0) + time.perf_counter() - t0
+            if parsed is None:
+                break
+            size = max(len(parsed.rows), len(parsed.feedback), len(parsed.answers))
+            if pool is None and not pool_failed and size >= _MIN_POOL_ROWS:
+                pool = _start_pool(workers)
+                pool_failed = pool is None
+            if pool is None or size < _MIN_POOL_ROWS:
+                while pending:
+                    yield pending.popleft()
+                yield _ChunkJob(source, parsed, now, None)
+                continue
+            pending.append(_ChunkJob(source, parsed, now, pool))
+            while len(pending) > 1:
+                yield pending.popleft()
+        while pending:
+            yield pending.popleft()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def ingest_file(path: Path, source: str | None = None, db_url: str | None = None, *,
+                now: dt.datetime | None = None, workers: int | None = None) -> FileResult:
+    """Ingest one landing file; never raises for bad input (the result says what happened).
+
+    ``now``: the load time written to created_at/updated_at/loaded_at/queued_at (default: the time
+    the file's load starts; a run may pass one time for all its files). ``workers``: processes that
+    prepare batches (default ``ingest.workers``; 1 = everything in this process).
+    """
     path = Path(path)
     source = source or source_adapters.detect_source(path)
     result = FileResult(path=str(path), source=source)
@@ -366,6 +711,7 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
     st = settings().get("ingest", {})
     max_bytes = int(float(st.get("max_file_mb", 200)) * 1024 * 1024)
     chunk_rows = int(st.get("chunk_rows", 50_000))
+    workers = configured_workers() if workers is None else max(1, int(workers))
     started = _utcnow()
     with engine.connect() as conn:
         if wl.find_loaded_file(conn, sha) is not None:
@@ -378,9 +724,10 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
         with engine.begin() as conn:
             file_id = wl.register_file(conn, path=str(path), file_name=path.name, source=source, sha256=sha,
                                        size_bytes=size, status="loading", started_at=started)
-            loader = _FileLoader(conn, source, file_id, result)
-            for parsed in _iter_parsed(path, source, cfg, chunk_rows):
-                loader.load_chunk(parsed)
+            loader = _FileLoader(conn, source, file_id, result, now=now)
+            chunks = _iter_parsed(path, source, cfg, chunk_rows)
+            for job in _jobs(chunks, source, loader.now, workers, result):
+                loader.load_job(job)
             result.rows_in = result.inserted + result.updated + result.unchanged + result.quarantined
             conn.execute(wl.table("ingest_file").update().where(wl.table("ingest_file").c.file_id == file_id)
                          .values(status="loaded", rows_in=result.rows_in, inserted=result.inserted,
@@ -408,13 +755,15 @@ def ensure_schema(db_url: str | None = None) -> None:
 
 
 def ingest_files(paths: Iterable[Path], source: str | None = None, db_url: str | None = None,
-                 progress: Callable[[Path], None] | None = None) -> list[FileResult]:
+                 progress: Callable[[Path], None] | None = None, *, now: dt.datetime | None = None,
+                 workers: int | None = None) -> list[FileResult]:
+    """Ingest files in order (``now`` and ``workers`` as in :func:`ingest_file`)."""
     ensure_schema(db_url)
     results = []
     for p in paths:
         if progress:
             progress(Path(p))
-        results.append(ingest_file(Path(p), source, db_url))
+        results.append(ingest_file(Path(p), source, db_url, now=now, workers=workers))
     return results
 
 
