@@ -511,7 +511,9 @@ def test_fault_leaves_only_whole_files(outcomes, name, kind) -> None:
     after = o["after_fault"]
     assert after["source_record"]["rows"] <= o["baseline"]["source_record"]["rows"]
     if name.startswith(("mart_", "killed_in_mart")):
-        assert base_part(after) == base_part(o["baseline"]), "every file was committed before the refresh"
+        loaded = {k: v for k, v in base_part(after).items() if k != "warehouse_meta"}
+        assert loaded == {k: v for k, v in base_part(o["baseline"]).items() if k != "warehouse_meta"}, \
+            "every file was committed before the refresh"
     else:
         assert after["ingest_file"]["rows"] < o["baseline"]["ingest_file"]["rows"], "the fault hit before the end"
 
