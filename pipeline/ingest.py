@@ -74,8 +74,8 @@ from warehouse.models import (
 log = logging.getLogger("yingshang.ingest")
 
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"}
-_BATCH_ROWS = 2_000  # rows per pool task
-_MIN_POOL_ROWS = 4_000  # a chunk smaller than this is prepared in the parent (no pool start-up)
+_BATCH_ROWS = 1_000  # rows per pool task
+_MIN_POOL_ROWS = 1_000  # a chunk smaller than this is prepared in the parent (no pool start-up)
 
 
 @dataclass
