@@ -14,7 +14,8 @@ Pipeline and reference alternate --repeat times and the best of each counts (the
 shared); the ranges are printed too. Reported: records/s end to end, the ratio end-to-end ÷ bare
 jieba, records/s per stage (records ÷ CPU seconds of that stage, summed over the processes that ran
 it), peak RSS (the parent's own maximum, and the peak of RSS and of PSS summed over the parent and its
-pool workers, sampled every 0.2 s; PSS counts pages shared after fork once) and the per-record cost.
+pool workers, sampled every 0.2 s by the benchmark process; PSS counts pages shared after fork once)
+and the per-record cost.
 Writes benchmarks/results.md.
 
     .venv/bin/python benchmarks/bench_pipeline.py                      # 10k and 100k
@@ -32,7 +33,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -83,35 +83,18 @@ def _tree_memory(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-class _MemorySampler(threading.Thread):
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak_rss = self.peak_pss = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            rss, pss = _tree_memory(os.getpid())
-            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
-            self.stop.wait(0.2)
-
-
 def child_pipeline(landing: Path, workers: int | None) -> dict:
     from pipeline.enrich import get_enricher
-    from pipeline.ingest import discover_landing, ensure_schema, ingest_files
+    from pipeline.ingest import POOL_STARTS, discover_landing, ensure_schema, ingest_files
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/warehouse.db"
         get_enricher()  # loading models is start-up, not throughput (a nightly run loads them once)
         ensure_schema(url)
         paths = discover_landing(landing)
-        sampler = _MemorySampler()
-        sampler.start()
         t0 = time.perf_counter()
         results = ingest_files(paths, "hotline", url, workers=workers)
         wall = time.perf_counter() - t0
-        sampler.stop.set()
-        sampler.join()
     stages: dict[str, float] = {}
     for r in results:
         for k, v in r.stage_seconds.items():
@@ -121,7 +104,7 @@ def child_pipeline(landing: Path, workers: int | None) -> dict:
         "statuses": sorted({r.status for r in results}),
         "rss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "rss_child_max": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
-        "tree_rss_peak": sampler.peak_rss, "tree_pss_peak": sampler.peak_pss,
+        "pool_starts": list(POOL_STARTS),
     }
 
 
@@ -155,11 +138,24 @@ def child_jieba(landing: Path) -> dict:
 
 
 def _run_child(kind: str, landing: Path, workers: int | None) -> dict:
+    """Run a child; its memory (with its pool workers) is sampled from here every 0.2 s, so the
+    child itself stays single-threaded (the pool forks only from a single-threaded process)."""
     cmd = [sys.executable, __file__, "--child", kind, "--landing", str(landing)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryFile("w+") as out, subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL,
+                                                                text=True, cwd=ROOT) as proc:
+        peak_rss = peak_pss = 0
+        while proc.poll() is None:
+            rss, pss = _tree_memory(proc.pid)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            time.sleep(0.2)
+        if proc.returncode:
+            raise SystemExit(f"{kind} child failed ({proc.returncode}): {' '.join(cmd)}")
+        out.seek(0)
+        result = json.loads(out.read().strip().splitlines()[-1])
+    result["tree_rss_peak"], result["tree_pss_peak"] = peak_rss, peak_pss
+    return result
 
 
 def _ensure_sample(data: Path, size: str) -> Path:
@@ -246,7 +242,9 @@ def main() -> None:
     if "100k" in per_record and "1m" in per_record:
         lines += ["", f"- per-record cost 1M ÷ 100k: {per_record['1m'] / per_record['100k']:.2f}"]
     lines += ["", "Per stage (best pipeline run): records ÷ CPU seconds of the stage, summed over processes; "
-              "share = the stage's part of all stage CPU.", "",
+              "share = the stage's part of all stage CPU. Pool start method(s): "
+              + ", ".join(f"{r['size']}: {sorted(set(r['pipe']['pool_starts'])) or 'no pool'}" for r in rows) + ".",
+              "",
               "| stage | " + " | ".join(f"{r['size']} rec/s (share)" for r in rows) + " |",
               "|---|" + "---:|" * len(rows)]
     for st in STAGES:

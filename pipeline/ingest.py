@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -631,6 +632,9 @@ def configured_workers() -> int:
     return max(1, int(value)) if value else max(1, os.cpu_count() or 1)
 
 
+POOL_STARTS: list[str] = []  # start method of each pool this process started (for benchmarks)
+
+
 def _worker_init(parent_pid: int) -> None:
     # Ctrl-C is the parent's to handle (it stops the pool); a worker whose parent died exits.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -658,6 +662,7 @@ def _start_pool(workers: int) -> ProcessPoolExecutor | None:
     method = "fork" if "fork" in methods and threading.active_count() == 1 else (
         "forkserver" if "forkserver" in methods else "spawn")
     hash_salt()  # create the salt file (if needed) before the workers read it
+    POOL_STARTS.append(method)
     try:
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
                                    initializer=_worker_init, initargs=(os.getpid(),))
@@ -740,8 +745,9 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
                                        size_bytes=size, status="loading", started_at=started)
             loader = _FileLoader(conn, source, file_id, result, now=now)
             chunks = _iter_parsed(path, source, cfg, chunk_rows)
-            for job in _jobs(chunks, source, loader.now, workers, result):
-                loader.load_job(job)
+            with closing(_jobs(chunks, source, loader.now, workers, result)) as jobs:  # stops the pool
+                for job in jobs:
+                    loader.load_job(job)
             result.rows_in = result.inserted + result.updated + result.unchanged + result.quarantined
             conn.execute(wl.table("ingest_file").update().where(wl.table("ingest_file").c.file_id == file_id)
                          .values(status="loaded", rows_in=result.rows_in, inserted=result.inserted,
