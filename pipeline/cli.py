@@ -311,7 +311,7 @@ def train(
     from nlp import modeling
 
     _need_file(data)
-    summary = modeling.train(task.value, data, text_col, label_col, model_out)
+    summary = modeling.train(task.value, data, text_col, label_col, model_out, keywords=_keywords(task))
     typer.echo(f"model written to {model_out} ({summary.get('n', '?')} examples)")
 
 
@@ -331,7 +331,8 @@ def evaluate(
     _need_file(data)
     if model is not None:
         _need_file(model)
-    metrics = modeling.evaluate(task.value, data, text_col, label_col, model_path=model, cv=cv)
+    metrics = modeling.evaluate(task.value, data, text_col, label_col, model_path=model, cv=cv,
+                                keywords=_keywords(task))
     if as_json:
         _echo_json(metrics)
     else:
@@ -352,8 +353,17 @@ def predict(
     from nlp import modeling
 
     _need_file(data)
-    n = modeling.predict(task.value, data, text_col, model, out)
+    n = modeling.predict(task.value, data, text_col, model, out, keywords=_keywords(task))
     typer.echo(f"{n} rows labelled, written to {out}")
+
+
+def _keywords(task: Task) -> dict[str, list[str]] | None:
+    """The configured keyword lexicon: weak supervision and features of the area model."""
+    if task != Task.area:
+        return None
+    from pipeline.config import area_keywords
+
+    return area_keywords()
 
 
 def _need_file(path: Path) -> None:

@@ -156,9 +156,16 @@ def retrain(task: str, model_dir: Path | str, db_url: str | None = None, *, acti
     hold_df.to_csv(hold_csv, index=False)
     candidate = vdir / active.name
 
-    train_summary = trainer.train(task, train_csv, "text", "label", candidate)
-    cand_metrics = trainer.evaluate(task, hold_csv, "text", "label", model_path=candidate)
-    cur_metrics = trainer.evaluate(task, hold_csv, "text", "label", model_path=active) if active.exists() else None
+    # The area model takes the configured keyword lexicon as weak supervision and as features.
+    extra = {}
+    if task == "area" and getattr(trainer, "__name__", "") == "nlp.modeling":
+        from pipeline.config import area_keywords
+
+        extra["keywords"] = area_keywords()
+    train_summary = trainer.train(task, train_csv, "text", "label", candidate, **extra)
+    cand_metrics = trainer.evaluate(task, hold_csv, "text", "label", model_path=candidate, **extra)
+    cur_metrics = (trainer.evaluate(task, hold_csv, "text", "label", model_path=active, **extra)
+                   if active.exists() else None)
     cand_f1, cur_f1 = _macro_f1(cand_metrics), _macro_f1(cur_metrics)
 
     if cand_f1 is None:
