@@ -83,6 +83,11 @@ def _tree_memory(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def _cpu_total(who: int) -> float:
+    ru = resource.getrusage(who)
+    return ru.ru_utime + ru.ru_stime
+
+
 def child_pipeline(landing: Path, workers: int | None) -> dict:
     from pipeline.enrich import get_enricher
     from pipeline.ingest import POOL_STARTS, discover_landing, ensure_schema, ingest_files
@@ -92,6 +97,7 @@ def child_pipeline(landing: Path, workers: int | None) -> dict:
         get_enricher()  # loading models is start-up, not throughput (a nightly run loads them once)
         ensure_schema(url)
         paths = discover_landing(landing)
+        cpu0 = _cpu_total(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         results = ingest_files(paths, "hotline", url, workers=workers)
         wall = time.perf_counter() - t0
@@ -105,6 +111,8 @@ def child_pipeline(landing: Path, workers: int | None) -> dict:
         "rss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "rss_child_max": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
         "pool_starts": list(POOL_STARTS),
+        # CPU of the load itself: this process after start-up, plus its (reaped) pool workers
+        "cpu": _cpu_total(resource.RUSAGE_SELF) - cpu0 + _cpu_total(resource.RUSAGE_CHILDREN),
     }
 
 
@@ -126,12 +134,14 @@ def child_jieba(landing: Path) -> dict:
             if not parsed.feedback.empty:
                 docs += feedback_docs(parsed.feedback)[2]
     jieba.initialize()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     n_tokens = 0
     for d in docs:
         n_tokens += len(jieba.lcut(d))
     wall = time.perf_counter() - t0
-    return {"texts": len(docs), "wall": wall, "chars": sum(map(len, docs)), "tokens": n_tokens}
+    return {"texts": len(docs), "wall": wall, "chars": sum(map(len, docs)), "tokens": n_tokens,
+            "cpu": time.process_time() - cpu0}
 
 
 # ----------------------------------------------------------------------------------------------- parent
@@ -239,6 +249,17 @@ def main() -> None:
             f"**{(p['records'] / p['wall']) / (j['texts'] / j['wall']):.2f}** "
             f"({min(ratios):.2f}–{max(ratios):.2f}) | {1000 * p['wall'] / p['records']:.3f} | "
             f"{_mb(p['rss_self'])} | {_mb(p['tree_rss_peak'])} / {_mb(p['tree_pss_peak'])} |")
+    lines += ["", "CPU cost (robust to other jobs on the machine, unlike the wall-clock figures above): CPU "
+              "seconds of the load in all its processes ÷ records, against bare jieba's CPU ÷ texts. "
+              "'2-core bound' = 2 × jieba CPU per text ÷ pipeline CPU per record: the ratio the two cores would "
+              "give if nothing else ran and the parent never waited.", "",
+              "| records | pipeline CPU ms/record | bare jieba CPU ms/text | CPU ratio (1 core) | 2-core bound |",
+              "|---|---:|---:|---:|---:|"]
+    for r in rows:
+        p, j = r["pipe"], r["jieba"]
+        if "cpu" in p and "cpu" in j:
+            pc, jc = 1000 * p["cpu"] / p["records"], 1000 * j["cpu"] / j["texts"]
+            lines.append(f"| {p['records']:,} | {pc:.3f} | {jc:.3f} | {jc / pc:.2f} | {2 * jc / pc:.2f} |")
     if "100k" in per_record and "1m" in per_record:
         lines += ["", f"- per-record cost 1M ÷ 100k: {per_record['1m'] / per_record['100k']:.2f}"]
     lines += ["", "Per stage (best pipeline run): records ÷ CPU seconds of the stage, summed over processes; "
