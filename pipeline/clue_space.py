@@ -88,13 +88,14 @@ class WordSpace:
     """PPMI-SVD word vectors and SIF text vectors fitted on a corpus of token lists."""
 
     def __init__(self, dim: int = 150, min_df: int = 2, window: int = 2, doc_weight: float = 0.3,
-                 alpha: float = 0.75, sif_a: float = 1e-3, max_vocab: int = 50_000):
+                 alpha: float = 0.75, sif_a: float = 1e-3, max_vocab: int = 50_000, n_common: int = 1):
         self.dim, self.min_df, self.window, self.doc_weight = dim, min_df, window, doc_weight
+        self.n_common = n_common
         self.alpha, self.sif_a, self.max_vocab = alpha, sif_a, max_vocab
         self.vocab: dict[str, int] = {}
         self.vectors = np.zeros((0, dim))
         self.prob = np.zeros(0)
-        self.common = np.zeros(dim)
+        self.common = np.zeros((0, dim))
 
     def fit(self, docs: Sequence[Sequence[str]]) -> WordSpace:
         seqs = [list(d) for d in docs]
@@ -147,17 +148,18 @@ class WordSpace:
         if k < self.dim:
             vec = np.hstack([vec, np.zeros((v, self.dim - k))])
         self.vectors = normalize(vec)
-        self.common = np.zeros(self.dim)
-        self.common = self._first_direction(self.embed(seqs))
+        self.common = np.zeros((0, self.dim))
+        self.common = self._common_directions(self.embed(seqs))
         return self
 
-    def _first_direction(self, e: np.ndarray) -> np.ndarray:
+    def _common_directions(self, e: np.ndarray) -> np.ndarray:
         e = e[np.abs(e).sum(axis=1) > 0]
-        if len(e) < 3:
-            return np.zeros(self.dim)
+        k = min(self.n_common, len(e) - 1, self.dim - 1)
+        if k < 1:
+            return np.zeros((0, self.dim))
         with threadpool_limits(1):
-            _, _, vt = randomized_svd(e, n_components=1, n_iter=5, random_state=0)
-        return vt[0] / max(float(np.linalg.norm(vt[0])), 1e-12)
+            _, _, vt = randomized_svd(e, n_components=k, n_iter=5, random_state=0)
+        return normalize(vt)
 
     def embed(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
         """SIF text vectors, rows L2-normalised; a text without a known word is the zero vector."""
@@ -171,8 +173,8 @@ class WordSpace:
         sif = self.sif_a / (self.sif_a + self.prob) if v else np.zeros(0)
         m = sp.diags(1.0 / np.maximum(np.asarray(m.sum(axis=1)).ravel(), 1.0)) @ m @ sp.diags(sif)
         e = np.asarray(m @ self.vectors) if v else np.zeros((n, self.dim))
-        if np.any(self.common):
-            e = e - np.outer(e @ self.common, self.common)
+        if len(self.common):
+            e = e - (e @ self.common.T) @ self.common
         return normalize(e)
 
 
@@ -181,11 +183,11 @@ _CACHE: OrderedDict[str, WordSpace] = OrderedDict()
 
 def fit_word_space(month_tokens: Sequence[Sequence[str]], history_tokens: Sequence[Sequence[str]] = (),
                    *, dim: int = 150, window: int = 2, doc_weight: float = 0.3, min_df: int = 2,
-                   use_seed: bool = True) -> WordSpace:
+                   use_seed: bool = True, n_common: int = 1) -> WordSpace:
     """A :class:`WordSpace` on seed corpus + history + the month's texts (cached by content)."""
     docs = ([list(d) for d in seed_tokens()] if use_seed else []) + [list(d) for d in history_tokens] + \
         [list(d) for d in month_tokens]
-    h = hashlib.sha1(repr((dim, window, doc_weight, min_df)).encode())
+    h = hashlib.sha1(repr((dim, window, doc_weight, min_df, n_common)).encode())
     for d in docs:
         h.update("\x1f".join(d).encode("utf-8"))
         h.update(b"\x1e")
@@ -193,7 +195,7 @@ def fit_word_space(month_tokens: Sequence[Sequence[str]], history_tokens: Sequen
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    ws = WordSpace(dim=dim, window=window, doc_weight=doc_weight, min_df=min_df).fit(docs)
+    ws = WordSpace(dim=dim, window=window, doc_weight=doc_weight, min_df=min_df, n_common=n_common).fit(docs)
     _CACHE[key] = ws
     while len(_CACHE) > 4:
         _CACHE.popitem(last=False)

@@ -126,7 +126,8 @@ class ClueConfig:
 _DEFAULT_GROUPING: dict[str, Any] = {
     "similarity_threshold": 0.25, "concept_weight": 0.5, "concept_power": 2.0, "word_weight": 0.5, "char_ngram": [2, 3],
     "semantic_weight": 0.0, "semantic_dim": 150, "semantic_window": 2, "semantic_doc_weight": 0.3,
-    "semantic_min_df": 2, "semantic_seed_corpus": True, "semantic_max_history": 50_000,
+    "semantic_min_df": 2, "semantic_seed_corpus": True, "semantic_max_history": 50_000, "semantic_common": 1,
+    "semantic_skip_areas": [],
     "refine_passes": 2, "exact_max_items": 2500, "leader_threshold": 0.6, "min_items": 2,
     "always_clue_sources": ["supervisor"], "link_threshold": 0.35, "description_chars": 160,
     "n_examples": 3, "n_keywords": 5, "title_keywords": 3, "title_stopwords": [],
@@ -317,6 +318,14 @@ class _TextSpace:
             texts = [self.content(t) for t in texts]
             # Keep only the tokens that still occur in the content (the tokens are never re-cut).
             tokens = [[w for w in toks if w in t] for toks, t in zip(tokens, texts, strict=True)]
+        self.words, z = None, None
+        if self.semantic_weight > 0:
+            g = self.cfg.g
+            self.words = clue_space.fit_word_space(
+                tokens, history_tokens or (), dim=int(g("semantic_dim")), window=int(g("semantic_window")),
+                doc_weight=float(g("semantic_doc_weight")), min_df=int(g("semantic_min_df")),
+                use_seed=bool(g("semantic_seed_corpus")), n_common=int(g("semantic_common", 1)))
+            z = self.words.embed(tokens)
         self.word_vec = TfidfVectorizer(analyzer=self._words, sublinear_tf=True)
         lo, hi = self.cfg.g("char_ngram")
         self.char_vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(int(lo), int(hi)), sublinear_tf=True,
@@ -337,14 +346,6 @@ class _TextSpace:
             self.concept_floor = math.sqrt(float(self.cfg.g("concept_ref", 2.0))) * typical
             xk = self._concept_scale(raw)
         x = self._combine(xk, xw, xc)
-        self.words, z = None, None
-        if self.semantic_weight > 0:
-            g = self.cfg.g
-            self.words = clue_space.fit_word_space(
-                tokens, history_tokens or (), dim=int(g("semantic_dim")), window=int(g("semantic_window")),
-                doc_weight=float(g("semantic_doc_weight")), min_df=int(g("semantic_min_df")),
-                use_seed=bool(g("semantic_seed_corpus")))
-            z = self.words.embed(tokens)
         return x, z
 
     def _concept_scale(self, raw: sp.spmatrix) -> sp.csr_matrix:
@@ -713,9 +714,10 @@ def build_clues(
     always = set(cfg.g("always_clue_sources") or ())
     groups: list[tuple[str, np.ndarray]] = []  # (area, row indices)
     area_rank = {a: i for i, a in enumerate(cfg.area_order)}
+    skip = {str(a) for a in cfg.g("semantic_skip_areas") or ()}
     for area in sorted(df["area"].unique(), key=lambda a: (area_rank.get(a, 99), a)):
         idx = np.flatnonzero(df["area"].to_numpy() == area)
-        labels = _cluster_area(space, x[idx], None if z is None else z[idx], cfg)
+        labels = _cluster_area(space, x[idx], None if z is None or area in skip else z[idx], cfg)
         for lab in np.unique(labels):
             rows = idx[labels == lab]
             if len(rows) >= min_items:
