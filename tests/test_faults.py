@@ -433,15 +433,11 @@ def sc_killed_in_mart_refresh(env, url, mp):
     return _kill_in(env, url, "marts")
 
 
-# A crash after some files were committed but before their marts were refreshed leaves those marts
-# stale forever: run_nightly refreshes only what the files it loaded *this time* touched, and files
-# loaded before are skipped. (Found by these tests; fix described in docs/reliability.md.)
-STALE_MARTS = pytest.mark.xfail(strict=True, reason=(
-    "pipeline/nightly.py refresh_after() refreshes only the days/months touched by files loaded in this "
-    "run; files committed by an interrupted run are skipped on the re-run and their marts never refreshed"))
-
+# A crash after some files were committed but before their marts were refreshed used to leave those
+# marts stale forever (found by these tests). pipeline/nightly.py now keeps a watermark of the files
+# the marts cover and refreshes everything loaded above it, so every scenario must end equal.
 SCENARIOS = {
-    # name: (function, databases, marts stale after re-run?)
+    # name: (function, databases, marts were stale after re-run before the watermark fix?)
     "load_exception_first_file": (sc_load_exception_first_file, ("sqlite",), False),
     "load_exception_mid_run": (sc_load_exception_mid_run, ("sqlite", "postgresql"), True),
     "enrich_exception_mid_run": (sc_enrich_exception_mid_run, ("sqlite",), True),
@@ -526,7 +522,7 @@ def test_rerun_base_tables_equal_uninterrupted_run(outcomes, name, kind) -> None
     assert diff(base_part(o["rerun"]), base_part(o["baseline"])) == {}
 
 
-MART_CASES = [pytest.param(n, k, marks=[STALE_MARTS] if SCENARIOS[n][2] else [], id=f"{n}-{k}") for n, k in CASES]
+MART_CASES = [pytest.param(n, k, id=f"{n}-{k}") for n, k in CASES]
 
 
 @pytest.mark.slow
