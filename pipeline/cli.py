@@ -30,6 +30,7 @@ ledger_app = typer.Typer(help="Round-trip the rectification ledger (问题台账
 quarantine_app = typer.Typer(help="See and re-process quarantined rows (隔离区).", no_args_is_help=True,
                              rich_markup_mode=None)
 labels_app = typer.Typer(help="Analyst label corrections (人工标注).", no_args_is_help=True, rich_markup_mode=None)
+marts_app = typer.Typer(help="Analyst marts (汇总表).", no_args_is_help=True, rich_markup_mode=None)
 audit_app = typer.Typer(help="Audits of what the warehouse and exports hold.", no_args_is_help=True,
                         rich_markup_mode=None)
 app.add_typer(db_app, name="db")
@@ -37,6 +38,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(labels_app, name="labels")
 app.add_typer(audit_app, name="audit")
+app.add_typer(marts_app, name="marts")
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -118,6 +120,21 @@ def db_grant_analyst(
 
 def _safe_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+@marts_app.command("refresh")
+def marts_refresh(
+    ctx: typer.Context,
+    full: Annotated[bool, typer.Option("--full", help="Rebuild every mart row, not only what is pending.")] = False,
+) -> None:
+    """Refresh the marts: what loads since the last refresh touched, or everything with --full."""
+    from pipeline.ingest import ensure_schema
+    from pipeline.marts import refresh_marts
+    from pipeline.nightly import refresh_marts_for
+
+    ensure_schema(_db(ctx))
+    summary = refresh_marts(_db(ctx), dates=None, months=None) if full else refresh_marts_for(_db(ctx))
+    typer.echo(json.dumps(summary, ensure_ascii=False, default=str))
 
 
 # --------------------------------------------------------------------------- sample

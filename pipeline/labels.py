@@ -136,6 +136,15 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
             conn.execute(rq.update().where(rq.c.feedback_id == r["feedback_id"], rq.c.status == "open")
                          .values(status="resolved", resolved_at=now))
             applied += 1
+        days = set()
+        for part in wl.chunked([r["feedback_id"] for r in rows], 900):
+            days |= {d for (d,) in conn.execute(select(f.c.received_date).where(f.c.feedback_id.in_(part)))
+                     if d is not None}
+    if days:
+        # Corrected labels change the marts' counts by area and sentiment for those days.
+        from pipeline.nightly import refresh_marts_for
+
+        refresh_marts_for(db_url, days)
     return {"corrections": applied, "errors": sorted(errors, key=lambda e: e["row"])}
 
 

@@ -13,7 +13,7 @@ COMMANDS = [
     ["db", "upgrade"], ["db", "grant-analyst"], ["sample"], ["ingest"], ["run"], ["clues"],
     ["ledger", "export"], ["ledger", "import"], ["report"], ["train"], ["evaluate"], ["predict"],
     ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["labels", "export"],
-    ["labels", "import"], ["audit", "pii"], ["summary"],
+    ["labels", "import"], ["audit", "pii"], ["summary"], ["marts", "refresh"],
 ]
 
 CONTRACT_FLAGS = {
