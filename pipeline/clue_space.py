@@ -62,14 +62,22 @@ def tokenize_texts(texts: Sequence[str]) -> list[list[str]]:
     return [tok.content_tokens(t) for t in tok.lcut_many([str(t) for t in texts])]
 
 
-def as_token_lists(items: Iterable[str | Sequence[str]]) -> list[list[str]]:
-    """History items as token lists: a string is a raw text (tokenized here), a list/tuple is tokens."""
-    items = list(items)
-    raw_pos = [i for i, d in enumerate(items) if isinstance(d, str)]
-    out: list[list[str]] = [[] if isinstance(d, str) else [str(w) for w in d] for d in items]
-    if raw_pos:
-        for i, toks in zip(raw_pos, tokenize_texts([str(items[i]) for i in raw_pos]), strict=True):
-            out[i] = toks
+def as_token_lists(items: Iterable[Any]) -> list[list[str]]:
+    """History items as token lists: a list/tuple/array is tokens; anything else is a raw text
+    (tokenized here); None and NaN are empty."""
+    out: list[list[str]] = []
+    raw_pos, raw = [], []
+    for d in items:
+        if isinstance(d, (list, tuple, np.ndarray)):
+            out.append([str(w) for w in d if isinstance(w, str) and w.strip()])
+            continue
+        out.append([])
+        if d is None or (isinstance(d, float) and d != d):
+            continue
+        raw_pos.append(len(out) - 1)
+        raw.append(str(d))
+    for i, toks in zip(raw_pos, tokenize_texts(raw), strict=True):
+        out[i] = toks
     return out
 
 
@@ -207,7 +215,7 @@ def pair_stats(e: np.ndarray) -> tuple[float, float]:
     zero rows), in O(n·d²) without the n×n matrix: the background a pair is compared with."""
     n = e.shape[0]
     if n < 3:
-        return 0.0, 1.0
+        return 1.0, 1.0  # no background to compare with, so no pair is unusually close
     sq = np.einsum("ij,ij->i", e, e)
     s = e.sum(axis=0)
     total = float(s @ s - sq.sum())

@@ -624,16 +624,17 @@ def test_distinct_problems_in_one_area_stay_apart(month_data):
 def test_unseen_wordings(cfg):
     """Problems written after the method and lexicon were frozen: generalisation, with a floor.
 
-    Measured (seed 7): F1 G1 0.32, G2 0.67, G3 0.67, G4 0.40 — unseen wordings
-    outside the concept lexicon are only partly grouped (split into several smaller clues, not
-    mixed with other problems); a district extends config/clues.yaml concepts as it meets them.
+    Measured (seed 7) with the lexicon and lexical blocks alone: F1 G1 0.32, G2 0.67, G3 0.67,
+    G4 0.40 (mean 0.51) — wordings outside the concept lexicon were split into several smaller
+    clues. With the learned semantic block (pipeline/clue_space.py): G1 0.67, G2 0.67-0.70,
+    G3 0.86, G4 0.80 (mean 0.75); the floor is raised from 0.45 to 0.6 accordingly.
     """
     frame, planted, noise = make_month("2025-10", seed=7, problems=list(PLANTED) + list(HELD_OUT) + list(UNSEEN))
     cands = select_candidates(frame, cfg, month="2025-10")
     clues, members = build_clues(cands, "2025-10", None, cfg)
     quality, _ = grouping_quality(members, clues, planted, noise)
     unseen = [quality[p]["f1"] for p in UNSEEN]
-    assert np.mean(unseen) >= 0.45, unseen
+    assert np.mean(unseen) >= 0.6, unseen
     assert min(quality[p]["f1"] for p in list(PLANTED) + list(HELD_OUT)) >= 0.8
 
 
