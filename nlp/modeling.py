@@ -433,5 +433,16 @@ def predict(
         result[col] = frame[col].to_numpy()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    result.to_csv(out, index=False, encoding="utf-8-sig")
+    # Texts from the public can start with = + - @ (or tab/CR): a spreadsheet opening this CSV would
+    # run them as formulas, so such cells get a leading apostrophe (OWASP CSV-injection advice).
+    for col in result.columns:
+        if result[col].dtype == object or pd.api.types.is_string_dtype(result[col]):
+            result[col] = result[col].map(_csv_safe)
+    result.to_csv(out, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return len(result)
+
+
+def _csv_safe(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value

@@ -2,8 +2,8 @@
 
 Officials open these files and forward them; a cell that starts with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return could be run as a formula by Excel or LibreOffice (CSV/formula injection).
-Every text cell is therefore written with ``write_string`` (never interpreted), and text that would
-be dangerous in a CSV export gets a leading apostrophe via :func:`csv_safe`.
+Every text cell is therefore written with ``write_string`` (never interpreted); CSV exports use
+``pipeline.clue_workbook.csv_safe`` (a leading apostrophe).
 """
 
 from __future__ import annotations
@@ -13,13 +13,6 @@ import math
 from typing import Any
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> Any:
-    """Neutralise a value for CSV export: text starting with a formula trigger gets a leading '."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def write_cell(ws, row: int, col: int, value: Any, fmt=None, date_fmt=None) -> None:

@@ -67,3 +67,15 @@ def test_failure_is_one_line_not_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
     assert "does not exist" in proc.stderr
+
+
+def test_predict_csv_is_formula_safe(tmp_path, capsys):
+    import csv
+
+    src = tmp_path / "in.csv"
+    src.write_text("text\n=HYPERLINK(\"http://x\")营业执照办不下来\n@SUM(1)\n正常的文本：税务局退税慢\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert run_cli("predict", "--task", "area", "--data", str(src), "--out", str(out)) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert [r["text"][:2] for r in rows] == ["'=", "'@", "正常"]
+    assert all(r["label"] for r in rows)
