@@ -618,12 +618,14 @@ class _FileLoader:
         ], ["file_id", "row_number"])
 
 
-def _iter_parsed(path: Path, source: str, cfg: dict, chunk_rows: int) -> Iterator[ParsedFile]:
+def _iter_parsed(path: Path, source: str, cfg: dict, chunk_rows: int,
+                 max_bytes: int = 200 * 1024 * 1024) -> Iterator[ParsedFile]:
+    # max_bytes: the configured size limit, also the base of the reader's uncompressed-size limit
     iter_parse = getattr(source_adapters, "iter_parse_file", None)
     if iter_parse is not None:
-        yield from iter_parse(path, source, cfg, chunk_rows=chunk_rows)
+        yield from iter_parse(path, source, cfg, chunk_rows=chunk_rows, max_bytes=max_bytes)
     else:
-        yield source_adapters.parse_file(path, source, cfg)
+        yield source_adapters.parse_file(path, source, cfg, max_bytes=max_bytes)
 
 
 def configured_workers() -> int:
@@ -744,7 +746,7 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
             file_id = wl.register_file(conn, path=str(path), file_name=path.name, source=source, sha256=sha,
                                        size_bytes=size, status="loading", started_at=started)
             loader = _FileLoader(conn, source, file_id, result, now=now)
-            chunks = _iter_parsed(path, source, cfg, chunk_rows)
+            chunks = _iter_parsed(path, source, cfg, chunk_rows, max_bytes)
             with closing(_jobs(chunks, source, loader.now, workers, result)) as jobs:  # stops the pool
                 for job in jobs:
                     loader.load_job(job)
