@@ -28,7 +28,8 @@ config/clues.yaml, and a learned word space carries the wordings the lexicon doe
   area's mean, in standard deviations, counts: similarity += ``semantic_weight`` · max(0, z). The
   concept lexicon is precise on the wordings it lists and blind to the others (pair AUC 0.99 vs
   0.64 on the fixtures); the learned space is the same on both (0.81), so it is what holds on
-  wordings nobody wrote down.
+  wordings nobody wrote down (held-out set tests/data/clue_holdout.csv: mean F1 0.32 → 0.67).
+  Areas in ``semantic_skip_areas`` (Z, a remainder rather than a topic) are grouped lexically.
 * Per area, average-linkage agglomerative clustering with a similarity threshold from config (two
   groups merge while the average similarity between their members is ≥ similarity_threshold), then
   k-means-like passes that move an item to the group it is most similar to on average. For very
