@@ -29,6 +29,7 @@ from openpyxl import load_workbook
 
 from pipeline.clues import SOURCE_NAMES_ZH, SOURCE_ORDER
 from pipeline.ledger_rules import FOLLOWUPS, STATUSES
+from pipeline.readers import unescape_ooxml
 
 SUMMARY_SHEET = "汇总"
 DETAIL_SHEET = "线索明细"
@@ -89,11 +90,16 @@ def csv_safe(value: Any) -> Any:
 
 
 def write_csv_safe(df: pd.DataFrame, path: str | Path, **kwargs: Any) -> None:
-    """Write ``df`` as UTF-8 (with BOM, for Excel) CSV with every text cell passed through :func:`csv_safe`."""
+    """Write ``df`` as UTF-8 (with BOM, for Excel) CSV with every text cell passed through :func:`csv_safe`.
+
+    Lines end in CRLF (Excel's own CSV line end): the csv module then quotes every field holding a CR
+    or an LF, so a text with a bare CR (回车) stays in its cell instead of splitting the row.
+    """
     safe = df.copy()
     for col in safe.columns:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
             safe[col] = safe[col].map(csv_safe)
+    kwargs.setdefault("lineterminator", "\r\n")
     safe.to_csv(path, index=False, encoding=kwargs.pop("encoding", "utf-8-sig"), **kwargs)
 
 
@@ -428,7 +434,7 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
             rows = ws.iter_rows(values_only=True)
             for r_idx, values in enumerate(rows, start=1):
                 if header_row is None:
-                    names = [str(v).strip() if v is not None else "" for v in values]
+                    names = [unescape_ooxml(str(v)).strip() if v is not None else "" for v in values]
                     if "线索编号" in names or "台账编号" in names:
                         header_row = r_idx
                         mapping = {i: HEADER_FIELDS[n] for i, n in enumerate(names) if n in HEADER_FIELDS}
@@ -439,7 +445,8 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                 for i, field in mapping.items():
                     v = values[i] if i < len(values) else None
                     if isinstance(v, str):
-                        v = v.strip()
+                        # a CR typed in Excel arrives as _x000D_ (OOXML escape): read it as Excel shows it
+                        v = unescape_ooxml(v).strip()
                     rec[field] = None if v == "" else v
                 if rec.get("clue_id") or rec.get("item_id"):
                     out.append(rec)

@@ -23,6 +23,16 @@ data row are not counted (Excel often carries thousands of formatted empty rows)
 Row numbers are 1-based and count every row above, including title rows and the header: it is the
 row number Excel shows for the cell, also when a CSV is opened in Excel (a CSV record whose quoted
 text spans several lines is still one row).
+
+Malformed files are rejected whole (:class:`RejectedFile`, one line), never half read:
+
+* a CSV double quote that is never closed (未闭合的引号) — it would swallow every later record into
+  one cell — is found by re-reading the last record (the only one such a quote can be in);
+* an xlsx whose parts inflate beyond ``max_uncompressed_bytes`` (解压炸弹, by default 10 × the file
+  size limit) is refused from its zip directory, before any XML is parsed.
+
+Workbook cells: OOXML writes the control characters XML cannot carry as ``_x000D_`` (a CR),
+``_x0001_`` …; they are decoded back (:func:`unescape_ooxml`), as Excel shows them.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import codecs
 import csv
 import gc
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -59,6 +70,15 @@ _BINARY_MAGIC = {
     b"\x1f\x8b": "a gzip archive",
 }
 _ZIP = b"PK\x03\x04"
+# How much a workbook may inflate, relative to the file size limit, when no explicit limit is given.
+INFLATE_FACTOR = 10
+# Appended after the last CSV record when checking it: it lands inside that record only when a quote
+# is still open at the end of the file (private-use characters, so no real text ends with it).
+_EOF_MARK = "\ue000\ue001\ue002"
+# Excel's escapes of the control characters XML cannot carry (_x000D_ = CR, _x0001_ …). openpyxl has
+# already turned an escaped literal "_x005F_x000D_" into "_x000D_", so only C0 controls are decoded:
+# a typed "_x4E2D_" stays text.
+_OOXML_CONTROL = re.compile(r"_x00([01][0-9A-Fa-f])_")
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -132,6 +152,34 @@ def cell_text(value: object) -> str:
     if isinstance(value, timedelta):
         return str(value)
     return str(value)
+
+
+def _ooxml_char(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 16))
+
+
+def unescape_ooxml(text: str) -> str:
+    """Decode the OOXML escapes of control characters (``第一行_x000D_\n第二行`` → ``第一行\r\n第二行``).
+
+    Excel (and XlsxWriter) store a CR, and the other C0 controls XML cannot hold, as ``_xHHHH_``;
+    openpyxl hands them over literally. Text without ``_x`` is returned as is (the common case).
+    """
+    if "_x" not in text:
+        return text
+    return _OOXML_CONTROL.sub(_ooxml_char, text)
+
+
+def xlsx_cell_text(value: object) -> str:
+    """:func:`cell_text` for a workbook cell: text cells with their OOXML escapes decoded."""
+    if type(value) is str:
+        return unescape_ooxml(value) if "_x" in value else value
+    return cell_text(value)
+
+
+def _mb(n: float) -> str:
+    """Bytes as MB for a message: one decimal under 10 MB (a 0.05 MB test limit is not "0 MB")."""
+    mb = n / 2**20
+    return f"{mb:.1f} MB" if mb < 10 else f"{mb:.0f} MB"
 
 
 def _column_letter(index: int) -> str:
@@ -333,12 +381,18 @@ class CsvTable(TableReader):
         with self._open() as f:
             reader = csv.reader(f, delimiter=self.delimiter)
             n = self.header_row
+            # lines before the last record read (start) and after it (end): where to re-read it
+            start = end = 0
+            last: list[str] = []
             try:
                 for _ in range(self.header_row):
-                    next(reader)
+                    last = next(reader)
+                    start, end = end, reader.line_num
                 for row in reader:
                     n += 1
                     yield row
+                    last = row
+                    start, end = end, reader.line_num
             except StopIteration:
                 return
             except UnicodeDecodeError as exc:  # the file changed after its encoding was checked
@@ -349,6 +403,27 @@ class CsvTable(TableReader):
                     f"CSV is malformed near line {reader.line_num} (record {n + 1}): {exc}; "
                     "check for an unclosed double quote"
                 ) from None
+        # A quote still open at the end of the file has swallowed every later line into the last
+        # field of the last record (the lenient reader says nothing); only then does that field hold
+        # a line break, so the common file is not read again.
+        if last and ("\n" in last[-1] or "\r" in last[-1]) and self._quote_left_open(start):
+            raise RejectedFile(
+                f"CSV is malformed: a double quote opened in row {n} (the record starting on line {start + 1}) "
+                "is never closed, so every later line would be read into that one cell; "
+                "close the quote and ingest the file again"
+            )
+
+    def _quote_left_open(self, start: int) -> bool:
+        """Whether the record after the first ``start`` lines ends inside an open quote.
+
+        The record is read again with the same lenient rules followed by a marker line: when the
+        quote was closed, the marker is a record of its own; when not, it lands in the open field.
+        (A strict reader would also fail on quirks the lenient one reads fine, such as ``"a"b``.)
+        """
+        with self._open() as f:
+            lines = itertools.chain(itertools.islice(f, start, None), [_EOF_MARK])
+            rows = list(csv.reader(lines, delimiter=self.delimiter))
+        return bool(rows) and rows[-1] != [_EOF_MARK]
 
 
 class XlsxTable(TableReader):
@@ -357,16 +432,20 @@ class XlsxTable(TableReader):
         self.sheet = ws.title
         head: list[list[str]] = []
         for row in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True):
-            head.append([cell_text(v) for v in row])
+            head.append([xlsx_cell_text(v) for v in row])
         idx, matches = matcher.find(head)
         super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches)
 
     def _raw_rows(self) -> Iterator[list[str]]:
         n = self.header_row
+        unescape = unescape_ooxml
         try:
             for row in self.ws.iter_rows(min_row=self.header_row + 1, values_only=True):
                 n += 1
-                yield [cell_text(v) for v in row]
+                # text cells are most cells: decoded inline, other types through cell_text
+                yield [
+                    (unescape(v) if "_x" in v else v) if type(v) is str else cell_text(v) for v in row
+                ]
         except Exception as exc:  # damaged sheet XML inside an intact zip
             raise RejectedFile(
                 f"xlsx sheet '{self.sheet}' is corrupt after row {n} ({type(exc).__name__}: {exc})".replace("\n", " ")
@@ -514,8 +593,13 @@ def open_tables(
     header_hints: Iterable[str],
     header_patterns: Sequence[re.Pattern[str]] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    max_uncompressed_bytes: int | None = None,
 ) -> TableFile:
-    """Open a landing file and find the header of each of its tables; raises :class:`RejectedFile`."""
+    """Open a landing file and find the header of each of its tables; raises :class:`RejectedFile`.
+
+    ``max_bytes`` limits the file's size; ``max_uncompressed_bytes`` what a workbook's parts may
+    inflate to (default :data:`INFLATE_FACTOR` × ``max_bytes``).
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -524,11 +608,16 @@ def open_tables(
     if size == 0:
         raise RejectedFile("file is empty (0 bytes)")
     if size > max_bytes:
-        raise RejectedFile(f"file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit")
+        raise RejectedFile(f"file is {_mb(size)}, over the {_mb(max_bytes)} limit")
     with open(path, "rb") as f:
         head = f.read(_BLOCK)
     matcher = HeaderMatcher(header_hints, header_patterns)
     if head.startswith(_ZIP):
+        if max_uncompressed_bytes is None:
+            _check_inflated_size(path, INFLATE_FACTOR * max_bytes,
+                                 f"{INFLATE_FACTOR} × the file size limit ingest.max_file_mb in config/settings.yaml")
+        else:
+            _check_inflated_size(path, max_uncompressed_bytes, "the configured uncompressed size limit")
         tf = _open_xlsx(path, matcher)
     elif head.startswith(_OLE):
         tf = _open_xls(path, matcher)
@@ -551,6 +640,25 @@ def _open_csv(path: Path, head: bytes, matcher: HeaderMatcher) -> TableFile:
         raise RejectedFile("not a text table: the file contains binary data")
     delimiter = sniff_delimiter(sample[:65536])
     return TableFile([CsvTable(path, encoding, errors, delimiter, matcher)])
+
+
+def _check_inflated_size(path: Path, limit: int, which: str) -> None:
+    """Refuse a workbook whose parts inflate beyond ``limit`` bytes (解压炸弹), from the zip's
+    directory alone: openpyxl parses a whole sheet at open when it has no ``<dimension>``, so a
+    200 KB file inflating to gigabytes would run for hours. The declared sizes can be trusted as an
+    upper bound: :mod:`zipfile` never inflates a member past its declared size (it fails the CRC)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            inflated = sum(i.file_size for i in z.infolist())
+    except zipfile.BadZipFile as exc:
+        raise RejectedFile(f"xlsx file is truncated or corrupt ({exc})") from None
+    except OSError as exc:
+        raise RejectedFile(f"cannot read file: {exc.strerror or exc}") from None
+    if inflated > limit:
+        raise RejectedFile(
+            f"workbook inflates to {_mb(inflated)} uncompressed, over the {_mb(limit)} limit ({which}): "
+            "a decompression bomb, or a workbook to split"
+        )
 
 
 def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
@@ -604,11 +712,13 @@ def read_table(
     header_hints: Iterable[str],
     max_bytes: int = DEFAULT_MAX_BYTES,
     header_patterns: Sequence[re.Pattern[str]] = (),
+    max_uncompressed_bytes: int | None = None,
 ) -> list[RawTable]:
     """Read a landing file into one :class:`RawTable` per non-empty sheet (a CSV is one sheet).
 
     ``header_hints`` are the column names expected (a source's aliases) and locate the header row
     under any title rows. Raises :class:`RejectedFile` for empty, binary, corrupt or oversized files.
     """
-    with open_tables(path, header_hints=header_hints, header_patterns=header_patterns, max_bytes=max_bytes) as tf:
+    with open_tables(path, header_hints=header_hints, header_patterns=header_patterns, max_bytes=max_bytes,
+                     max_uncompressed_bytes=max_uncompressed_bytes) as tf:
         return [t.read() for t in tf.tables if t.header_row > 0]

@@ -57,6 +57,22 @@ def clean(value: object) -> str:
     return str(value).strip().strip("\ufeff").strip()
 
 
+ECHO_MAX = 80
+
+
+def echo(value: object, limit: int = ECHO_MAX) -> str:
+    """A cell as quoted in a quarantine reason (隔离原因): whitespace runs — line breaks included —
+    collapsed to one space, and cut to ``limit`` characters with "…", so every reason stays one line
+    in ``yingshang quarantine list`` and in the registry."""
+    text = " ".join(clean(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(text: str) -> str:
+    """``text`` with every whitespace run (line breaks, tabs) as one space."""
+    return " ".join(text.split())
+
+
 def norm_header(text: object) -> str:
     """Normalised header for alias matching (表头归一): NFKC, no whitespace, no brackets, lower case.
 
@@ -228,7 +244,7 @@ def parse_datetime_column(values: Sequence[str]) -> tuple[list[datetime | None],
 def date_error(column: str, value: object, why: str = "") -> str:
     """Quarantine reason for a bad date: ``来电时间 '明天' is not a date (expected …)``."""
     detail = f"{why}; " if why and why != "unrecognised format" else ""
-    return f"{column} '{clean(value)}' is not a date ({detail}{DATE_HINT})"
+    return f"{column} '{echo(value)}' is not a date ({one_line(detail)}{DATE_HINT})"
 
 
 _MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:份)?$")
@@ -567,7 +583,7 @@ class RowCollector:
             self.reject(
                 i,
                 f"row has {width + len(extra)} or more cells but the header has {width} columns "
-                f"(extra cell '{clean(extra[0])[:30]}'): a delimiter inside an unquoted field? "
+                f"(extra cell '{echo(extra[0], 30)}'): a delimiter inside an unquoted field? "
                 "Fix the file and ingest it again",
             )
 
@@ -578,6 +594,9 @@ class RowCollector:
         return row
 
     def reject(self, i: int, reason: str) -> None:
+        # Adapters echo cells in their own messages too: whatever they quote, a reason is one line.
+        if "\n" in reason or "\r" in reason or not reason.isprintable():
+            reason = one_line(reason)
         self.errors.setdefault(i, []).append(reason)
 
     def ok(self, i: int) -> bool:

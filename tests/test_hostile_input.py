@@ -131,9 +131,6 @@ def _has_xml_escaped_controls(text: str) -> bool:
     return any(ord(ch) < 32 and ch not in "\t\n" for ch in text)
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/readers.py: openpyxl returns the OOXML escapes _x000D_, _x0001_ "
-                   "as literal text (Excel shows a line break); unescape them in cell_text with "
-                   "openpyxl.utils.escape.unescape for str cells of xlsx sheets")
 def test_xlsx_escaped_control_characters_are_unescaped(tmp_path) -> None:
     """A work order exported with Windows line breaks in 诉求内容 (Excel stores CR as _x000D_)."""
     path = write_hotline_xlsx(tmp_path / "hotline.xlsx", hotline_rows(["第一行\r\n第二行", "水电\x01报装"]))
@@ -141,6 +138,7 @@ def test_xlsx_escaped_control_characters_are_unescaped(tmp_path) -> None:
     texts = chunk.feedback["text"].tolist()
     assert not any("_x00" in t for t in texts), texts
     assert normalize(texts[0]) == "第一行\n第二行"
+    assert texts[1] == "水电\x01报装"  # decoded as typed; the normaliser drops the control later
 
 
 def test_unreadable_files_are_rejected_before_any_row(tmp_path) -> None:
@@ -157,23 +155,25 @@ def test_unreadable_files_are_rejected_before_any_row(tmp_path) -> None:
         assert "\n" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/readers.py: csv.reader (non-strict) ends a quoted field at end of "
-                   "file without an error, so one stray quote swallows every later record into one 诉求内容; "
-                   "read with strict=True and turn 'unexpected end of data' into a RejectedFile")
 def test_unclosed_quote_does_not_swallow_records(tmp_path) -> None:
+    # a legitimate quoted line break in the last record is no unclosed quote
+    texts = [f"诉求{i}" for i in range(49)] + ["最后一条\n跨两行"]
+    good = write_hotline_csv(tmp_path / "good.csv", hotline_rows(texts))
+    chunks = list(iter_parse_file(good, "hotline", load_sources()))
+    assert sum(c.rows_in for c in chunks) == 50
+    assert chunks[-1].feedback["text"].iloc[-1] == "最后一条\n跨两行"
+
     path = unclosed_quote_csv(tmp_path / "hotline.csv", n=50)
     try:
         chunks = list(iter_parse_file(path, "hotline", load_sources()))
     except RejectedFile as exc:
-        assert "quote" in str(exc)
+        assert "quote" in str(exc) and "\n" not in str(exc)
+        assert "row 4" in str(exc), "names the row (header = row 1) where the quote opened"
         return
     rows_in = sum(c.rows_in for c in chunks)
     assert rows_in == 50, f"50 work orders in the file, {rows_in} rows counted"
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/validate.py date_error (and the overflow message) echo the cell "
-                   "with its line breaks, so `yingshang quarantine list` prints a reason over several lines; "
-                   "collapse whitespace in the echoed value")
 def test_quarantine_reason_is_one_line(tmp_path) -> None:
     rows = hotline_rows(["诉求"])
     rows[0][1] = "2026-10-03\n08:15 上午"
@@ -181,6 +181,11 @@ def test_quarantine_reason_is_one_line(tmp_path) -> None:
     [chunk] = list(iter_parse_file(path, "hotline", load_sources()))
     [q] = chunk.quarantine
     assert "\n" not in q.reason and "\r" not in q.reason
+    assert "2026-10-03 08:15 上午" in q.reason
+    rows[0][1] = "不是日期\r\n" * 100  # a long echo is cut
+    [chunk] = list(iter_parse_file(write_hotline_csv(tmp_path / "long.csv", rows), "hotline", load_sources()))
+    [q] = chunk.quarantine
+    assert "\n" not in q.reason and "\r" not in q.reason and "…" in q.reason and len(q.reason) < 300
 
 
 # ----------------------------------------------------------------------------------------------
@@ -189,9 +194,11 @@ def test_quarantine_reason_is_one_line(tmp_path) -> None:
 
 
 def test_csv_safe_neutralises_every_trigger() -> None:
-    from pipeline import clue_workbook, excel
+    from nlp import modeling
+    from pipeline import clue_workbook
 
-    for fn in (excel.csv_safe, clue_workbook.csv_safe):
+    # pipeline.excel's copy went in ddac322; nlp.modeling keeps its own (nlp/ cannot import pipeline/)
+    for fn in (clue_workbook.csv_safe, modeling._csv_safe):
         for text in FORMULA_TEXTS.values():
             assert fn(text).startswith("'"), (fn.__module__, text)
             assert fn(text)[1:] == text
@@ -216,9 +223,6 @@ def test_write_csv_safe_neutralises_formulas(tmp_path) -> None:
     assert [r[0] for r in rows[1:]] == [("'" + t) if t.startswith(TRIGGERS) else t for t in texts]
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/clue_workbook.py write_csv_safe: pandas writes '\\n' line ends, so "
-                   "a text holding a bare CR is not quoted and Excel splits the row there; pass "
-                   "lineterminator='\\r\\n' (the csv module then quotes every field with CR or LF)")
 def test_write_csv_safe_round_trip(tmp_path) -> None:
     from pipeline.clue_workbook import write_csv_safe
 
@@ -484,9 +488,6 @@ def test_rejected_mid_file_leaves_no_partial_load(db_url, tmp_path, config_dir) 
     assert _counts(db_url) == before
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/readers.py checks the compressed size only: a 200 KB workbook "
-                   "whose sheet inflates to 16+ MB is parsed whole (openpyxl scans a sheet without <dimension> at "
-                   "open). Check the zip's uncompressed sizes against a configured limit before opening.")
 def test_decompression_bomb_is_rejected_by_its_inflated_size(sqlite_url, tmp_path, config_dir) -> None:
     ingest = _ingest()
     db_url = sqlite_url  # the reader's behaviour, not the database's: one database is enough
@@ -497,6 +498,7 @@ def test_decompression_bomb_is_rejected_by_its_inflated_size(sqlite_url, tmp_pat
     res = ingest.ingest_file(path, "hotline", db_url)
     assert res.status == "rejected"
     assert any(w in res.error for w in ("uncompressed", "inflate", "解压")), res.error
+    assert "\n" not in res.error and "5.0 MB limit" in res.error, "10 × the configured 0.5 MB"
 
 
 def test_bad_rows_are_quarantined_not_raised(db_url, tmp_path) -> None:
