@@ -66,6 +66,19 @@ def _members_of(conn: Connection, month: str) -> pd.DataFrame:
     return pd.DataFrame([dict(r) for r in rows], columns=["clue_id", "feedback_id", "text", "tokens"])
 
 
+def _history_tokens(conn: Connection, month: str, limit: int = 50_000) -> list[list[str]]:
+    """Token lists of the warehouse's feedback up to the end of ``month``, oldest first.
+
+    The clue grouping learns its word space from these (plus the seed corpus), so it recognises
+    paraphrases better as the warehouse grows. Tokens were made once at load; nothing is re-tokenized.
+    """
+    _, end = month_bounds(month)
+    f = Feedback.__table__
+    rows = conn.execute(select(f.c.tokens).where(f.c.received_date < end)
+                        .order_by(f.c.received_date.desc(), f.c.feedback_id.desc()).limit(limit)).scalars().all()
+    return [str(t).split() for t in reversed(rows) if t]
+
+
 def load_ledger(conn: Connection) -> pd.DataFrame:
     t = LedgerItem.__table__
     rows = conn.execute(select(t).order_by(t.c.month, t.c.item_id)).mappings().all()
@@ -146,7 +159,8 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
         existing = _members_of(conn, month)
         clues, members = build_clues(candidates, month, previous if len(previous) else None, cfg,
                                      extractor, previous_members=prev_members if len(prev_members) else None,
-                                     existing_members=existing if len(existing) else None)
+                                     existing_members=existing if len(existing) else None,
+                                     history_texts=_history_tokens(conn, month))
         # Replace the month's clues; ledger items keep their own copy of what people need.
         old_ids = [c for c in _clues_of(conn, month)["clue_id"].tolist()]
         wl.delete_where_in(conn, ClueMember.__table__, "clue_id", old_ids)
