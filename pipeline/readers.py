@@ -381,18 +381,13 @@ class CsvTable(TableReader):
         with self._open() as f:
             reader = csv.reader(f, delimiter=self.delimiter)
             n = self.header_row
-            # lines before the last record read (start) and after it (end): where to re-read it
-            start = end = 0
-            last: list[str] = []
+            row: list[str] = []  # the last record read (nothing is tracked per row: the hot loop)
             try:
                 for _ in range(self.header_row):
-                    last = next(reader)
-                    start, end = end, reader.line_num
-                for row in reader:
+                    row = next(reader)
+                for row in reader:  # row is still the last record after the loop
                     n += 1
                     yield row
-                    last = row
-                    start, end = end, reader.line_num
             except StopIteration:
                 return
             except UnicodeDecodeError as exc:  # the file changed after its encoding was checked
@@ -406,24 +401,31 @@ class CsvTable(TableReader):
         # A quote still open at the end of the file has swallowed every later line into the last
         # field of the last record (the lenient reader says nothing); only then does that field hold
         # a line break, so the common file is not read again.
-        if last and ("\n" in last[-1] or "\r" in last[-1]) and self._quote_left_open(start):
+        if row and ("\n" in row[-1] or "\r" in row[-1]) and (start := self._open_quote_line()):
             raise RejectedFile(
-                f"CSV is malformed: a double quote opened in row {n} (the record starting on line {start + 1}) "
+                f"CSV is malformed: a double quote opened in row {n} (the record starting on line {start}) "
                 "is never closed, so every later line would be read into that one cell; "
                 "close the quote and ingest the file again"
             )
 
-    def _quote_left_open(self, start: int) -> bool:
-        """Whether the record after the first ``start`` lines ends inside an open quote.
+    def _open_quote_line(self) -> int:
+        """The line where the last record starts when it ends inside an open quote, else 0.
 
-        The record is read again with the same lenient rules followed by a marker line: when the
+        The file is read again with the same lenient rules followed by a marker line: when the last
         quote was closed, the marker is a record of its own; when not, it lands in the open field.
         (A strict reader would also fail on quirks the lenient one reads fine, such as ``"a"b``.)
+        Only done when the last record's last field holds a line break, so rarely.
         """
+        start = end = 0
+        last: list[str] = []
         with self._open() as f:
-            lines = itertools.chain(itertools.islice(f, start, None), [_EOF_MARK])
-            rows = list(csv.reader(lines, delimiter=self.delimiter))
-        return bool(rows) and rows[-1] != [_EOF_MARK]
+            reader = csv.reader(itertools.chain(f, [_EOF_MARK]), delimiter=self.delimiter)
+            try:
+                for last in reader:  # noqa: B007 (last is read after the loop)
+                    start, end = end, reader.line_num
+            except (csv.Error, UnicodeDecodeError):
+                return 0  # the main pass reports these
+        return start + 1 if last != [_EOF_MARK] else 0
 
 
 class XlsxTable(TableReader):
