@@ -457,36 +457,49 @@ class _CharCounts:
 
 
 class _WordCounts:
-    """CountVectorizer(analyzer="word", tokenizer=preprocessor=identity) counts for a batch of token lists."""
+    """CountVectorizer(analyzer="word") counts for a batch of token lists (tokenizer and preprocessor
+    that pass a token list through; stop words, if any, dropped before the n-grams are formed)."""
 
     def __init__(self, vec: Any) -> None:
-        from nlp.features import identity
+        from nlp import features
 
+        passthrough = {getattr(features, name, None) for name in ("identity", "token_list")} - {None}
         self.vec = vec
         self.lo, self.hi = vec.ngram_range
-        if (vec.tokenizer is not identity or vec.preprocessor is not identity or vec.stop_words is not None
+        if (vec.tokenizer not in passthrough or vec.preprocessor not in passthrough
                 or not (1 <= self.lo <= self.hi <= 2) or vec.input != "content" or vec.binary):
             raise ValueError("unsupported word vectorizer")
+        self.stop = vec.get_stop_words()
         self.vocab = vec.vocabulary_
         self.n_features = len(self.vocab)
 
     def counts(self, docs: Sequence[Any]) -> Any:
+        if not all(isinstance(d, list) for d in docs):
+            return None  # (token lists only; the vectorizer's own transform handles anything else)
         words = _batch(docs).word_codes()
-        vocab = self.vocab
+        vocab, uniq = self.vocab, words.uniq
+        codes, doc_of = words.codes, words.doc_of
+        upair, inverse, pair_doc, width = words.upair, words.pair_inverse, words.pair_doc, words.width
+        if self.stop:
+            stop = self.stop
+            keep = ~np.fromiter((u in stop for u in uniq), dtype=bool, count=len(uniq))[codes]
+            codes, doc_of = codes[keep], doc_of[keep]
+            at = np.flatnonzero(doc_of[1:] == doc_of[:-1])
+            upair, inverse = np.unique(codes[at].astype(np.int64) * width + codes[at + 1], return_inverse=True)
+            inverse, pair_doc = inverse.reshape(-1), doc_of[at]
         doc_parts, col_parts = [], []
         if self.lo == 1:
-            ucol = np.fromiter((vocab.get(u, -1) for u in words.uniq), dtype=np.int64, count=len(words.uniq))
-            c = ucol[words.codes]
+            ucol = np.fromiter((vocab.get(u, -1) for u in uniq), dtype=np.int64, count=len(uniq))
+            c = ucol[codes]
             hit = c >= 0
-            doc_parts.append(words.doc_of[hit])
+            doc_parts.append(doc_of[hit])
             col_parts.append(c[hit])
-        if self.hi == 2 and len(words.pair_doc):
-            uniq, width = words.uniq, words.width
-            pcol = np.fromiter((vocab.get(uniq[p // width] + " " + uniq[p % width], -1) for p in words.upair.tolist()),
-                               dtype=np.int64, count=len(words.upair))
-            c = pcol[words.pair_inverse]
+        if self.hi == 2 and len(pair_doc):
+            pcol = np.fromiter((vocab.get(uniq[p // width] + " " + uniq[p % width], -1) for p in upair.tolist()),
+                               dtype=np.int64, count=len(upair))
+            c = pcol[inverse]
             hit = c >= 0
-            doc_parts.append(words.pair_doc[hit])
+            doc_parts.append(pair_doc[hit])
             col_parts.append(c[hit])
         docs_a = np.concatenate(doc_parts) if doc_parts else np.zeros(0, dtype=np.int64)
         cols_a = np.concatenate(col_parts) if col_parts else np.zeros(0, dtype=np.int64)
@@ -661,7 +674,8 @@ class _FastPipeline:
             elif isinstance(fast, _LexiconCounts):
                 res = fast.transform(tokens)
             else:
-                res = trans._tfidf.transform(fast.counts(tokens), copy=False)
+                counts = fast.counts(tokens)
+                res = trans.transform(tokens) if counts is None else trans._tfidf.transform(counts, copy=False)
             blocks.append(res if weight is None else res * weight)
         return self.union._hstack(blocks)
 
@@ -695,5 +709,6 @@ def _accelerate(model: Any, probe: list[list[str]], request_types: bool = False)
         log.warning("batch features differ from %s's own on the probe texts; using the model as shipped",
                     type(model).__name__)
         return None
+    log.info("%s: batch features for blocks %s", type(model).__name__, sorted(fast.estimator.blocks))
     return fast
 
