@@ -19,6 +19,7 @@ parent. ``FileResult.stage_seconds`` says where the time went.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -341,8 +342,10 @@ def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
 class _ChunkJob:
     """A parsed chunk and the batches preparing it (in the pool, or already done inline)."""
 
-    def __init__(self, source: str, parsed: ParsedFile, now: dt.datetime, executor: Executor | None) -> None:
+    def __init__(self, source: str, parsed: ParsedFile, now: dt.datetime, executor: Executor | None,
+                 owns_parsed: bool = False) -> None:
         self.parsed = parsed
+        self.owns_parsed = owns_parsed  # the parsed chunk is ours to trim once prepared
         rows, fb, ans, sc = parsed.rows, parsed.feedback, parsed.answers, parsed.scores
         self.row_futures: list[Any] = []
         self.fact_futures: list[Any] = []
@@ -364,6 +367,7 @@ class _ChunkJob:
 
     def rows(self) -> _PreparedRows:
         parts = [f.result() for f in self.row_futures]
+        self.row_futures = []  # (the merged lists below are all that is kept)
         out = _PreparedRows([], [], [], [], [], [], 0.0)
         for p in parts:
             out.masked_keys += p.masked_keys
@@ -377,8 +381,10 @@ class _ChunkJob:
 
     def facts(self) -> Iterator[tuple[int, _PreparedFacts]]:
         """(first feedback position, prepared batch), in order, as each batch is ready."""
-        for (lo, _), fut in zip(self.fb_bounds, self.fact_futures, strict=True):
-            yield lo, fut.result()
+        for i, (lo, _) in enumerate(self.fb_bounds):
+            batch = self.fact_futures[i].result()
+            self.fact_futures[i] = None  # a written batch is not kept
+            yield lo, batch
 
 
 # --------------------------------------------------------------------------- the per-file load
@@ -412,6 +418,8 @@ class _FileLoader:
         prepared = job.rows() if not parsed.rows.empty else None
         self._add_seconds("wait", time.perf_counter() - t_wait)
         t0 = _cpu()  # the parent's CPU for the load (waits for the pool cost none)
+        if job.owns_parsed and prepared is not None:
+            parsed.rows = parsed.rows.drop(columns="raw")  # the prepared payloads replace the raw cells
         self._quarantine(parsed.quarantine)
         if prepared is None:
             self._add_seconds("load", _cpu() - t0)
@@ -541,7 +549,10 @@ class _FileLoader:
                 apply_corrections(take, corrections)
             wl.upsert(self.conn, t, take, ["feedback_id"])
             self._queue_for_review(take, known)
-            rows += take
+            # only what the entity merge and the calendar need is kept past the batch
+            rows += [{"entity_hash": r["entity_hash"], "entity_name_masked": r["entity_name_masked"],
+                      "received_at": r["received_at"], "received_date": r["received_date"]} for r in take]
+            del take, batch
             t_wait = time.perf_counter()
         wl.upsert_entities(self.conn, rows, credit_info)
         days = [r["received_date"] for r in rows if r["received_date"]]
@@ -666,8 +677,18 @@ def _start_pool(workers: int) -> ProcessPoolExecutor | None:
     hash_salt()  # create the salt file (if needed) before the workers read it
     POOL_STARTS.append(method)
     try:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
                                    initializer=_worker_init, initargs=(os.getpid(),))
+        if method == "fork":
+            # The loaded models and dictionaries are shared with the workers copy-on-write. Frozen,
+            # the cyclic collector never touches them (and so never makes the workers copy their
+            # pages); the first task forks all workers at once.
+            gc.freeze()
+            try:
+                pool.submit(int).result()
+            finally:
+                gc.unfreeze()
+        return pool
     except (OSError, ValueError) as exc:  # pragma: no cover - no processes on this platform
         log.warning("no process pool (%s): ingest in one process", exc)
         return None
@@ -694,9 +715,9 @@ def _jobs(chunks: Iterator[ParsedFile], source: str, now: dt.datetime, workers: 
             if pool is None or size < _MIN_POOL_ROWS:
                 while pending:
                     yield pending.popleft()
-                yield _ChunkJob(source, parsed, now, None)
+                yield _ChunkJob(source, parsed, now, None, owns_parsed=True)
                 continue
-            pending.append(_ChunkJob(source, parsed, now, pool))
+            pending.append(_ChunkJob(source, parsed, now, pool, owns_parsed=True))
             while len(pending) > 1:
                 yield pending.popleft()
         while pending:

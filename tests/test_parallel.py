@@ -37,7 +37,7 @@ def landing(tmp_path_factory) -> Path:
     from pipeline.sample import generate_sample
 
     base = tmp_path_factory.mktemp("parallel")
-    generate_sample(base / "landing", MONTH, seed=11, scale=1)
+    generate_sample(base / "landing", MONTH, seed=11, scale=0.7)
     # Small chunks, so a file has several chunks and a chunk several batches.
     cfg = base / "config"
     shutil.copytree(PROJECT_ROOT / "config", cfg)
@@ -94,7 +94,7 @@ def test_pool_writes_exactly_the_single_process_rows(landing, tmp_path, monkeypa
     assert a.keys() == b.keys()
     for name in a:
         assert a[name] == b[name], f"table {name} differs between the single-process and the pool load"
-    assert len(a["feedback"]) > 1000 and len(a["record_history"]) > 0 and len(a["survey_answer"]) > 0
+    assert len(a["feedback"]) > 800 and len(a["record_history"]) > 0 and len(a["survey_answer"]) > 0
 
 
 def test_vectorised_row_hash_and_masking_match_the_row_functions(landing) -> None:
@@ -113,7 +113,7 @@ def test_vectorised_row_hash_and_masking_match_the_row_functions(landing) -> Non
                 assert payloads == expected
                 assert [list(p) for p in payloads] == [list(p) for p in expected]  # key order too
                 seen += len(raws)
-    assert seen > 2000
+    assert seen > 1500
     # Rows that do not share keys, hold non-text cells or are empty take the per-row path.
     odd = [{"工单编号": "A1", "联系电话": "13812345678"}, {"工单编号": 7, "金额": 1.5, None: "x"}, {},
            {"工单编号": "A2", "联系电话": None}]
