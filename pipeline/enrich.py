@@ -167,13 +167,30 @@ def memo_map(func: Callable[[Any], Any], values: Iterable[Any]) -> list[Any]:
     return out
 
 
+def _hashable_or(cached: Callable[[Any], Any], plain: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``cached`` for str/None values (the usual cells), ``plain`` for anything else (NaN, numbers)."""
+    def run(v: Any) -> Any:
+        return cached(v) if v is None or type(v) is str else plain(v)
+    return run
+
+
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:
     # The values itertuples() would give (None when the column is missing).
     return frame[name].tolist() if name in frame.columns else [None] * len(frame)
 
 
+@lru_cache(maxsize=1 << 17)
 def _mask_text_or_none(value: Any) -> str | None:
     return pii.mask_pii(_str_or_none(value) or "") or None
+
+
+# Enterprises, callers and streets come back night after night: their masks and hashes are kept
+# across batches (pure functions of the value; the salt is an argument).
+_mask_org = lru_cache(maxsize=1 << 16)(pii.mask_org_name)
+_mask_person = lru_cache(maxsize=1 << 16)(lambda v: pii.mask_name(_str_or_none(v)))
+_mask_phone = lru_cache(maxsize=1 << 17)(pii.mask_phone_field)
+_salted = lru_cache(maxsize=1 << 17)(pii.salted_hash)
+_entity_hash_cached = lru_cache(maxsize=1 << 16)(lambda code, name, salt: _entity_hash(code, name, salt))
 
 
 def content_and_keywords(tokenizer: Tokenizer, extractor: KeywordExtractor, token_lists: Sequence[Sequence[str]],
@@ -308,13 +325,15 @@ def _enrich_rows(source: str, feedback: pd.DataFrame, record_keys: dict[str, str
     credit = memo_map(_str_or_none, _column(feedback, "credit_code"))
     name = memo_map(_str_or_none, _column(feedback, "entity_name"))
     phone = memo_map(_str_or_none, _column(feedback, "phone"))
-    ent_hash = memo_map(lambda cn: _entity_hash(cn[0], cn[1], salt), zip(credit, name, strict=True))
-    name_masked = memo_map(lambda v: pii.mask_org_name(v) if v else None, name)
-    person_masked = memo_map(lambda v: pii.mask_name(_str_or_none(v)), _column(feedback, "person_name"))
-    phone_masked = memo_map(lambda v: pii.mask_phone_field(v) if v else None, phone)
-    phone_hash = memo_map(lambda v: pii.salted_hash(v, salt) if v else None, phone)
-    address = memo_map(_mask_text_or_none, _column(feedback, "address"))
-    handling = memo_map(_mask_text_or_none, _column(feedback, "handling_result"))
+    ent_hash = memo_map(lambda cn: _entity_hash_cached(cn[0], cn[1], salt), zip(credit, name, strict=True))
+    name_masked = memo_map(lambda v: _mask_org(v) if v else None, name)
+    person_masked = memo_map(_hashable_or(_mask_person, lambda v: pii.mask_name(_str_or_none(v))),
+                             _column(feedback, "person_name"))
+    phone_masked = memo_map(lambda v: _mask_phone(v) if v else None, phone)
+    phone_hash = memo_map(lambda v: _salted(v, salt) if v else None, phone)
+    masked_text = _hashable_or(_mask_text_or_none, _mask_text_or_none.__wrapped__)
+    address = memo_map(masked_text, _column(feedback, "address"))
+    handling = memo_map(masked_text, _column(feedback, "handling_result"))
     text_cols = {c: memo_map(_str_or_none, _column(feedback, c))
                  for c in ("channel", "writer_type", "street", "call_taker_category", "unit", "status",
                            "satisfaction", "reporter_category")}
@@ -662,8 +681,8 @@ class _FastPipeline:
 
     def _features(self, X: Any) -> Any:
         X = list(X)
-        if X and all(type(x) is CleanTokens and all(type(t) is str for t in x) for x in X):
-            tokens = X  # what TextTokens would return: str tokens, blank ones dropped
+        if X and all(type(x) is CleanTokens for x in X):
+            tokens = X  # what TextTokens would return: the tokenizer's str tokens, blank ones dropped
         else:
             tokens = self.tokens.transform(X)
         blocks = []

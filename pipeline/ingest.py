@@ -34,6 +34,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import lru_cache
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
@@ -247,12 +248,21 @@ def _prepare_rows(source: str, rows: pd.DataFrame) -> _PreparedRows:
 
 
 def _credit_info(code: Any, name: Any, salt: str) -> tuple | None:
+    if (code is None or type(code) is str) and (name is None or type(name) is str):
+        return _credit_info_cached(code, name, salt)
+    return _credit_info_plain(code, name, salt)
+
+
+def _credit_info_plain(code: Any, name: Any, salt: str) -> tuple | None:
     code = _clean(code)
     if not code:
         return None
     code = str(code)
     masked = pii.mask_pii(code) if pii.find_pii(code) else pii.mask_credit_code(code)
     return _entity_hash(code, _clean(name), salt), (masked, pii.is_valid_credit_code(code))
+
+
+_credit_info_cached = lru_cache(maxsize=1 << 16)(_credit_info_plain)  # enterprises recur across batches
 
 
 def _prepare_facts(source: str, fb: pd.DataFrame, ans: pd.DataFrame, sc: pd.DataFrame,
