@@ -374,6 +374,10 @@ class _ChunkJob:
         self.fact_futures = [
             submit(_prepare_facts, source, fb.iloc[f0:f1], ans.iloc[a0:a1], sc.iloc[s0:s1], now)
             for (f0, f1), (a0, a1), (s0, s1) in zip(self.fb_bounds, ab, sb, strict=True)]
+        if owns_parsed:
+            # The raw cells live on only in the submitted tasks (until they are done): the parent's
+            # copy of a waiting chunk costs little memory.
+            parsed.rows = rows.drop(columns="raw")
 
     def rows(self) -> _PreparedRows:
         parts = [f.result() for f in self.row_futures]
@@ -428,8 +432,6 @@ class _FileLoader:
         prepared = job.rows() if not parsed.rows.empty else None
         self._add_seconds("wait", time.perf_counter() - t_wait)
         t0 = _cpu()  # the parent's CPU for the load (waits for the pool cost none)
-        if job.owns_parsed and prepared is not None:
-            parsed.rows = parsed.rows.drop(columns="raw")  # the prepared payloads replace the raw cells
         self._quarantine(parsed.quarantine)
         if prepared is None:
             self._add_seconds("load", _cpu() - t0)
