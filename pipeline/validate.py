@@ -602,6 +602,17 @@ class RowCollector:
     def ok(self, i: int) -> bool:
         return i not in self.errors
 
+    def required_datetime(self, i: int, label: str, text: str) -> datetime | None:
+        """Parse a required date/time cell; an empty or unparseable cell rejects row ``i`` (with why)."""
+        if not text:
+            self.reject(i, f"{label} is empty")
+            return None
+        try:
+            return parse_datetime(text)
+        except ValueError as exc:
+            self.reject(i, date_error(label, text, str(exc)))
+            return None
+
     def accept(self, i: int, record_key: str) -> None:
         self.keys[i] = record_key
 

@@ -33,14 +33,12 @@ from pipeline.validate import (
     RowCollector,
     append_row,
     clean,
-    date_error,
     header_hints,
     map_columns,
     missing_columns_reason,
     new_frame,
     norm_header,
     norm_value,
-    parse_datetime,
     strip_punct,
 )
 
@@ -197,16 +195,9 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
     for i, row in enumerate(chunk.cells):
         number = clean(row[meta["response_no"]])
         submitted_txt = clean(row[meta["submitted_at"]])
-        submitted = None
         if not number:
             rc.reject(i, f"{label('response_no')} is empty")
-        if not submitted_txt:
-            rc.reject(i, f"{label('submitted_at')} is empty")
-        else:
-            try:
-                submitted = parse_datetime(submitted_txt)
-            except ValueError as exc:
-                rc.reject(i, date_error(label("submitted_at"), submitted_txt, str(exc)))
+        submitted = rc.required_datetime(i, label("submitted_at"), submitted_txt)
         if not rc.ok(i):
             continue
         key = f"{number}|{submitted.isoformat(sep=' ')}"

@@ -18,13 +18,11 @@ from pipeline.validate import (
     RowCollector,
     append_row,
     clean,
-    date_error,
     header_hints,
     map_columns,
     missing_columns_reason,
     new_frame,
     normalise_reporter_category,
-    parse_datetime,
     stable_hash,
 )
 
@@ -68,16 +66,9 @@ def parse_chunk(
             return clean(row[cols[fld]]) if fld in cols else ""
 
         content, when_txt, name = get("content"), get("reported_at"), get("supervisor_name")
-        when = None
         if not content:
             rc.reject(i, f"{label('content')} is empty (no feedback text)")
-        if not when_txt:
-            rc.reject(i, f"{label('reported_at')} is empty")
-        else:
-            try:
-                when = parse_datetime(when_txt)
-            except ValueError as exc:
-                rc.reject(i, date_error(label("reported_at"), when_txt, str(exc)))
+        when = rc.required_datetime(i, label("reported_at"), when_txt)
         if not rc.ok(i):
             continue
         key = stable_hash(when.isoformat(sep=" "), name, content)
