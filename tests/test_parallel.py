@@ -139,3 +139,9 @@ def test_batch_model_features_equal_the_shipped_models(landing) -> None:
         expected = slow.predict_proba(tokens, **kw)
         assert np.array_equal(expected, fast.predict_proba(tokens, **kw))
         assert np.array_equal(expected, fast.predict_proba(clean_tokens(tokens), **kw))
+    # Content words and keywords with per-token memos are the tokenizer's and the extractor's own.
+    from pipeline.enrich import content_and_keywords
+
+    content, keywords = content_and_keywords(enricher.tokenizer, enricher.keyword_extractor, tokens, k=5)
+    assert content == [enricher.tokenizer.content_tokens(t) for t in tokens]
+    assert keywords == [enricher.keyword_extractor.keywords(c, k=5) for c in content]
