@@ -593,10 +593,12 @@ _LAST_BATCH: list[_BatchText] = []
 def _batch(docs: Sequence[Any]) -> _BatchText:
     """The shared per-batch text codes for these token lists (the area and sentiment models get the
     same lists one after the other)."""
-    if _LAST_BATCH and _LAST_BATCH[0].same(docs):
-        return _LAST_BATCH[0]
-    _LAST_BATCH[:] = [_BatchText(docs)]
-    return _LAST_BATCH[0]
+    last = _LAST_BATCH[0] if _LAST_BATCH else None
+    if last is not None and last.same(docs):
+        return last
+    batch = _BatchText(docs)
+    _LAST_BATCH[:] = [batch]  # (another thread may replace it: each caller keeps its own reference)
+    return batch
 
 
 class CleanTokens(list):
