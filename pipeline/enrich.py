@@ -593,7 +593,7 @@ _LAST_BATCH: list[_BatchText] = []
 def _batch(docs: Sequence[Any]) -> _BatchText:
     """The shared per-batch text codes for these token lists (the area and sentiment models get the
     same lists one after the other)."""
-    last = _LAST_BATCH[0] if _LAST_BATCH else None
+    last = next(iter(_LAST_BATCH), None)
     if last is not None and last.same(docs):
         return last
     batch = _BatchText(docs)
