@@ -22,50 +22,18 @@ from pathlib import Path
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+from nlp.real_text import join_labels, load_texts  # noqa: E402,F401  (load_texts: old import path)
+
 LABELS = HERE / "labels.csv"
-
-# file name in labels.csv -> path of the source file under the shared data folder
-SOURCES: dict[str, str] = {
-    "hot_messages": "tipdm2020c_hot_messages/hot_messages.csv",  # 附件3
-    "replies": "tipdm2020c_replies/replies.csv.gz",  # 附件4
-}
-
-
-def load_texts(shared: Path) -> pd.DataFrame:
-    """Read 留言编号/留言主题/留言详情 of 附件3 and 附件4 from the shared data folder."""
-    frames = []
-    for name, rel in SOURCES.items():
-        path = shared / rel
-        if not path.exists():
-            raise FileNotFoundError(f"{path} not found (is --shared pointing at shared/data?)")
-        df = pd.read_csv(path, usecols=["留言编号", "留言主题", "留言详情"], dtype={"留言编号": "int64"})
-        df["file"] = name
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
 
 
 def build(shared: Path, labels_path: Path = LABELS, with_ids: bool = False) -> pd.DataFrame:
-    """Join labels with texts; text = 留言主题 + "。" + 留言详情 (whitespace trimmed)."""
-    labels = pd.read_csv(labels_path, dtype={"留言编号": "int64"}, keep_default_na=False)
-    texts = load_texts(shared)
-    merged = labels.merge(texts, on=["file", "留言编号"], how="left", validate="one_to_one")
-    missing = merged["留言详情"].isna()
-    if missing.any():
-        ids = merged.loc[missing, ["file", "留言编号"]].to_records(index=False).tolist()
-        raise KeyError(f"{len(ids)} labelled ids not found in the shared data: {ids[:5]}")
-    subject = merged["留言主题"].astype(str).str.strip().str.rstrip("。")
-    body = merged["留言详情"].astype(str).str.strip()
-    out = pd.DataFrame(
-        {
-            "text": subject + "。" + body,
-            "label": merged["area"],
-            "label2": merged["area2"],
-            "sentiment": merged["sentiment"],
-        }
-    )
-    if with_ids:
-        out = pd.concat([merged[["file", "留言编号", "slice"]], out], axis=1)
-    return out
+    """Join labels with texts (nlp.real_text.join_labels); text = 留言主题 + "。" + 留言详情."""
+    joined = join_labels(labels_path, shared)
+    cols = (["file", "留言编号", "slice"] if with_ids else []) + ["text", "label", "label2", "sentiment"]
+    return joined[cols]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         df = build(args.shared, args.labels, args.with_ids)
-    except (FileNotFoundError, KeyError) as exc:
+    except (FileNotFoundError, KeyError, ValueError) as exc:
         print(f"build_eval: {exc}", file=sys.stderr)
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
