@@ -179,6 +179,20 @@ def _column(frame: pd.DataFrame, name: str) -> list[Any]:
     return frame[name].tolist() if name in frame.columns else [None] * len(frame)
 
 
+_EXACT_DT_UNITS = ("datetime64[s]", "datetime64[ms]", "datetime64[us]")
+
+
+def _datetime_column(frame: pd.DataFrame, name: str) -> list[dt.datetime | None]:
+    """``memo_map(_to_dt, _column(frame, name))``: for a naive datetime64 column of second, milli- or
+    microsecond resolution, converted by numpy in one step (exact: datetime holds microseconds; NaT
+    becomes None)."""
+    if name in frame.columns and str(frame[name].dtype) in _EXACT_DT_UNITS:
+        out = frame[name].to_numpy().astype("datetime64[us]").astype(object).tolist()
+        if all(v is None or type(v) is dt.datetime for v in out):  # (years 1-9999: always)
+            return out
+    return memo_map(_to_dt, _column(frame, name))
+
+
 @lru_cache(maxsize=1 << 17)
 def _mask_text_or_none(value: Any) -> str | None:
     return pii.mask_pii(_str_or_none(value) or "") or None
@@ -319,9 +333,9 @@ def _enrich_rows(source: str, feedback: pd.DataFrame, record_keys: dict[str, str
     feedback_id = [stable_id(rk, p or "") for rk, p in zip(record_key, parts, strict=True)]
     sid = [str(s or k) for s, k in zip(_column(feedback, "source_record_id"), feedback["record_key"].tolist(),
                                        strict=True)]
-    received_at = memo_map(_to_dt, _column(feedback, "received_at"))
-    due_at = memo_map(_to_dt, _column(feedback, "due_at"))
-    closed_at = memo_map(_to_dt, _column(feedback, "closed_at"))
+    received_at = _datetime_column(feedback, "received_at")
+    due_at = _datetime_column(feedback, "due_at")
+    closed_at = _datetime_column(feedback, "closed_at")
     credit = memo_map(_str_or_none, _column(feedback, "credit_code"))
     name = memo_map(_str_or_none, _column(feedback, "entity_name"))
     phone = memo_map(_str_or_none, _column(feedback, "phone"))
