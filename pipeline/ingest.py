@@ -173,12 +173,14 @@ def _json_str(value: str | None) -> str:
     return "null" if value is None else encode_basestring(value.strip())
 
 
-def hash_and_mask_rows(raws: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+def hash_and_mask_rows(raws: Sequence[dict[str, Any]], memo: dict[str, str] | None = None,
+                       ) -> tuple[list[str], list[dict[str, Any]]]:
     """``([_row_hash(r)], [mask_raw_row(r)])`` for many raw rows, column by column.
 
     Rows of a CSV chunk share their keys; for such a group of str keys and str/None cells the JSON
     text that ``_row_hash`` hashes is assembled per column (each distinct cell encoded once) and each
     distinct cell of a column is masked once. Anything else goes through the per-row functions.
+    ``memo``, if given, receives ``{cell: mask_pii(cell)}`` for the cells masked that way.
     """
     hashes: list[str] = [""] * len(raws)
     payloads: list[dict[str, Any]] = [{}] * len(raws)
@@ -201,6 +203,8 @@ def hash_and_mask_rows(raws: Sequence[dict[str, Any]]) -> tuple[list[str], list[
                 # mask_many == [mask_pii(t) ...], with a cheap gate that passes most cells untouched
                 uniq = list(dict.fromkeys(v for v in col if v is not None))
                 done = dict(zip(uniq, pii.mask_many(uniq), strict=True))
+                if memo is not None:
+                    memo.update(done)
                 masked_cols.append([None if v is None else done[v] for v in col])
             else:
                 masked_cols.append(memo_map(lambda v, mask=mask: None if v is None else mask(v), col))
@@ -242,8 +246,10 @@ def _prepare_rows(source: str, rows: pd.DataFrame) -> _PreparedRows:
     natural = [str(k) for k in rows["record_key"].tolist()]
     wkeys = memo_map(lambda k: warehouse_record_key(source, k), natural)
     row_numbers = [int(n) for n in rows["row_number"].tolist()]
-    hashes, payloads = hash_and_mask_rows(rows["raw"].tolist())
-    masked_keys = pii.mask_many(natural)
+    memo: dict[str, str] = {}
+    hashes, payloads = hash_and_mask_rows(rows["raw"].tolist(), memo)
+    # the natural key is usually a cell of the row (工单编号), masked just now
+    masked_keys = [memo[k] if k in memo else pii.mask_many([k])[0] for k in natural]
     return _PreparedRows(natural, wkeys, row_numbers, hashes, payloads, masked_keys, _cpu() - t0)
 
 
