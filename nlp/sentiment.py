@@ -177,13 +177,31 @@ class SentimentModel:
         if len(request_types) != len(X):
             raise ValueError(f"request_types has {len(request_types)} items for {len(X)} texts")
         labels = [str(c) for c in self.classes_]
+        # Row by row this is q = P[i] * f(type); P[i] = q / q.sum() if q.sum() > 0. Done for all rows
+        # at once with the same element-wise arithmetic (each row's sum still adds its own few values
+        # left to right), so the probabilities are bit-for-bit those of the row loop.
+        factors: dict[Any, np.ndarray | None] = {}
+        rows: list[int] = []
+        picked: list[np.ndarray] = []
         for i, rt in enumerate(request_types):
-            ratios = self.request_prior.get(canonical_request_type(rt) or "")
-            if not ratios:
-                continue
-            f = np.array([ratios.get(lab, 1.0) for lab in labels]) ** self.prior_strength
-            q = P[i] * f
-            P[i] = q / q.sum() if q.sum() > 0 else P[i]
+            try:
+                f = factors[rt]
+            except (KeyError, TypeError):  # (TypeError: an unhashable request type)
+                ratios = self.request_prior.get(canonical_request_type(rt) or "")
+                f = np.array([ratios.get(lab, 1.0) for lab in labels]) ** self.prior_strength if ratios else None
+                try:
+                    factors[rt] = f
+                except TypeError:
+                    pass
+            if f is not None:
+                rows.append(i)
+                picked.append(f)
+        if rows:
+            at = np.asarray(rows, dtype=np.intp)
+            Q = P[at] * np.vstack(picked)
+            s = Q.sum(axis=1)
+            ok = s > 0
+            P[at[ok]] = Q[ok] / s[ok][:, None]
         return P
 
     def predict(self, X: Sequence[Any], request_types: Sequence[Any] | None = None) -> np.ndarray:
