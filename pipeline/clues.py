@@ -130,7 +130,8 @@ _DEFAULT_GROUPING: dict[str, Any] = {
     "semantic_min_df": 2, "semantic_seed_corpus": True, "semantic_max_history": 50_000, "semantic_common": 1,
     "semantic_skip_areas": [],
     "refine_passes": 2, "exact_max_items": 2500, "leader_threshold": 0.6, "min_items": 2,
-    "always_clue_sources": ["supervisor"], "link_threshold": 0.35, "description_chars": 160,
+    "always_clue_sources": ["supervisor"], "link_threshold": 0.35,
+    "cross_area_threshold": None, "cross_area_max_groups": 4000, "description_chars": 160,
     "n_examples": 3, "n_keywords": 5, "title_keywords": 3, "title_stopwords": [],
 }
 
@@ -547,6 +548,93 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
     return top[micro]
 
 
+def _merge_across_areas(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, item_areas: np.ndarray,
+                        groups: list[tuple[str, np.ndarray]], cfg: ClueConfig,
+                        area_rank: dict[str, int]) -> list[tuple[str, np.ndarray]]:
+    """Join groups of different areas that describe one problem (跨领域归并); the clue's area is its
+    members' majority area.
+
+    Grouping runs per area, so a complaint the classifier put in the wrong area (a 停电 letter read as
+    其他, a 不动产权证 complaint read as Z) could never join its problem's clue. Here the per-area
+    groups (singletons included) are merged by size-weighted average linkage (UPGMA, the same
+    criterion as within an area: the mean similarity over all pairs of members) while the best pair
+    reaches ``cross_area_threshold``. The first pass has decided which groups of one area belong
+    together, so a merge always joins a per-area group to a group (or merged group) whose majority is
+    another area: misread complaints join their problem, but a stray text of another area cannot
+    bridge two groups the first pass kept apart. Off when ``cross_area_threshold`` is unset or the month has more than
+    ``cross_area_max_groups`` groups (the group×group matrix is kept in memory).
+    """
+    t = cfg.g("cross_area_threshold")
+    n = len(groups)
+    if t is None or n < 2 or n > int(cfg.g("cross_area_max_groups")) or len({a for a, _ in groups}) < 2:
+        return groups
+    t = float(t)
+    sizes = np.array([len(r) for _, r in groups], dtype=float)
+    m = sp.csr_matrix((np.concatenate([np.full(len(r), 1.0 / len(r)) for _, r in groups]),
+                       (np.concatenate([np.full(len(r), i) for i, (_, r) in enumerate(groups)]),
+                        np.concatenate([r for _, r in groups]))), shape=(n, x.shape[0]))
+    s = space.sim((m @ x).tocsr())  # mean pairwise similarity of the members (linear parts exactly)
+    if z is not None and space.semantic_weight > 0:
+        # The semantic part is relative to an area's background (how much closer than two texts of the
+        # area usually are); a pair of groups is judged against the stricter (higher-mean) background
+        # of its two areas, and areas clustered without it (Z) borrow the other area's.
+        skip = {str(a) for a in cfg.g("semantic_skip_areas") or ()}
+        stats = {a: clue_space.pair_stats(z[item_areas == a]) for a in {a for a, _ in groups} if a not in skip}
+        zg = np.asarray(m @ z)
+        garea = [a for a, _ in groups]
+        mu = np.array([stats[a][0] if a in stats else -np.inf for a in garea])
+        sd = np.array([stats[a][1] if a in stats else 0.0 for a in garea])
+        pick = mu[:, None] >= mu[None, :]
+        mu2 = np.where(pick, mu[:, None], mu[None, :])
+        sd2 = np.where(pick, sd[:, None], sd[None, :])
+        ok = np.isfinite(mu2)
+        cos = zg @ zg.T
+        s = s + np.where(ok, space.semantic_weight * np.clip((cos - np.where(ok, mu2, 0.0)) /
+                                                             np.where(ok, sd2, 1.0), 0.0, None), 0.0)
+    # pure[k]: cluster k is still one per-area group, of area code[k]; maj[k]: majority area code.
+    codes = {a: i for i, a in enumerate(sorted({a for a, _ in groups}, key=lambda a: (a == "Z", a)))}
+    code = np.array([codes[a] for a, _ in groups])
+    maj = code.copy()
+    pure = np.ones(n, dtype=bool)
+    votes: list[Counter[int]] = [Counter({int(c): int(w)}) for c, w in zip(code, sizes, strict=True)]
+    members: list[list[int]] = [[i] for i in range(n)]
+    alive = np.ones(n, dtype=bool)
+    raw = s.astype(float)  # mean similarity between clusters, kept up to date (Lance–Williams, UPGMA)
+    allowed = (code[:, None] != code[None, :])
+    np.fill_diagonal(allowed, False)
+    s = np.where(allowed, raw, -np.inf)
+    while True:
+        flat = int(np.argmax(s))
+        i, j = divmod(flat, n)
+        if not np.isfinite(s[i, j]) or s[i, j] < t:
+            break
+        if pure[i] and not pure[j]:
+            i, j = j, i  # keep the merged cluster's row in i
+        wi, wj = sizes[i], sizes[j]
+        row = (wi * raw[i] + wj * raw[j]) / (wi + wj)
+        sizes[i] = wi + wj
+        pure[i] = False
+        votes[i].update(votes[j])
+        maj[i] = min(votes[i], key=lambda c: (-votes[i][c], c))  # ties: the first area (Z last)
+        members[i].extend(members[j])
+        alive[j] = False
+        raw[i, :] = row
+        raw[:, i] = row
+        ok = alive & pure & (code != maj[i])
+        ok[i] = False
+        s[j, :] = -np.inf
+        s[:, j] = -np.inf
+        s[i, :] = np.where(ok, row, -np.inf)
+        s[:, i] = s[i, :]
+    out: list[tuple[str, np.ndarray]] = []
+    for i in np.flatnonzero(alive):
+        rows = np.sort(np.concatenate([groups[g][1] for g in members[i]]))
+        votes = Counter(item_areas[rows].tolist())
+        area = min(votes, key=lambda a: (-votes[a], a == "Z", area_rank.get(a, 99), a))
+        out.append((area, rows))
+    return out
+
+
 # --------------------------------------------------------------------------- clue attributes
 
 
@@ -716,18 +804,20 @@ def build_clues(
     groups: list[tuple[str, np.ndarray]] = []  # (area, row indices)
     area_rank = {a: i for i, a in enumerate(cfg.area_order)}
     skip = {str(a) for a in cfg.g("semantic_skip_areas") or ()}
+    area_groups: list[tuple[str, np.ndarray]] = []
     for area in sorted(df["area"].unique(), key=lambda a: (area_rank.get(a, 99), a)):
         idx = np.flatnonzero(df["area"].to_numpy() == area)
         labels = _cluster_area(space, x[idx], None if z is None or area in skip else z[idx], cfg)
-        for lab in np.unique(labels):
-            rows = idx[labels == lab]
-            if len(rows) >= min_items:
-                groups.append((area, rows))
-            else:
-                # Too small to be a clue, but some sources (监督员) always make one per report.
-                for r in rows:
-                    if df.at[r, "source"] in always:
-                        groups.append((area, np.array([r])))
+        area_groups.extend((area, idx[labels == lab]) for lab in np.unique(labels))
+    area_groups = _merge_across_areas(space, x, z, df["area"].to_numpy(), area_groups, cfg, area_rank)
+    for area, rows in area_groups:
+        if len(rows) >= min_items:
+            groups.append((area, rows))
+        else:
+            # Too small to be a clue, but some sources (监督员) always make one per report.
+            for r in rows:
+                if df.at[r, "source"] in always:
+                    groups.append((area, np.array([r])))
 
     if not groups:
         return _empty_clues()

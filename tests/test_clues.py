@@ -604,12 +604,14 @@ def test_each_planted_problem_is_one_clue(month_data):
     # Measured 0.013 (seeds 1-10; 0.14 with the unseen problems added): the noise that joins a
     # clue is about the same object (e.g. 土地证面积不符 joining the property-certificate clue).
     assert noise_share <= 0.2, noise_share
-    # noise does not form large clues of its own
+    # noise does not form large clues of its own. Measured: the largest noise-only clue has 5 items,
+    # four 供水排水 one-offs (污水管网, 自来水发黄, 水表被偷, 用水报装) that share the water concept, which
+    # a Z one-off about 污水 joins through the cross-area merge (4 items before that merge existed).
     size = members.groupby("clue_id").size()
     noise_clues = members[members["feedback_id"].isin(noise)].groupby("clue_id").size()
     for cid, n_noise in noise_clues.items():
         if n_noise / size[cid] > 0.5:
-            assert size[cid] < 5, (cid, size[cid])
+            assert size[cid] <= 5, (cid, size[cid])
 
 
 def test_distinct_problems_in_one_area_stay_apart(month_data):
@@ -619,6 +621,38 @@ def test_distinct_problems_in_one_area_stay_apart(month_data):
                  ("P6_queue", "P7_attitude"), ("P10_loans", "H6_loan_withdrawal"),
                  ("P8_inspections", "H4_heavy_fines"), ("P1_license_slow", "H1_deregistration")):
         assert quality[a]["clue_id"] != quality[b]["clue_id"], (a, b)
+
+
+def test_misclassified_members_join_their_problem(cfg):
+    """A complaint the classifier put in the wrong area still joins its problem's clue (跨领域归并),
+    and the clue keeps the area most of its members have; with the merge off, it cannot."""
+    import copy
+
+    frame, planted, noise = make_month("2025-10", seed=7)
+    cands = select_candidates(frame, cfg, month="2025-10")
+    # A quarter of two problems' members read as 其他 (Z) or as a neighbouring area.
+    wrong = {"P2_power_outage": "Z", "P1_license_slow": "A9"}
+    moved: dict[str, set[str]] = {}
+    for p, to in wrong.items():
+        ids = sorted(planted[p])[: max(2, len(planted[p]) // 4)]
+        moved[p] = set(ids)
+        cands.loc[cands["feedback_id"].isin(ids), "area"] = to
+    off = copy.deepcopy(cfg)
+    off.grouping["cross_area_threshold"] = None
+    results = {}
+    for name, c in (("merge", cfg), ("off", off)):
+        clues, members = build_clues(cands, "2025-10", None, c)
+        quality, _ = grouping_quality(members, clues, planted, noise)
+        clue_of = dict(zip(members["feedback_id"], members["clue_id"], strict=True))
+        results[name] = {p: (quality[p], sum(clue_of.get(f) == quality[p]["clue_id"] for f in moved[p]))
+                         for p in wrong}
+    for p in wrong:
+        (q, joined), (q_off, joined_off) = results["merge"][p], results["off"][p]
+        assert q["area"] == PLANTED[p]["area"], (p, q)
+        assert q["f1"] >= 0.8 and q["f1"] > q_off["f1"], (p, q, q_off)
+        # Measured: P2 6 of 6 misread members join (F1 0.86 -> 1.0); P1 4 of 7 (two of the others
+        # form a pair of their own in A9 that stays below the threshold), F1 0.78 -> 0.87.
+        assert joined >= 0.5 * len(moved[p]) and joined_off == 0, (p, joined, joined_off)
 
 
 def test_unseen_wordings(cfg):
@@ -813,17 +847,20 @@ def _report_sample(land: str, month: str) -> None:
     cfg = load_clue_config()
     cands = select_candidates(fb, cfg, month=month)
     clues, members = build_clues(cands, month, None, cfg)
-    by_clue = members.groupby("clue_id")["source_record_id"].apply(set).to_dict()
+    # Record ids are per source (监督员 序号 24 and 暗访 序号 24 are different records).
+    members = members.assign(_key=list(zip(members["source"], members["source_record_id"].astype(str), strict=True)))
+    by_clue = members.groupby("clue_id")["_key"].apply(set).to_dict()
     area_of = clues.set_index("clue_id")["area"]
     print(f"{len(fb)} texts, {len(cands)} candidates, {len(clues)} clues")
     f1s = []
     for p in json.loads((root / "planted_problems.json").read_text(encoding="utf-8")):
-        ids = {m["source_record_id"] for m in p["members"]}
+        ids = {(m["source"], str(m["source_record_id"])) for m in p["members"]}
         best, overlap = max(((cid, len(ids & mem)) for cid, mem in by_clue.items()), key=lambda t: t[1])
         prec, rec = overlap / len(by_clue[best]), overlap / len(ids)
         f1 = 2 * prec * rec / (prec + rec) if overlap else 0.0
         f1s.append(f1)
-        right_area = int((cands["source_record_id"].isin(ids) & (cands["area"] == p["area"])).sum())
+        keys = pd.Series(list(zip(cands["source"], cands["source_record_id"].astype(str), strict=True)), index=cands.index)
+        right_area = int((keys.isin(ids) & (cands["area"] == p["area"])).sum())
         print(f"  {p['id']} {p['area']} planted {len(ids):3d} (area right {right_area:3d})  clue {len(by_clue[best]):3d} "
               f"in {area_of[best]}  P {prec:.2f}  R {rec:.2f}  F1 {f1:.2f}  {p['title'][:30]}")
     print(f"  mean F1 {np.mean(f1s):.2f}")
