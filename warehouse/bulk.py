@@ -12,7 +12,8 @@ Both functions run inside the caller's transaction (``engine.begin()``): a failu
 behind, and raises SQLAlchemy's exception classes (IntegrityError …) as ``conn.execute`` would. Values are converted exactly as SQLAlchemy would bind them (dates and times on SQLite as
 SQLAlchemy's text format, JSON serialised), so rows loaded here read back like any other.
 
-Rows are mappings (``{"column": value}``) or, faster, tuples in the order of ``columns``.
+Rows are mappings (``{"column": value}``) or, faster, tuples in the order of ``columns``. A JSON
+column's value may be a :class:`JsonText` (serialised already, e.g. in a worker process).
 Within one upsert batch a key that appears twice keeps its last row.
 """
 
@@ -90,6 +91,20 @@ def _fast_date(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
+class JsonText(str):
+    """A JSON column's value already serialised exactly as the column would serialise it (e.g. by
+    ``json.dumps`` in a worker process): loaded as it is, not serialised again."""
+
+    __slots__ = ()
+
+
+def _pre_serialized(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def convert(v: Any, _t: type = JsonText) -> Any:
+        return str.__str__(v) if type(v) is _t else proc(v)
+
+    return convert
+
+
 def _converters(conn: Connection, tbl: Table, cols: list[str]) -> list[Callable[[Any], Any] | None]:
     """Per-column value converters: SQLAlchemy's own bind processors (SQLite), JSON text (PostgreSQL)."""
     dialect = conn.dialect
@@ -112,11 +127,15 @@ def _converters(conn: Connection, tbl: Table, cols: list[str]) -> list[Callable[
         elif proc is not None and isinstance(typ, Date) and not isinstance(typ, DateTime) \
                 and fmt == _SQLITE_DATE_FORMAT:
             proc = _fast_date(proc)
+        elif proc is not None and isinstance(typ, JSON):
+            proc = _pre_serialized(proc)
         out.append(proc)
     return out
 
 
 def _json_text(value: Any) -> Any:
+    if type(value) is JsonText:
+        return str.__str__(value)
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
