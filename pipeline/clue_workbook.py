@@ -297,18 +297,24 @@ def write_clue_workbook(path: str | Path, month: str, clues: pd.DataFrame, membe
     w = _Writer(path, _stamp(month))
     ws_sum = w.wb.add_worksheet(SUMMARY_SHEET)
     area_list = _areas_in_order(areas, rows)
+    sheet_of = _write_area_sheets(w, rows, area_list)
+    _write_summary(w, ws_sum, month, rows, area_list, labels, sheet_of)
+    _write_detail(w, members, labels)
+    _write_note_sheet(w)
+    w.close()
+
+
+def _write_area_sheets(w: _Writer, rows: pd.DataFrame, area_list: list[dict]) -> dict[str, str]:
+    """One sheet per area (in taxonomy order) with its rows; returns area code → sheet name."""
     used: set[str] = set()
-    sheet_of = {}
+    sheet_of: dict[str, str] = {}
     for a in area_list:
         code = str(a["code"])
         sheet_of[code] = _sheet_name(code, str(a.get("name_zh", "")), used)
         ws = w.wb.add_worksheet(sheet_of[code])
         sub = rows[rows["area"].astype(str) == code] if len(rows) else rows
         _write_area_sheet(w, ws, _sort_rows(sub))
-    _write_summary(w, ws_sum, month, rows, area_list, labels, sheet_of)
-    _write_detail(w, members, labels)
-    _write_note_sheet(w)
-    w.close()
+    return sheet_of
 
 
 def _write_summary(w: _Writer, ws: Any, month: str, rows: pd.DataFrame, area_list: list[dict],
@@ -402,14 +408,7 @@ def write_ledger_workbook(path: str | Path, ledger: pd.DataFrame, areas: list[di
     w = _Writer(path, _stamp(months[-1] if months else None))
     ws_sum = w.wb.add_worksheet(SUMMARY_SHEET)
     area_list = _areas_in_order(areas, rows)
-    used: set[str] = set()
-    sheet_of = {}
-    for a in area_list:
-        code = str(a["code"])
-        sheet_of[code] = _sheet_name(code, str(a.get("name_zh", "")), used)
-        ws = w.wb.add_worksheet(sheet_of[code])
-        sub = rows[rows["area"].astype(str) == code] if len(rows) else rows
-        _write_area_sheet(w, ws, _sort_rows(sub))
+    sheet_of = _write_area_sheets(w, rows, area_list)
     span = f"{months[0]}—{months[-1]}" if months else ""
     _write_summary(w, ws_sum, f"问题台账 {span}".strip(), rows, area_list, labels, sheet_of)
     _write_note_sheet(w)
