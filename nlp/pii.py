@@ -568,6 +568,18 @@ def mask_credit_code(code: str | None) -> str | None:
     return s[:2] + "*" * (len(s) - 6) + s[-4:]
 
 
+def credit_code_cell(code: str) -> tuple[str, bool]:
+    """``(masked, valid)`` of a credit-code cell, with one PII scan instead of three:
+    ``(mask_pii(code) if find_pii(code) else mask_credit_code(code), is_valid_credit_code(code))``."""
+    matches = find_pii(code)
+    masked = _apply(code, matches) if matches else mask_credit_code(code)
+    if len(matches) == 1 and matches[0].kind in ("credit_code", "credit_code_invalid") \
+            and matches[0].start == 0 and matches[0].end == len(code) and code.translate(_SCAN_TABLE) == code:
+        # the scan judged exactly this string with is_valid_credit_code already (valid: credit_code)
+        return masked, matches[0].kind == "credit_code"
+    return masked, is_valid_credit_code(code)
+
+
 def salted_hash(value: str | None, salt: str) -> str | None:
     """Keyed hash (加盐哈希) of an identifier: HMAC-SHA256 hex, first 24 characters.
 

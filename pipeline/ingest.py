@@ -269,8 +269,7 @@ def _credit_info_plain(code: Any, name: Any, salt: str) -> tuple | None:
     if not code:
         return None
     code = str(code)
-    masked = pii.mask_pii(code) if pii.find_pii(code) else pii.mask_credit_code(code)
-    return _entity_hash(code, _clean(name), salt), (masked, pii.is_valid_credit_code(code))
+    return _entity_hash(code, _clean(name), salt), pii.credit_code_cell(code)
 
 
 _credit_info_cached = lru_cache(maxsize=1 << 16)(_credit_info_plain)  # enterprises recur across batches

@@ -42,3 +42,23 @@ def test_gate_skips_dates_times_and_small_numbers() -> None:
     for cell in ["13812345678", "138-1234-5678", "138 1234 5678", "0371-6543219", "2026-1001-2345",
                  "GD202610010023627", "a@b.cn", "张先生", "联系人王五"]:
         assert _GATE_RE.search(cell) is not None, cell
+
+
+def test_credit_code_cell_equals_the_three_calls() -> None:
+    from nlp.pii import credit_code_cell, is_valid_credit_code, mask_credit_code
+
+    cells = ["91410100MA44XXXX0Y", "91410102281591264R", "91410100MAFU2P7803", "91410100MA44XXXX0Z",
+             "９１410100MA44XXXX0Y", "914101002815912640", "11010519491231002X", "9141 0100 MA44 XXXX 0Y",
+             "91410100-MA44XXXX0Y", "无", "0371-65432198", "123", "x91410100MA44XXXX0Y", " 91410102281591264R "]
+    for c in cells:
+        expected = (mask_pii(c) if find_pii(c) else mask_credit_code(c), is_valid_credit_code(c))
+        assert credit_code_cell(c) == expected, c
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY９Ａ -", min_size=15, max_size=20))
+def test_credit_code_cell_on_code_like_strings(code: str) -> None:
+    from nlp.pii import credit_code_cell, is_valid_credit_code, mask_credit_code
+
+    assert credit_code_cell(code) == (mask_pii(code) if find_pii(code) else mask_credit_code(code),
+                                      is_valid_credit_code(code))
