@@ -346,8 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv", type=int, default=5, help="folds for the CV metrics in the cards (0 = skip)")
     ap.add_argument("--real-eval", type=Path, default=ROOT / "var" / "real_eval.csv",
                     help="labelled real-text CSV to measure (never trained on); skipped if absent")
-    ap.add_argument("--real-train", type=Path, default=TRAIN_LABELS,
-                    help="ids + labels of the real training messages (texts joined from --shared)")
+    ap.add_argument("--real-train", default=str(TRAIN_LABELS),
+                    help="ids + labels of the real training messages (texts joined from --shared); "
+                         "'none' = seed corpus and lexicon only (the configuration of the shipped models)")
     ap.add_argument("--with-reviews", action="store_true",
                     help=f"add the review corpora to the sentiment training data (weight {REVIEW_WEIGHT})")
     ap.add_argument("--version", default=None, help="model version (default: <task>-<date>)")
@@ -355,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     today = dt.date.today().isoformat()
     summary = {}
-    real, real_info = load_real_train(args.shared, args.real_train)
+    if str(args.real_train).lower() == "none":
+        real, real_info = None, {"used": False, "note": "not used (--real-train none): seed corpus and lexicon only"}
+    else:
+        real, real_info = load_real_train(args.shared, Path(args.real_train))
     if real is None:
         print(f"build_models: {real_info['note']}", file=sys.stderr)
     if args.only in (None, "area"):
