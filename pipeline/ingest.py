@@ -531,7 +531,9 @@ class _FileLoader:
                                 "part": fb["part"].fillna("").astype(str).to_numpy()})
             sel = sel[sel["record_key"].isin(keep)].drop_duplicates(["record_key", "part"], keep="last")
             picked = sel.index.tolist()
-            ids = [stable_id(record_keys[k], p) for k, p in zip(sel["record_key"], sel["part"], strict=True)]
+            if self._has_corrections or known_keys:
+                # (the workers compute the same ids; here only to look up corrections and stale rows)
+                ids = [stable_id(record_keys[k], p) for k, p in zip(sel["record_key"], sel["part"], strict=True)]
         corrections = self._corrections(ids) if ids and self._has_corrections else {}
         # Feedback that a changed record no longer yields is removed; the rest is upserted.
         t = Feedback.__table__

@@ -6,7 +6,8 @@
   are not rewritten (``WHERE … IS DISTINCT FROM``), so re-running a load creates no dead tuples.
   When the target table is still empty, the upsert copies straight into it (nothing can conflict).
 - SQLite: one ``executemany`` of a prepared ``INSERT`` (``… ON CONFLICT DO UPDATE`` for an upsert) on
-  the driver connection, inside the caller's transaction.
+  the driver connection, inside the caller's transaction. An upsert none of whose keys is in the
+  table yet (checked first: one index probe per key) is a plain ``INSERT``: same rows, cheaper.
 
 Both functions run inside the caller's transaction (``engine.begin()``): a failure leaves nothing
 behind, and raises SQLAlchemy's exception classes (IntegrityError …) as ``conn.execute`` would. Values are converted exactly as SQLAlchemy would bind them (dates and times on SQLite as
@@ -281,6 +282,26 @@ def _sqlite_executemany(conn: Connection, stmt: str, tuples: Iterable[tuple]) ->
         cur.close()
 
 
+SQLITE_PLAIN_INSERT_WHEN_NEW = True  # (tests switch it off to compare with the upsert statement)
+
+
+def _sqlite_any_key_exists(conn: Connection, tbl: Table, key: str, values: list[Any]) -> bool:
+    """Whether any of ``values`` is in ``tbl.key`` (an index probe per value)."""
+    q = conn.dialect.identifier_preparer
+    raw = conn.connection.driver_connection
+    cur = raw.cursor()
+    try:
+        for i in range(0, len(values), 900):
+            part = values[i : i + 900]
+            sql = (f"SELECT 1 FROM {q.format_table(tbl)} WHERE {q.quote(key)} IN "
+                   f"({', '.join('?' for _ in part)}) LIMIT 1")
+            if cur.execute(sql, part).fetchone() is not None:
+                return True
+        return False
+    finally:
+        cur.close()
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -326,6 +347,13 @@ def bulk_upsert(conn: Connection, table: Table | str, rows: Sequence[Row], keys:
         if conn.dialect.name == "postgresql":
             return _pg_upsert(conn, tbl, cols, tuples, keys, update)
         if conn.dialect.name == "sqlite":
-            _sqlite_executemany(conn, _sqlite_insert_sql(conn, tbl, cols, keys, update), tuples)
+            if update and SQLITE_PLAIN_INSERT_WHEN_NEW and len(keys) == 1 \
+                    and not _sqlite_any_key_exists(conn, tbl, keys[0], [t[key_pos[0]] for t in tuples]):
+                # None of the (de-duplicated) keys is in the table, and this transaction is the only
+                # writer: a plain INSERT writes exactly the rows (and rowids) the upsert would, without
+                # the upsert's conflict handling per row (about a third of a feedback row's cost).
+                _sqlite_executemany(conn, _sqlite_insert_sql(conn, tbl, cols, None, False), tuples)
+            else:
+                _sqlite_executemany(conn, _sqlite_insert_sql(conn, tbl, cols, keys, update), tuples)
             return len(tuples)
     raise NotImplementedError(f"bulk_upsert: unsupported database {conn.dialect.name}")
