@@ -67,7 +67,7 @@ lint: install
 	$(BIN)/ruff check .
 
 model: install
-	$(BIN)/python scripts/build_models.py --shared ../shared/data
+	$(BIN)/python scripts/build_models.py --shared ../shared/data --real-train none
 
 bench: install
 	$(BIN)/python benchmarks/bench_tokenize.py
