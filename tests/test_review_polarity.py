@@ -103,3 +103,12 @@ def test_real_hotel_reviews_are_in_the_shopping_hotel_category_and_are_excluded(
     aux = rp.auxiliary_rows("hotel", hotel["text"].tolist(), {"shop": shop})
     assert "酒店" not in set(aux["cat"])
     assert not any(rp.text_key(t) in hotel_keys for t in aux["text"])
+
+
+def test_neural_run_on_synthetic_corpora(tmp_path: Path):
+    pytest.importorskip("torch")  # optional: torch is not a project dependency
+    _write_synthetic_shared(tmp_path)
+    res = rp.run(tmp_path, "waimai", "neural")
+    assert {"calibrated SVM (the evaluate default)", "BiGRU pre-trained on aux + fine-tuned",
+            "mean of calibrated SVM and fine-tuned BiGRU", "BiGRU on the fold only"} <= set(res)
+    assert all(0.0 <= v <= 1.0 for v in res.values())
