@@ -207,6 +207,11 @@ _salted = lru_cache(maxsize=1 << 17)(pii.salted_hash)
 _entity_hash_cached = lru_cache(maxsize=1 << 16)(lambda code, name, salt: _entity_hash(code, name, salt))
 
 
+# Per (stop words, domain words, keyword stop words, min length): token -> (content word, candidate).
+_TOKEN_MEMOS: dict[tuple, tuple[tuple, dict[str, tuple[str | None, bool]]]] = {}
+_TOKEN_MEMO_MAX = 1 << 19
+
+
 def content_and_keywords(tokenizer: Tokenizer, extractor: KeywordExtractor, token_lists: Sequence[Sequence[str]],
                          k: int = 5) -> tuple[list[list[str]], list[list[str]]]:
     """``([tokenizer.content_tokens(t)], [extractor.keywords(content, k)])`` for many token lists.
@@ -221,37 +226,49 @@ def content_and_keywords(tokenizer: Tokenizer, extractor: KeywordExtractor, toke
     kstop, min_len = extractor._stop(), extractor.min_len
     idf, default = extractor._idf()
     rank = extractor._rank
-    content_of: dict[str, str | None] = {}
-    is_candidate: dict[str, bool] = {}
+    # token -> (its content word or None, whether that word is a keyword candidate): the rules of
+    # content_tokens and KeywordExtractor._candidates, kept across batches (the same tokens recur)
+    # (a new dict, never a cleared one, so a thread keeps using the memo it started with)
+    key = (id(stop), id(domain), id(kstop), min_len)
+    entry = _TOKEN_MEMOS.get(key)
+    if entry is None or entry[0][0] is not stop or entry[0][1] is not domain or entry[0][2] is not kstop \
+            or len(entry[1]) > _TOKEN_MEMO_MAX:
+        if len(_TOKEN_MEMOS) > 8:
+            _TOKEN_MEMOS.clear()
+        entry = _TOKEN_MEMOS[key] = ((stop, domain, kstop), {})
+    memo = entry[1]
+    default_rank = rank is KeywordExtractor._rank
     contents: list[list[str]] = []
     keywords: list[list[str]] = []
     for tokens in token_lists:
         content = []
+        words = []
         for t in tokens:
             try:
-                s = content_of[t]
+                s, ok = memo[t]
             except KeyError:
                 s = t.strip()
-                s = content_of[t] = s if (s in domain or (s and s not in stop and is_content_word(s))) else None
+                s = s if (s in domain or (s and s not in stop and is_content_word(s))) else None
+                ok = s is not None and len(s) >= min_len and s not in kstop and is_content_word(s)
+                memo[t] = (s, ok)
             if s is not None:
                 content.append(s)
+                if ok:
+                    words.append(s)
         contents.append(content)
-        words = []
-        for t in content:
-            try:
-                ok = is_candidate[t]
-            except KeyError:
-                ok = is_candidate[t] = len(t) >= min_len and t not in kstop and is_content_word(t)
-            if ok:
-                words.append(t)
         if not words:
             keywords.append([])
             continue
-        counts = Counter(words)
+        counts = Counter(words)  # (keys in order of first occurrence)
+        total = len(words)
+        if default_rank:
+            # KeywordExtractor._rank sorts by (-score, first occurrence, word); a stable sort by -score
+            # of the words in order of first occurrence is that order (first occurrences differ)
+            keywords.append(sorted(counts, key=lambda w: -(counts[w] / total * idf.get(w, default)))[: max(k, 0)])
+            continue
         first: dict[str, int] = {}
         for i, w in enumerate(words):
             first.setdefault(w, i)
-        total = len(words)
         scores = {w: c / total * idf.get(w, default) for w, c in counts.items()}
         keywords.append(rank(scores, first, k))
     return contents, keywords
