@@ -642,15 +642,31 @@ def clean_tokens(token_lists: Iterable[Sequence[str]]) -> list[CleanTokens]:
 
 
 class _LexiconCounts:
-    """nlp.features.LexiconCounts.transform for a batch: keyword hits found in one joined string."""
+    """nlp.features.LexiconCounts.transform for a batch: keyword hits found in one joined string.
+
+    Each area's value is sum(text.count(w) * len(w) / 2.0 for w in words). Every term is a whole
+    number of halves and so is every partial sum (far below 2**53): the float sum is exact, whatever
+    the order of additions, and equals (sum of count * len) / 2.0, computed here for all areas and
+    texts at once from one matrix of hit counts.
+    """
 
     def __init__(self, lex: Any) -> None:
+        import re
+
         from nlp.features import join_tokens
 
         self.lex = lex
         self.join = join_tokens
         if any(not w or _SEP in w for words in lex.keywords_ for w in words):
             raise ValueError("unsupported keyword")
+        self.words = list(dict.fromkeys(w for words in lex.keywords_ for w in words))
+        at = {w: j for j, w in enumerate(self.words)}
+        # (literal patterns: finditer's non-overlapping left-to-right matches are str.count's)
+        self.finders = [re.compile(re.escape(w)).finditer for w in self.words]
+        self.weights = np.zeros((len(lex.keywords_), len(self.words)), dtype=np.int64)
+        for a, words in enumerate(lex.keywords_):
+            for w in words:
+                self.weights[a, at[w]] += len(w)
 
     def transform(self, docs: Sequence[Any]) -> Any:
         lex, join = self.lex, self.join
@@ -660,23 +676,21 @@ class _LexiconCounts:
             return lex.transform(docs)
         big = _SEP.join(texts)
         ends = np.cumsum(np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n))
-        cache: dict[str, np.ndarray | None] = {}
-        columns = []
-        for words in lex.keywords_:
-            # sum(text.count(w) * len(w) / 2.0 for w in words), in the same order of float additions
-            acc = np.zeros(n, dtype=np.float64)
-            for w in words:
-                if w not in cache:
-                    hits, find, size, pos = [], big.find, len(w), big.find(w)
-                    while pos >= 0:  # non-overlapping, left to right: str.count's rule
-                        hits.append(pos)
-                        pos = find(w, pos + size)
-                    cache[w] = (np.bincount(np.searchsorted(ends, np.asarray(hits, dtype=np.int64), side="right"),
-                                            minlength=n) if hits else None)
-                counts = cache[w]
-                acc = acc + (counts * len(w) / 2.0 if counts is not None else 0.0)
-            columns.append(acc)
-        dense = np.column_stack(columns) if columns else np.zeros((n, 0))
+        pos: list[int] = []
+        wid: list[int] = []
+        for j, finditer in enumerate(self.finders):
+            hits = [m.start() for m in finditer(big)]
+            if hits:
+                pos += hits
+                wid += [j] * len(hits)
+        n_words = len(self.words)
+        if pos:
+            doc = np.searchsorted(ends, np.asarray(pos, dtype=np.int64), side="right")
+            counts = np.bincount(np.asarray(wid, dtype=np.int64) * n + doc, minlength=n_words * n)
+            counts = counts.reshape(n_words, n)
+        else:
+            counts = np.zeros((n_words, n), dtype=np.int64)
+        dense = ((self.weights @ counts) / 2.0).T
         arr = np.log1p(np.asarray(dense, dtype=np.float32).reshape(n, len(lex.areas_)))
         return sp.csr_matrix(arr * np.float32(lex.scale))
 
