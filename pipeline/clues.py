@@ -131,7 +131,8 @@ _DEFAULT_GROUPING: dict[str, Any] = {
     "semantic_skip_areas": [],
     "refine_passes": 2, "exact_max_items": 2500, "leader_threshold": 0.6, "min_items": 2,
     "always_clue_sources": ["supervisor"], "link_threshold": 0.35,
-    "cross_area_threshold": None, "cross_area_max_groups": 4000, "description_chars": 160,
+    "cross_area_threshold": None, "cross_area_max_groups": 4000,
+    "area_smoothing_threshold": None, "area_smoothing_min": 2, "area_smoothing_max_items": 4000, "description_chars": 160,
     "n_examples": 3, "n_keywords": 5, "title_keywords": 3, "title_stopwords": [],
 }
 
@@ -548,6 +549,28 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
     return top[micro]
 
 
+def _smooth_areas(space: _TextSpace, x: sp.csr_matrix, areas: np.ndarray, cfg: ClueConfig) -> np.ndarray:
+    """Areas for grouping: an item whose close neighbours (lexical similarity >= ``area_smoothing_threshold``)
+    mostly carry another area is grouped in that area. Near-duplicates of one complaint are about one
+    area, so the neighbours outvote a single misread; the item's own label counts as one vote."""
+    t = cfg.g("area_smoothing_threshold")
+    n = len(areas)
+    if t is None or n < 3 or n > int(cfg.g("area_smoothing_max_items")):
+        return areas
+    s = space.sim(x)
+    np.fill_diagonal(s, 0.0)
+    close = s >= float(t)
+    out = areas.copy()
+    for i in np.flatnonzero(close.sum(axis=1) >= int(cfg.g("area_smoothing_min", 2))):
+        votes = Counter({areas[i]: 1.0})
+        for j in np.flatnonzero(close[i]):
+            votes[areas[j]] += 1.0
+        best = max(votes, key=lambda a: (votes[a], a == areas[i]))
+        if best != areas[i] and votes[best] > 0.5 * sum(votes.values()):
+            out[i] = best
+    return out
+
+
 def _merge_across_areas(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, item_areas: np.ndarray,
                         groups: list[tuple[str, np.ndarray]], cfg: ClueConfig,
                         area_rank: dict[str, int]) -> list[tuple[str, np.ndarray]]:
@@ -798,6 +821,7 @@ def build_clues(
         items = list(history_texts)
         hist = clue_space.as_token_lists(items[-cap:] if cap > 0 else [])
     x, z = space.fit_transform(df["text"].tolist(), df["tokens"].tolist(), df["area"].tolist(), hist)
+    df["area"] = _smooth_areas(space, x, df["area"].to_numpy(), cfg)
 
     min_items = int(cfg.g("min_items"))
     always = set(cfg.g("always_clue_sources") or ())

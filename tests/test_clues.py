@@ -624,35 +624,41 @@ def test_distinct_problems_in_one_area_stay_apart(month_data):
 
 
 def test_misclassified_members_join_their_problem(cfg):
-    """A complaint the classifier put in the wrong area still joins its problem's clue (跨领域归并),
-    and the clue keeps the area most of its members have; with the merge off, it cannot."""
+    """A complaint the classifier put in the wrong area still joins its problem's clue (area smoothing
+    by near-duplicates, then the cross-area merge, 跨领域归并), and the clue keeps the area most of its
+    members have; with both off, it cannot.
+
+    One wording of every planted problem is read as 其他 (Z) every time it occurs (a classifier is
+    deterministic: the same wording gets the same wrong label). Measured (seed 7): mean F1 0.883
+    with both mechanisms off, 0.948 with both (smoothing alone 0.929, merge alone 0.948); 29 of the
+    36 misread members rejoin their problem's clue, none without; every clue keeps its area.
+    """
     import copy
 
     frame, planted, noise = make_month("2025-10", seed=7)
     cands = select_candidates(frame, cfg, month="2025-10")
-    # A quarter of two problems' members read as 其他 (Z) or as a neighbouring area.
-    wrong = {"P2_power_outage": "Z", "P1_license_slow": "A9"}
+    specs = {**PLANTED, **HELD_OUT}
     moved: dict[str, set[str]] = {}
-    for p, to in wrong.items():
-        ids = sorted(planted[p])[: max(2, len(planted[p]) // 4)]
-        moved[p] = set(ids)
-        cands.loc[cands["feedback_id"].isin(ids), "area"] = to
+    for p in planted:
+        hit = cands["feedback_id"].isin(planted[p]) & cands["text"].str.contains(specs[p]["texts"][0], regex=False)
+        moved[p] = set(cands.loc[hit, "feedback_id"])
+        cands.loc[hit, "area"] = "Z"
     off = copy.deepcopy(cfg)
     off.grouping["cross_area_threshold"] = None
+    off.grouping["area_smoothing_threshold"] = None
     results = {}
-    for name, c in (("merge", cfg), ("off", off)):
+    for name, c in (("on", cfg), ("off", off)):
         clues, members = build_clues(cands, "2025-10", None, c)
         quality, _ = grouping_quality(members, clues, planted, noise)
         clue_of = dict(zip(members["feedback_id"], members["clue_id"], strict=True))
-        results[name] = {p: (quality[p], sum(clue_of.get(f) == quality[p]["clue_id"] for f in moved[p]))
-                         for p in wrong}
-    for p in wrong:
-        (q, joined), (q_off, joined_off) = results["merge"][p], results["off"][p]
-        assert q["area"] == PLANTED[p]["area"], (p, q)
-        assert q["f1"] >= 0.8 and q["f1"] > q_off["f1"], (p, q, q_off)
-        # Measured: P2 6 of 6 misread members join (F1 0.86 -> 1.0); P1 4 of 7 (two of the others
-        # form a pair of their own in A9 that stays below the threshold), F1 0.78 -> 0.87.
-        assert joined >= 0.5 * len(moved[p]) and joined_off == 0, (p, joined, joined_off)
+        joined = sum(clue_of.get(f) == quality[p]["clue_id"] for p in planted for f in moved[p])
+        results[name] = (np.mean([q["f1"] for q in quality.values()]), joined, quality)
+    (f1_on, joined_on, q_on), (f1_off, joined_off, _) = results["on"], results["off"]
+    n_moved = sum(map(len, moved.values()))
+    assert n_moved >= 30
+    assert f1_on >= f1_off + 0.04, (f1_on, f1_off)
+    assert joined_on >= 0.7 * n_moved and joined_off == 0, (joined_on, joined_off, n_moved)
+    assert all(q["area"] == specs[p]["area"] for p, q in q_on.items()), q_on
 
 
 def test_unseen_wordings(cfg):
