@@ -305,7 +305,7 @@ def run_curve(tok: list[list[str]], y: np.ndarray, record: Callable[[str, float]
             sub = np.sort(order[: int(len(tr) * frac)])
             fu = default_features()
             Xtr = fu.fit_transform([tok[i] for i in sub])
-            record(f"{int(frac * 100)}% of each training fold ({len(sub)} texts)",
+            record(f"{int(frac * 100)}% of each training fold (~{int(frac * len(y) * 0.8)} texts)",
                    accuracy(svm().fit(Xtr, y[sub]), fu.transform([tok[i] for i in te]), y[te]))
 
 
