@@ -228,7 +228,7 @@ class _PreparedRows:
     wkeys: list[str]
     row_numbers: list[int]
     hashes: list[str]
-    payloads: list[JsonText]  # the masked payloads as the JSON column stores them (json.dumps)
+    payloads: list[str]  # the masked payloads as the JSON column stores them (json.dumps text)
     masked_keys: list[str]  # the natural key as stored (masked)
     seconds: float = 0.0
 
@@ -252,7 +252,7 @@ def _prepare_rows(source: str, rows: pd.DataFrame) -> _PreparedRows:
     # serialised here, in the pool, as SQLAlchemy's JSON type would (json.dumps, default arguments):
     # the parent loads the text as it is and decodes it only for a changed record's history
     dumps = json.dumps
-    payloads = [JsonText(dumps(p)) for p in payloads]
+    payloads = [dumps(p) for p in payloads]
     # the natural key is usually a cell of the row (工单编号), masked just now
     masked_keys = [memo[k] if k in memo else pii.mask_many([k])[0] for k in natural]
     return _PreparedRows(natural, wkeys, row_numbers, hashes, payloads, masked_keys, _cpu() - t0)
@@ -494,7 +494,8 @@ class _FileLoader:
             rows.append({
                 "record_key": wkey, "source": self.source, "natural_key": masked_key,
                 "content_hash": f["hash"], "first_file_id": self.file_id, "last_file_id": self.file_id,
-                "row_number": f["row_number"], "version": versions.get(wkey, 1), "payload": f["payload"],
+                "row_number": f["row_number"], "version": versions.get(wkey, 1),
+                "payload": JsonText(f["payload"]) if type(f["payload"]) is str else f["payload"],
                 "created_at": self.now, "updated_at": self.now,
             })
         new_rows = [r for r in rows if r["record_key"] not in known]
@@ -507,7 +508,7 @@ class _FileLoader:
             stmt = (t.update().where(t.c.record_key == bindparam("_key"))
                     .values({c: bindparam("_v_" + c) for c in cols}))
             self.conn.execute(stmt, [{"_key": r["record_key"],
-                                      **{"_v_" + c: json.loads(r[c]) if type(r[c]) is JsonText else r[c]
+                                      **{"_v_" + c: json.loads(r[c].text) if type(r[c]) is JsonText else r[c]
                                          for c in cols}}
                                      for r in upd_rows])
         wl.insert_rows(self.conn, RecordHistory.__table__, history)

@@ -92,16 +92,23 @@ def _fast_date(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
-class JsonText(str):
-    """A JSON column's value already serialised exactly as the column would serialise it (e.g. by
-    ``json.dumps`` in a worker process): loaded as it is, not serialised again."""
+class JsonText:
+    """A JSON column's value already serialised (``.text``) exactly as the column would serialise it
+    (e.g. by ``json.dumps`` in a worker process): loaded as it is, not serialised again. (A wrapper,
+    not a str subclass: wrapping a text copies nothing.)"""
 
-    __slots__ = ()
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"JsonText({self.text!r})"
 
 
 def _pre_serialized(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def convert(v: Any, _t: type = JsonText) -> Any:
-        return str.__str__(v) if type(v) is _t else proc(v)
+        return v.text if type(v) is _t else proc(v)
 
     return convert
 
@@ -136,7 +143,7 @@ def _converters(conn: Connection, tbl: Table, cols: list[str]) -> list[Callable[
 
 def _json_text(value: Any) -> Any:
     if type(value) is JsonText:
-        return str.__str__(value)
+        return value.text
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
