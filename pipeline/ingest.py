@@ -235,11 +235,17 @@ class _PreparedRows:
 
 @dataclass
 class _PreparedFacts:
-    feedback: list[dict[str, Any]]  # one enriched row per feedback row of the batch (no corrections yet)
+    feedback: list[tuple]  # one enriched row per feedback row of the batch (no corrections yet), as
+    # tuples in the order of ``columns`` (what the parent holds for batches it has not written yet
+    # is then far smaller than 42-key dicts); the parent makes them dicts batch by batch
     credit: list[tuple | None]  # (entity_hash, (masked code, valid)) per feedback row with a credit code
     answers: list[dict[str, Any]]
     scores: list[dict[str, Any]]
     seconds: dict[str, float] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()
+
+    def feedback_row(self, i: int) -> dict[str, Any]:
+        return dict(zip(self.columns, self.feedback[i], strict=True))
 
 
 def _prepare_rows(source: str, rows: pd.DataFrame) -> _PreparedRows:
@@ -284,7 +290,11 @@ def _prepare_facts(source: str, fb: pd.DataFrame, ans: pd.DataFrame, sc: pd.Data
     if not fb.empty:
         fb = fb.assign(record_key=fb["record_key"].astype(str), part=fb["part"].fillna("").astype(str))
         record_keys = {k: warehouse_record_key(source, k) for k in dict.fromkeys(fb["record_key"].tolist())}
-        out.feedback = enrich_feedback(source, fb, record_keys, None, get_enricher(), now=now)
+        rows = enrich_feedback(source, fb, record_keys, None, get_enricher(), now=now)
+        out.columns = tuple(rows[0]) if rows else ()
+        # (every row is built by the same dict display: same keys in the same order)
+        out.feedback = [tuple(r.values()) for r in rows]
+        del rows
         if "credit_code" in fb:
             t0 = _cpu()
             out.credit = memo_map(lambda cn: _credit_info(cn[0], cn[1], salt),
@@ -567,7 +577,7 @@ class _FileLoader:
             take = []
             while pos < len(picked) and picked[pos] < hi:
                 i = picked[pos] - lo
-                take.append(batch.feedback[i])
+                take.append(batch.feedback_row(i))
                 if batch.credit and batch.credit[i]:
                     h, info = batch.credit[i]
                     credit_info[h] = info
