@@ -62,7 +62,6 @@ from pipeline.enrich import (
 from pipeline.salt import hash_salt
 from pipeline.workdays import is_working_day
 from warehouse import load as wl
-from warehouse.bulk import JsonText
 from warehouse.db import get_engine, upgrade
 from warehouse.models import (
     Feedback,
@@ -228,7 +227,7 @@ class _PreparedRows:
     wkeys: list[str]
     row_numbers: list[int]
     hashes: list[str]
-    payloads: list[str]  # the masked payloads as the JSON column stores them (json.dumps text)
+    payloads: list[dict[str, Any]]
     masked_keys: list[str]  # the natural key as stored (masked)
     seconds: float = 0.0
 
@@ -255,10 +254,6 @@ def _prepare_rows(source: str, rows: pd.DataFrame) -> _PreparedRows:
     row_numbers = [int(n) for n in rows["row_number"].tolist()]
     memo: dict[str, str] = {}
     hashes, payloads = hash_and_mask_rows(rows["raw"].tolist(), memo)
-    # serialised here, in the pool, as SQLAlchemy's JSON type would (json.dumps, default arguments):
-    # the parent loads the text as it is and decodes it only for a changed record's history
-    dumps = json.dumps
-    payloads = [dumps(p) for p in payloads]
     # the natural key is usually a cell of the row (工单编号), masked just now
     masked_keys = [memo[k] if k in memo else pii.mask_many([k])[0] for k in natural]
     return _PreparedRows(natural, wkeys, row_numbers, hashes, payloads, masked_keys, _cpu() - t0)
@@ -476,8 +471,8 @@ class _FileLoader:
             else:
                 res.updated += 1
                 versions[wkey] = versions.get(wkey, 1) + 1
-                old = old_payloads.get(wkey) or (json.loads(final[wkey]["payload"]) if wkey in final else None) or {}
-                changes = {k: [old.get(k), v] for k, v in json.loads(masked).items() if old.get(k) != v}
+                old = old_payloads.get(wkey) or final.get(wkey, {}).get("payload") or {}
+                changes = {k: [old.get(k), v] for k, v in masked.items() if old.get(k) != v}
                 history.append({"record_key": wkey, "file_id": self.file_id, "version": versions[wkey],
                                  "changed_at": self.now, "old_hash": current[wkey], "new_hash": h,
                                  "changes": changes})
@@ -504,8 +499,7 @@ class _FileLoader:
             rows.append({
                 "record_key": wkey, "source": self.source, "natural_key": masked_key,
                 "content_hash": f["hash"], "first_file_id": self.file_id, "last_file_id": self.file_id,
-                "row_number": f["row_number"], "version": versions.get(wkey, 1),
-                "payload": JsonText(f["payload"]) if type(f["payload"]) is str else f["payload"],
+                "row_number": f["row_number"], "version": versions.get(wkey, 1), "payload": f["payload"],
                 "created_at": self.now, "updated_at": self.now,
             })
         new_rows = [r for r in rows if r["record_key"] not in known]
@@ -517,9 +511,7 @@ class _FileLoader:
             cols = [c for c in upd_rows[0] if c not in ("record_key", "first_file_id", "created_at")]
             stmt = (t.update().where(t.c.record_key == bindparam("_key"))
                     .values({c: bindparam("_v_" + c) for c in cols}))
-            self.conn.execute(stmt, [{"_key": r["record_key"],
-                                      **{"_v_" + c: json.loads(r[c].text) if type(r[c]) is JsonText else r[c]
-                                         for c in cols}}
+            self.conn.execute(stmt, [{"_key": r["record_key"], **{"_v_" + c: r[c] for c in cols}}
                                      for r in upd_rows])
         wl.insert_rows(self.conn, RecordHistory.__table__, history)
 
