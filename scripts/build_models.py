@@ -124,6 +124,18 @@ def load_real_train(shared: Path | None, labels: Path = TRAIN_LABELS) -> tuple[p
     return real, info | {"used": True, "n": len(real), "shared": str(shared)}
 
 
+def card_header(task: str, version: str) -> dict:
+    """What every model card starts with: task, version, build time and the software that built it."""
+    return {
+        "task": task,
+        "version": version,
+        "built": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sklearn": sklearn.__version__,
+        "python": sys.version.split()[0],
+        "git": git_rev(),
+    }
+
+
 def git_rev() -> str | None:
     try:
         import subprocess
@@ -173,12 +185,7 @@ def build_area(out_dir: Path, cv: int, real_eval: Path | None, version: str,
     compact_estimator(model.estimator)  # what gets saved: measure exactly that
     fit_s = time.time() - t0
     card = {
-        "task": "area",
-        "version": version,
-        "built": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "sklearn": sklearn.__version__,
-        "python": sys.version.split()[0],
-        "git": git_rev(),
+        **card_header("area", version),
         "labels": sorted(set(labels)),
         "training_data": {
             "seed_corpus": files_digest(files) | {"n": len(labels),
@@ -277,12 +284,7 @@ def build_sentiment(out_dir: Path, cv: int, real_eval: Path | None, version: str
     compact_estimator(model.estimator)
     fit_s = time.time() - t0
     card = {
-        "task": "sentiment",
-        "version": version,
-        "built": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "sklearn": sklearn.__version__,
-        "python": sys.version.split()[0],
-        "git": git_rev(),
+        **card_header("sentiment", version),
         "labels": [str(c) for c in model.classes_],
         "training_data": {
             "seed_corpus": files_digest(files) | {"n": len(labels),
