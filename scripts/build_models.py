@@ -209,11 +209,15 @@ def build_area(out_dir: Path, cv: int, real_eval: Path | None, version: str,
                       **classification_metrics(labels, pred, z_label="Z")}
         if real is not None:
             card["cv_real_train"] = real_train_cv(real, cv)
-    rm = real_eval_metrics(model, real_eval, "label", "area")
+    return save_with_card(model, card, out_dir / "area.joblib", real_eval, "label", "area")
+
+
+def save_with_card(model, card: dict, path: Path, real_eval: Path | None, label_col: str, task: str) -> dict:
+    """Measure on the real-text set (when there is one), save the model and write its card next to it."""
+    rm = real_eval_metrics(model, real_eval, label_col, task)
     if rm:
         card["real_eval"] = rm
-    path = model.save(out_dir / "area.joblib")
-    write_model_card(path, card)
+    write_model_card(model.save(path), card)
     return card
 
 
@@ -331,12 +335,7 @@ def build_sentiment(out_dir: Path, cv: int, real_eval: Path | None, version: str
             row = sentiment_grid(real, argparse.Namespace(weights=[SENTIMENT_REAL_WEIGHT], folds=cv))[0]
             card["cv_real_train"] = {"folds": cv, "data": "real training messages, grouped folds; seed corpus "
                                                           "always in training", **row}
-    rm = real_eval_metrics(model, real_eval, "sentiment", "sentiment")
-    if rm:
-        card["real_eval"] = rm
-    path = model.save(out_dir / "sentiment.joblib")
-    write_model_card(path, card)
-    return card
+    return save_with_card(model, card, out_dir / "sentiment.joblib", real_eval, "sentiment", "sentiment")
 
 
 def main(argv: list[str] | None = None) -> int:

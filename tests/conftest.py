@@ -99,3 +99,15 @@ def run_cli(*args: str) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def add_ingest_file(url: str, started_at) -> None:
+    """Register ingest_file 1 (the parent row that source records and feedback point to)."""
+    from warehouse.db import get_engine
+    from warehouse.models import IngestFile
+
+    with get_engine(url).begin() as conn:
+        conn.execute(IngestFile.__table__.insert(), [{
+            "file_id": 1, "path": "/x", "file_name": "x", "source": "hotline", "sha256": "0" * 64, "size_bytes": 1,
+            "status": "loaded", "rows_in": 0, "inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 0,
+            "ignored_rows": 0, "started_at": started_at}])

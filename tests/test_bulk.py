@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import add_ingest_file
 from pg import drop_pg_database, pg_url_or_skip
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from warehouse.bulk import bulk_insert, bulk_upsert
 from warehouse.db import get_engine, upgrade
-from warehouse.models import IngestFile, SourceRecord, WarehouseMeta
+from warehouse.models import SourceRecord, WarehouseMeta
 
 T0 = dt.datetime(2026, 3, 2, 9, 15, 30, 120)
 
@@ -20,11 +21,7 @@ T0 = dt.datetime(2026, 3, 2, 9, 15, 30, 120)
 def url(request, tmp_path):
     u = f"sqlite:///{tmp_path / 'w.db'}" if request.param == "sqlite" else pg_url_or_skip()
     upgrade(u)
-    with get_engine(u).begin() as conn:
-        conn.execute(IngestFile.__table__.insert(), [{
-            "file_id": 1, "path": "/x", "file_name": "x", "source": "hotline", "sha256": "0" * 64, "size_bytes": 1,
-            "status": "loaded", "rows_in": 0, "inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 0,
-            "ignored_rows": 0, "started_at": T0}])
+    add_ingest_file(u, T0)
     yield u
     if request.param == "postgresql":
         drop_pg_database(u)

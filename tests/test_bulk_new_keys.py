@@ -9,12 +9,12 @@ import json
 import sqlite3
 
 import pytest
+from conftest import add_ingest_file
 from sqlalchemy.exc import IntegrityError
 
 from warehouse import bulk
 from warehouse.bulk import JsonText, bulk_upsert
 from warehouse.db import get_engine, upgrade
-from warehouse.models import IngestFile
 
 T0 = dt.datetime(2026, 3, 2, 9, 15, 30, 120)
 
@@ -22,11 +22,7 @@ T0 = dt.datetime(2026, 3, 2, 9, 15, 30, 120)
 def _db(path) -> str:
     url = f"sqlite:///{path}"
     upgrade(url)
-    with get_engine(url).begin() as conn:
-        conn.execute(IngestFile.__table__.insert(), [{
-            "file_id": 1, "path": "/x", "file_name": "x", "source": "hotline", "sha256": "0" * 64, "size_bytes": 1,
-            "status": "loaded", "rows_in": 0, "inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 0,
-            "ignored_rows": 0, "started_at": T0}])
+    add_ingest_file(url, T0)
     return url
 
 
