@@ -291,6 +291,8 @@ class _TextSpace:
         about anything; a problem's own sentence, even when many people repeat it, stays in its area.
         A clause counts as boilerplate when it occurs in at least ``boilerplate_min_areas`` areas and
         ``boilerplate_min_texts`` texts (digits are ignored, so '3次' and '6次' are the same clause).
+        Areas in ``boilerplate_ignore_areas`` (Z) do not count: misread members of one problem land
+        there, and their shared sentence must not pass for framing.
         """
         self.boilerplate: frozenset[str] = frozenset()
         min_areas = int(self.cfg.g("boilerplate_min_areas", 3))
@@ -299,11 +301,14 @@ class _TextSpace:
         min_texts = int(self.cfg.g("boilerplate_min_texts", 5))
         seen_areas: dict[str, set[str]] = {}
         seen_texts: Counter[str] = Counter()
+        ignore = {str(a) for a in self.cfg.g("boilerplate_ignore_areas") or ()}
         for text, area in zip(texts, areas, strict=True):
             clauses = {c for c in map(_clause_key, _CLAUSE_SPLIT.split(text)) if len(c) >= 2}
             seen_texts.update(clauses)
             for c in clauses:
-                seen_areas.setdefault(c, set()).add(area)
+                s = seen_areas.setdefault(c, set())
+                if area not in ignore:
+                    s.add(area)
         self.boilerplate = frozenset(c for c, a in seen_areas.items()
                                      if len(a) >= min_areas and seen_texts[c] >= min_texts)
 

@@ -614,6 +614,27 @@ def test_each_planted_problem_is_one_clue(month_data):
             assert size[cid] <= 5, (cid, size[cid])
 
 
+def test_framing_is_boilerplate_but_a_misread_problem_sentence_is_not(cfg):
+    """A clause in several business areas is framing (来电人称); a problem's own sentence that the
+    classifier also put in Z and one other area is content, and stays in every text that has it."""
+    from pipeline.clues import _TextSpace
+
+    framing = "来电人情绪激动"
+    problem = "附件一到上传就失败"
+    texts, areas = [], []
+    for i, a in enumerate(["A1", "A3", "A5", "A7", "A9", "A2"]):
+        texts.append(f"{framing}，企业反映第{i}个事项办理很慢")
+        areas.append(a)
+    for a in ["A2", "A2", "Z", "Z", "A9"]:
+        texts.append(f"{problem}，施工许可报不上去")
+        areas.append(a)
+    space = _TextSpace(cfg)
+    space._learn_boilerplate(texts, areas)
+    assert framing in space.boilerplate
+    assert problem not in space.boilerplate
+    assert problem in space.content(texts[-1]) and framing not in space.content(texts[0])
+
+
 def test_distinct_problems_in_one_area_stay_apart(month_data):
     _, planted, _, _, clues, members = month_data
     quality, _ = grouping_quality(members, clues, planted, set())
