@@ -635,6 +635,21 @@ def test_framing_is_boilerplate_but_a_misread_problem_sentence_is_not(cfg):
     assert problem in space.content(texts[-1]) and framing not in space.content(texts[0])
 
 
+def test_concepts_tell_apart_problems_of_one_object(cfg):
+    """The concept lexicon names what a complaint is about: a 平台公司 (a public financing vehicle)
+    is not an online system, and money a court has collected (执行款) is not a judgment left
+    unenforced (different objects, so the pair gets the object-conflict factor)."""
+    from pipeline.clues import _TextSpace
+
+    space = _TextSpace(cfg)
+    arrears = space.concepts_of("区属平台公司拖欠我们的工程款一年多")
+    assert "网上办事系统" not in arrears and "拖欠企业款项" in arrears
+    assert "网上办事系统" in space.concepts_of("政务服务平台登录不了")
+    paid_in = set(space.concepts_of("执行款早就到了法院账户，几个月了还没转给我们"))
+    unenforced = set(space.concepts_of("判决生效半年了，被执行人有车有房就是不履行"))
+    assert "执行案款" in paid_in - unenforced and "判决执行" in unenforced - paid_in
+
+
 def test_distinct_problems_in_one_area_stay_apart(month_data):
     _, planted, _, _, clues, members = month_data
     quality, _ = grouping_quality(members, clues, planted, set())
