@@ -60,7 +60,7 @@ demo: install fonts
 	$(BIN)/yingshang --db $(DB) report --month $(DEMO_MONTH) --out $(DEMO_DIR)/out/report_$(DEMO_MONTH)
 	$(BIN)/yingshang --db $(DB) summary --month $(DEMO_MONTH) --landing $(DEMO_DIR)/landing --outputs $(DEMO_DIR)/out
 
-test: install
+test: install fonts
 	$(BIN)/python -m pytest -q
 
 lint: install
