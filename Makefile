@@ -12,7 +12,7 @@ DB ?= sqlite:///$(DEMO_DIR)/warehouse.db
 AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
 
-.PHONY: help install fonts browser demo test lint model bench clean
+.PHONY: help install fonts browser office demo test lint model bench clean
 .PHONY: airflow-install airflow-demo airflow-test airflow-celery-check
 
 help:
@@ -51,6 +51,16 @@ browser:
 	  (apt-get install -y -qq chromium >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null)); \
 	else echo "warning: chromium not found; tests/test_report_browser.py will skip"; fi
+
+# LibreOffice (headless Calc) for the test that prints the clue list and the ledger to PDF (skipped with a
+# reason when absent).
+office:
+	@if command -v soffice >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing LibreOffice Calc (headless) for the workbook PDF test"; \
+	  (apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null)); \
+	else echo "warning: LibreOffice not found; the workbook PDF test will skip"; fi
 
 demo: install fonts
 	$(BIN)/yingshang sample --out $(DEMO_DIR)/landing --month $(DEMO_MONTH) --seed $(DEMO_SEED) --history $(DEMO_HISTORY)

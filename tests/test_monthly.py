@@ -112,3 +112,42 @@ def test_workbook_hash_is_deterministic(month_warehouse, tmp_path):
     build_month_clues(month, tmp_path / "2.xlsx", url)
     h = [hashlib.sha256((tmp_path / f"{i}.xlsx").read_bytes()).hexdigest() for i in (1, 2)]
     assert h[0] == h[1]
+
+
+def _libreoffice() -> str | None:
+    import shutil
+
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(_libreoffice() is None, reason="LibreOffice is not installed (Debian: libreoffice-calc-nogui)")
+def test_workbooks_convert_to_pdf_with_libreoffice(month_warehouse, tmp_path):
+    """The clue list and the ledger open in openpyxl and LibreOffice prints them to PDF without error
+    (what a department does before a meeting)."""
+    import subprocess
+
+    from pypdf import PdfReader
+
+    url, month, _ = month_warehouse
+    books = [tmp_path / "问题线索清单.xlsx", tmp_path / "问题台账.xlsx"]
+    build_month_clues(month, books[0], url)
+    export_ledger(books[1], url)
+    for book in books:
+        wb = openpyxl.load_workbook(book)  # opens, with every sheet
+        assert wb.worksheets and all(ws.max_row >= 2 for ws in wb.worksheets)
+        wb.close()
+    profile = tmp_path / "lo-profile"  # a private profile: no clash with a running LibreOffice
+    out = tmp_path / "pdf"
+    proc = subprocess.run(
+        [_libreoffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+         "--convert-to", "pdf", "--outdir", str(out), *map(str, books)],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for book in books:
+        pdf = out / (book.stem + ".pdf")
+        assert pdf.exists(), (proc.stdout, proc.stderr)
+        assert pdf.read_bytes()[:5] == b"%PDF-"
+        reader = PdfReader(pdf)
+        assert len(reader.pages) >= 1
+        text = "".join(p.extract_text() or "" for p in reader.pages[:3])
+        assert "线索" in text  # the Chinese header made it into the PDF, not empty boxes
