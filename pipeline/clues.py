@@ -164,6 +164,9 @@ def load_clue_config(path: str | Path | None = None, areas_path: str | Path | No
         unit_rules=list(raw.get("unit_rules") or []),
         calendar=raw.get("calendar") or {},
     )
+    unknown = [str(c) for c in cfg.grouping.get("kind_concepts") or () if str(c) not in {**cfg.concepts, **cfg.issue_concepts}]
+    if unknown:
+        raise ValueError(f"{path}: grouping.kind_concepts names concepts that are not defined: {', '.join(unknown)}")
     cal = cfg.calendar
     workdays.set_calendar_overrides(cal.get("extra_holidays") or (), cal.get("extra_workdays") or ())
     return cfg
@@ -261,6 +264,8 @@ class _TextSpace:
         self._concept_res = [_compile_variants(v) for v in lexicon.values()]
         self._is_issue = np.array([n in cfg.issue_concepts and n not in cfg.concepts for n in lexicon], dtype=bool)
         self.issue_needs_object = bool(cfg.g("issue_needs_object", True))
+        kinds = {str(c) for c in cfg.g("kind_concepts") or ()}
+        self._is_kind = np.array([n in kinds for n in lexicon], dtype=bool)
 
     def concepts_of(self, text: str) -> list[str]:
         """Names of the lexicon concepts (概念) that occur in ``text``."""
@@ -411,6 +416,24 @@ class _TextSpace:
         blocks = [math.sqrt(w) * normalize(x[:, a:b]) for a, b, w in parts if b > a]
         return sp.hstack(blocks).tocsr()
 
+    def conflict(self, x: sp.csr_matrix, x2: sp.csr_matrix | None = None) -> np.ndarray:
+        """Pairs that name different things: both texts name objects (事项) and share none (电 vs 水),
+        or both name a specific kind of problem (``kind_concepts``: 停电 vs 电费算错, 排队 vs 态度)
+        and share none. Shared wording ('报装拖了两个月') must not make such a pair one problem."""
+        x2 = x if x2 is None else x2
+        k = self.n_concepts
+        out = np.zeros((x.shape[0], x2.shape[0]), dtype=bool)
+        if not k:
+            return out
+        for mask in (~self._is_issue, self._is_kind):
+            if not mask.any():
+                continue
+            a, b = abs(x[:, :k][:, mask]), abs(x2[:, :k][:, mask])
+            has_a = np.asarray(a.sum(axis=1)).ravel() > 0
+            has_b = np.asarray(b.sum(axis=1)).ravel() > 0
+            out |= has_a[:, None] & has_b[None, :] & ~((a @ b.T).toarray() > 0)
+        return out
+
     def sim(self, x: sp.csr_matrix, x2: sp.csr_matrix | None = None) -> np.ndarray:
         """Lexical similarity matrix: cw·cos(concepts)^p + word and char part, see the class docstring.
 
@@ -426,15 +449,7 @@ class _TextSpace:
             s = cw * np.power(np.clip(ck, 0.0, 1.0), self.concept_power) + (x[:, k:] @ x2[:, k:].T).toarray()
             factor = float(self.cfg.g("object_conflict_factor", 1.0))
             if factor < 1.0:
-                # Both texts name what they are about, and it is not the same thing (电 vs 水):
-                # shared wording ('报装拖了两个月') must not make them one problem.
-                obj = ~self._is_issue
-                a, b = x[:, :k][:, obj], x2[:, :k][:, obj]
-                has_a = np.asarray(abs(a).sum(axis=1)).ravel() > 0
-                has_b = np.asarray(abs(b).sum(axis=1)).ravel() > 0
-                share = (abs(a) @ abs(b).T).toarray() > 0
-                conflict = has_a[:, None] & has_b[None, :] & ~share
-                s = np.where(conflict, s * factor, s)
+                s = np.where(self.conflict(x, x2), s * factor, s)
         else:
             s = (x @ x2.T).toarray()
         return s

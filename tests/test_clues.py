@@ -650,6 +650,46 @@ def test_concepts_tell_apart_problems_of_one_object(cfg):
     assert "执行案款" in paid_in - unenforced and "判决执行" in unenforced - paid_in
 
 
+def test_different_kinds_of_problem_at_one_object_are_kept_apart(cfg):
+    """Both texts are about the service hall; one is about the queue, the other about the staff's
+    attitude: a conflict of kinds, so their lexical similarity is scaled down. A text naming both kinds
+    conflicts with neither."""
+    import copy
+
+    from pipeline.clues import _TextSpace
+
+    texts = ["政务服务中心大厅排队取号等了两个小时", "政务服务中心大厅窗口工作人员态度很差，爱答不理",
+             "政务服务中心大厅排队两个小时，轮到了工作人员态度还很差"]
+    tokens = [list(t) for t in texts]
+
+    def sims(config):
+        space = _TextSpace(config)
+        x, _ = space.fit_transform(texts, tokens, ["A9"] * 3)
+        return space.conflict(x), space.sim(x)
+
+    conflict, with_kinds = sims(cfg)
+    assert conflict[0, 1] and not conflict[0, 2] and not conflict[1, 2]
+    off = copy.deepcopy(cfg)
+    off.grouping["kind_concepts"] = []
+    conflict_off, without = sims(off)
+    assert not conflict_off.any()
+    assert with_kinds[0, 1] == pytest.approx(without[0, 1] * cfg.g("object_conflict_factor"))
+    assert with_kinds[0, 2] == pytest.approx(without[0, 2])
+
+
+def test_kind_concepts_must_be_defined(tmp_path):
+    import yaml
+
+    from pipeline.clues import _config_dir
+
+    raw = yaml.safe_load((_config_dir() / "clues.yaml").read_text(encoding="utf-8"))
+    raw["grouping"]["kind_concepts"] = ["排队等候", "排对等候"]
+    bad = tmp_path / "clues.yaml"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="排对等候"):
+        load_clue_config(bad)
+
+
 def test_distinct_problems_in_one_area_stay_apart(month_data):
     _, planted, _, _, clues, members = month_data
     quality, _ = grouping_quality(members, clues, planted, set())
