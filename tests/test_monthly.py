@@ -80,6 +80,14 @@ def test_rebuild_is_stable_and_keeps_people_edits(month_warehouse, tmp_path):
 
 
 def test_planted_problems_are_found(month_warehouse, tmp_path):
+    """End to end (parsers, masking, the shipped classifier and sentiment models, the warehouse): every
+    problem the generator planted has a clue in its own area holding most of it.
+
+    Measured on this month (seed 11, scale 0.5; 2026-11-29): best clue in the planted area for 12 of
+    12, mean F1 0.813, 7 of 12 at F1 >= 0.8. The issue's target (F1 >= 0.8 for every planted problem)
+    is not met on sample months; docs/clues.md says why. The bounds below keep a margin for model
+    rebuilds and guard against regressions; the grouping itself is measured in tests/test_clues.py.
+    """
     url, month, landing = month_warehouse
     build_month_clues(month, tmp_path / "x.xlsx", url)
     planted = json.loads((landing / "planted_problems.json").read_text(encoding="utf-8"))
@@ -91,19 +99,21 @@ def test_planted_problems_are_found(month_warehouse, tmp_path):
                             .join(ProblemClue, ProblemClue.clue_id == ClueMember.clue_id)
                             .where(ProblemClue.month == month)).all()
     eng.dispose()
-    where = {(s, str(r)): (c, a) for c, s, r, a in rows}
-    found = 0
+    members: dict[str, set] = {}
+    area_of: dict[str, str] = {}
+    for cid, src, rid, area in rows:
+        members.setdefault(cid, set()).add((src, str(rid)))
+        area_of[cid] = area
+    f1 = {}
     for p in problems:
-        members = [(m["source"], str(m["source_record_id"])) for m in p["members"]]
-        clues = [where[m][0] for m in members if m in where]
-        if not clues:
-            continue
-        best = max(set(clues), key=clues.count)
-        if clues.count(best) >= 0.5 * len(members):
-            found += 1
-    # The grouping is measured in detail in tests/test_clues.py and tests/test_clue_holdout.py; here we
-    # check the wiring end to end: most planted problems come out as one clue each.
-    assert found >= 0.6 * len(problems), f"{found} of {len(problems)} planted problems found"
+        ids = {(m["source"], str(m["source_record_id"])) for m in p["members"]}
+        best, overlap = max(((c, len(ids & m)) for c, m in members.items()), key=lambda t: t[1])
+        assert area_of[best] == p["area"], (p["id"], p["title"], area_of[best])
+        precision, recall = overlap / len(members[best]), overlap / len(ids)
+        f1[p["id"]] = 2 * precision * recall / (precision + recall) if overlap else 0.0
+    assert sum(f1.values()) / len(f1) >= 0.75, f1
+    assert sum(v >= 0.8 for v in f1.values()) >= 6, f1
+    assert min(f1.values()) >= 0.4, f1
 
 
 def test_workbook_hash_is_deterministic(month_warehouse, tmp_path):
