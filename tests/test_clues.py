@@ -952,36 +952,13 @@ def _report_warehouse(url: str, land: str, month: str) -> None:
     """Per planted problem quality of the clues stored in a warehouse (after ``yingshang run`` and
     ``yingshang clues``), e.g. ``python tests/test_clues.py --warehouse sqlite:///var/warehouse.db
     var/landing 2026-10`` after ``make demo``. Every planted member counts."""
-    import json
-    from pathlib import Path
+    from planted_quality import planted_quality
 
-    from sqlalchemy import create_engine, select
-
-    from warehouse.db import resolve_url
-    from warehouse.models import ClueMember, Feedback, ProblemClue
-
-    planted = json.loads((Path(land) / "planted_problems.json").read_text(encoding="utf-8"))
-    eng = create_engine(resolve_url(url))
-    with eng.connect() as conn:
-        rows = conn.execute(select(ClueMember.clue_id, Feedback.source, Feedback.source_record_id, ProblemClue.area)
-                            .join(Feedback, Feedback.feedback_id == ClueMember.feedback_id)
-                            .join(ProblemClue, ProblemClue.clue_id == ClueMember.clue_id)
-                            .where(ProblemClue.month == month)).all()
-    eng.dispose()
-    by_clue: dict[str, set] = {}
-    area_of: dict[str, str] = {}
-    for cid, src, rid, area in rows:
-        by_clue.setdefault(cid, set()).add((src, str(rid)))
-        area_of[cid] = area
     f1s = []
-    for p in planted:
-        ids = {(m["source"], str(m["source_record_id"])) for m in p["members"]}
-        best, overlap = max(((c, len(ids & m)) for c, m in by_clue.items()), key=lambda t: t[1])
-        prec, rec = overlap / len(by_clue[best]), overlap / len(ids)
-        f1 = 2 * prec * rec / (prec + rec) if overlap else 0.0
-        f1s.append(f1)
-        print(f"  {p['id']} {p['area']} planted {len(ids):3d}  clue {len(by_clue[best]):3d} in {area_of[best]}  "
-              f"P {prec:.2f}  R {rec:.2f}  F1 {f1:.2f}  {p['title'][:30]}")
+    for q in planted_quality(url, land, month):
+        f1s.append(q["f1"])
+        print(f"  {q['id']} {q['area']} planted {q['planted']:3d}  clue {q['clue_items']:3d} in {q['clue_area']}  "
+              f"P {q['precision']:.2f}  R {q['recall']:.2f}  F1 {q['f1']:.2f}  {q['title'][:30]}")
     print(f"  mean F1 {np.mean(f1s):.3f}; F1 >= 0.8: {sum(f >= 0.8 for f in f1s)} of {len(f1s)}")
 
 

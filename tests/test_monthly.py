@@ -4,16 +4,16 @@ planted problems found as clues."""
 from __future__ import annotations
 
 import hashlib
-import json
 
 import openpyxl
 import pytest
+from planted_quality import planted_quality
 from sqlalchemy import create_engine, func, select
 
 from pipeline.monthly import build_month_clues, export_ledger, import_ledger
 from pipeline.nightly import run_nightly
 from warehouse.db import resolve_url
-from warehouse.models import ClueMember, Feedback, LedgerEvent, LedgerItem, ProblemClue
+from warehouse.models import LedgerEvent, LedgerItem, ProblemClue
 
 
 def _sheet_rows(path):
@@ -90,27 +90,10 @@ def test_planted_problems_are_found(month_warehouse, tmp_path):
     """
     url, month, landing = month_warehouse
     build_month_clues(month, tmp_path / "x.xlsx", url)
-    planted = json.loads((landing / "planted_problems.json").read_text(encoding="utf-8"))
-    problems = planted["problems"] if isinstance(planted, dict) else planted
-    eng = create_engine(resolve_url(url))
-    with eng.connect() as conn:
-        rows = conn.execute(select(ClueMember.clue_id, Feedback.source, Feedback.source_record_id, ProblemClue.area)
-                            .join(Feedback, Feedback.feedback_id == ClueMember.feedback_id)
-                            .join(ProblemClue, ProblemClue.clue_id == ClueMember.clue_id)
-                            .where(ProblemClue.month == month)).all()
-    eng.dispose()
-    members: dict[str, set] = {}
-    area_of: dict[str, str] = {}
-    for cid, src, rid, area in rows:
-        members.setdefault(cid, set()).add((src, str(rid)))
-        area_of[cid] = area
-    f1 = {}
-    for p in problems:
-        ids = {(m["source"], str(m["source_record_id"])) for m in p["members"]}
-        best, overlap = max(((c, len(ids & m)) for c, m in members.items()), key=lambda t: t[1])
-        assert area_of[best] == p["area"], (p["id"], p["title"], area_of[best])
-        precision, recall = overlap / len(members[best]), overlap / len(ids)
-        f1[p["id"]] = 2 * precision * recall / (precision + recall) if overlap else 0.0
+    quality = planted_quality(url, landing, month)
+    for q in quality:
+        assert q["clue_area"] == q["area"], q
+    f1 = {q["id"]: q["f1"] for q in quality}
     assert sum(f1.values()) / len(f1) >= 0.75, f1
     assert sum(v >= 0.8 for v in f1.values()) >= 6, f1
     assert min(f1.values()) >= 0.4, f1
