@@ -1,8 +1,11 @@
 """Read any landing file into raw tables of cell text (读取落地文件).
 
 Supported: CSV/TSV/semicolon- or pipe-separated text in UTF-8, UTF-8 with BOM, GBK, GB18030 or
-UTF-16 (with BOM); ``.xlsx``/``.xlsm`` (every sheet); ``.xls`` (every sheet, through xlrd). The
-format is taken from the file's bytes, never from its name, and so is the text encoding:
+UTF-16 (with BOM); ``.xlsx``/``.xlsm`` (every sheet); ``.xls`` (every sheet, through xlrd); and the
+two text files many government systems save under a ``.xls`` name: an HTML page of tables (every
+``<table>`` a sheet; ``colspan``/``rowspan`` cells take their place in the grid, empty) and an XML
+Spreadsheet 2003 workbook (every ``Worksheet``). The format is taken from the file's bytes, never
+from its name, and so is the text encoding:
 
 1. a BOM decides (UTF-8 / UTF-16);
 2. else the whole file must decode as strict UTF-8, else as strict GB18030 (a superset of GBK and
@@ -43,11 +46,13 @@ import gc
 import io
 import itertools
 import re
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 from pipeline.canonical import RejectedFile
@@ -524,12 +529,10 @@ def _reject_binary(head: bytes) -> None:
     for magic, what in _BINARY_MAGIC.items():
         if head.startswith(magic):
             raise RejectedFile(f"not a table: the file is {what}")
-    low = head[:512].lstrip().lower()
-    if low.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")):
-        raise RejectedFile(
-            "not a table: the file is an HTML/XML page (some systems save these as .xls); "
-            "open it in Excel and save it as .xlsx"
-        )
+
+
+_MARKUP_START = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|table|\?xml|head|body|meta)\b",
+                           re.IGNORECASE | re.DOTALL)
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -625,15 +628,20 @@ def open_tables(
         tf = _open_xls(path, matcher)
     else:
         _reject_binary(head)
-        tf = _open_csv(path, head, matcher)
+        encoding, errors = detect_encoding(path, head)
+        if _MARKUP_START.match(head.decode(encoding, errors="replace")[:4096].lstrip("\ufeff")):
+            tf = _open_markup(path, encoding, errors, matcher)
+        else:
+            tf = _open_csv(path, head, matcher, (encoding, errors))
     if not any(t.header_row > 0 for t in tf.tables):
         tf.close()
         raise RejectedFile("file has no data: every sheet is empty" if tf.tables else "file has no data")
     return tf
 
 
-def _open_csv(path: Path, head: bytes, matcher: HeaderMatcher) -> TableFile:
-    encoding, errors = detect_encoding(path, head)
+def _open_csv(path: Path, head: bytes, matcher: HeaderMatcher,
+              detected: tuple[str, str] | None = None) -> TableFile:
+    encoding, errors = detected or detect_encoding(path, head)
     sample = head.decode(encoding, errors="replace")
     if not sample.strip():
         raise RejectedFile("file is empty (only whitespace)")
@@ -706,6 +714,164 @@ def _open_xls(path: Path, matcher: HeaderMatcher) -> TableFile:
         raise RejectedFile(f"xls file is truncated or corrupt ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
     tables: list[TableReader] = [XlsTable(book, book.sheet_by_index(i), matcher) for i in range(book.nsheets)]
     return TableFile(tables, book.release_resources)
+
+
+class GridTable(TableReader):
+    """A table already read into rows of text cells (an HTML ``<table>``, an XML 2003 worksheet)."""
+
+    def __init__(self, rows: list[list[str]], sheet: str | None, matcher: HeaderMatcher) -> None:
+        self.rows, self.sheet = rows, sheet
+        idx, matches = matcher.find(rows[:HEADER_SCAN_ROWS])
+        super().__init__(rows[idx] if idx >= 0 else [], idx + 1, matches)
+
+    def _raw_rows(self) -> Iterator[list[str]]:
+        yield from self.rows[self.header_row:]
+
+
+class _HtmlTables(HTMLParser):
+    """Every ``<table>`` of an HTML page as rows of cell text. A cell spanning columns or rows
+    (``colspan``/``rowspan``) keeps its text in its first position; the others are empty, so every
+    cell stays in its column. ``<br>`` and block ends inside a cell become line breaks."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._stack: list[dict] = []  # open tables (nested tables are tables of their own)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        t = self._stack[-1] if self._stack else None
+        if tag == "table":
+            self._stack.append({"rows": [], "row": None, "cell": None, "spans": {}})
+        elif t is None:
+            return
+        elif tag == "tr":
+            self._end_row(t)
+            t["row"] = []
+        elif tag in ("td", "th"):
+            if t["row"] is None:
+                t["row"] = []
+            self._end_cell(t)
+            a = dict(attrs)
+            t["cell"] = {"text": [], "colspan": _span(a.get("colspan")), "rowspan": _span(a.get("rowspan"))}
+        elif tag == "br" and t["cell"] is not None:
+            t["cell"]["text"].append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._stack:
+            return
+        t = self._stack[-1]
+        if tag in ("td", "th"):
+            self._end_cell(t)
+        elif tag == "tr":
+            self._end_row(t)
+        elif tag in ("p", "div", "li") and t["cell"] is not None:
+            t["cell"]["text"].append("\n")
+        elif tag == "table":
+            self._end_row(t)
+            self._stack.pop()
+            if t["rows"]:
+                self.tables.append(t["rows"])
+
+    def handle_data(self, data: str) -> None:
+        if self._stack and self._stack[-1]["cell"] is not None:
+            self._stack[-1]["cell"]["text"].append(data)
+
+    def _fill_spans(self, t: dict) -> None:
+        # columns still covered by a rowspan from a row above get an empty cell here
+        row, spans = t["row"], t["spans"]
+        while spans.get(len(row), 0) > 0:
+            spans[len(row)] -= 1
+            row.append("")
+
+    def _end_cell(self, t: dict) -> None:
+        cell = t["cell"]
+        if cell is None:
+            return
+        t["cell"] = None
+        row = t["row"]
+        self._fill_spans(t)
+        text = "".join(cell["text"])
+        text = "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
+        for k in range(cell["colspan"]):
+            if cell["rowspan"] > 1:
+                t["spans"][len(row)] = cell["rowspan"] - 1
+            row.append(text if k == 0 else "")
+
+    def _end_row(self, t: dict) -> None:
+        self._end_cell(t)
+        if t["row"] is not None:
+            self._fill_spans(t)
+            t["rows"].append(t["row"])
+            t["row"] = None
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(1, min(int(str(value).strip()), 1000))
+    except (TypeError, ValueError):
+        return 1
+
+
+_SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+
+
+def _ss_int(element: ET.Element, name: str, cap: int) -> int:
+    """An integer ``ss:`` attribute (0 when absent or not a number), at most ``cap``."""
+    value = (element.get(_SS + name) or "").strip()
+    return min(int(value), cap) if value.isdigit() else 0
+
+
+def _xml2003_tables(text: str) -> list[tuple[str | None, list[list[str]]]]:
+    """The worksheets of an XML Spreadsheet 2003 workbook (Excel's 'XML 表格 2003') as rows of text.
+    ``ss:Index`` (a skip to a later row or column) and ``ss:MergeAcross``/``ss:MergeDown`` are kept
+    in the grid as empty cells."""
+    root = ET.fromstring(text)
+    if root.tag != _SS + "Workbook":
+        raise RejectedFile("not a table: an XML file that is not an Excel XML workbook")
+    out: list[tuple[str | None, list[list[str]]]] = []
+    for ws in root.iter(_SS + "Worksheet"):
+        rows: list[list[str]] = []
+        down: dict[int, int] = {}  # column -> rows below still covered by a MergeDown
+        for r in ws.iter(_SS + "Row"):
+            while len(rows) < _ss_int(r, "Index", 1_000_000) - 1:
+                rows.append([])
+            row: list[str] = []
+            for c in r.iter(_SS + "Cell"):
+                while len(row) < _ss_int(c, "Index", 16_384) - 1 or down.get(len(row), 0) > 0:
+                    if down.get(len(row), 0) > 0:
+                        down[len(row)] -= 1
+                    row.append("")
+                data = c.find(_SS + "Data")
+                value = "".join(data.itertext()).strip() if data is not None else ""
+                merge_down = _ss_int(c, "MergeDown", 1_000_000)
+                for k in range(_ss_int(c, "MergeAcross", 16_384) + 1):
+                    if merge_down:
+                        down[len(row)] = merge_down
+                    row.append(value if k == 0 else "")
+            rows.append(row)
+        out.append((ws.get(_SS + "Name"), rows))
+    return out
+
+
+def _open_markup(path: Path, encoding: str, errors: str, matcher: HeaderMatcher) -> TableFile:
+    """An HTML page of tables or an XML Spreadsheet 2003 workbook saved as .xls (网页格式的 .xls)."""
+    with open(path, encoding=encoding, errors=errors) as f:
+        text = f.read()
+    if re.match(r"\s*(<\?xml[^>]*>\s*)?(<\?mso-application[^>]*>\s*)?(<!--.*?-->\s*)*<(\w+:)?Workbook\b",
+                text.lstrip("\ufeff"), re.DOTALL):
+        try:
+            sheets = _xml2003_tables(re.sub(r"^\s*<\?xml[^>]*\?>", "", text.lstrip("\ufeff")))
+        except ET.ParseError as exc:
+            raise RejectedFile(f"XML workbook is truncated or malformed ({exc})") from None
+        return TableFile([GridTable(rows, name, matcher) for name, rows in sheets])
+    if text.lstrip("\ufeff").lstrip()[:5].lower() == "<?xml" and "<html" not in text[:4096].lower():
+        raise RejectedFile("not a table: an XML file that is not an Excel XML workbook or an HTML page")
+    parser = _HtmlTables()
+    parser.feed(text)
+    parser.close()
+    if not parser.tables:
+        raise RejectedFile("not a table: the file is an HTML page without a <table>")
+    return TableFile([GridTable(rows, f"table {i + 1}", matcher) for i, rows in enumerate(parser.tables)])
 
 
 def read_table(

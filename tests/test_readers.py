@@ -139,7 +139,10 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
         ("spaces.csv", b"  \r\n \n", "file is empty"),
         ("image.csv", PNG, "PNG image"),
         ("random.csv", bytes(range(256)) * 10, "binary"),
-        ("page.xls", b"<html><body><table><tr><td>x</td></tr></table></body></html>", "HTML"),
+        ("page.xls", "<html><body><p>系统维护中，请稍后再导出</p></body></html>".encode(), "HTML page without a <table>"),
+        ("feed.xls", b'<?xml version="1.0"?><rss><channel><title>x</title></channel></rss>', "not an Excel XML workbook"),
+        ("cut.xls", b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
+                    b'<Worksheet><Table><Row><Cell>', "truncated or malformed"),
     ],
 )
 def test_unreadable_files_are_rejected(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
@@ -217,3 +220,61 @@ def test_xlsx_with_a_damaged_sheet_is_rejected(tmp_path: Path) -> None:
             dst.writestr(item, data)
     with pytest.raises(RejectedFile, match=r"xlsx sheet 'Sheet' is corrupt after row \d+"):
         read_table(bad, header_hints=HINTS)
+
+
+HTML_EXPORT = """<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">
+<title>工单导出</title></head><body>
+<table border="1">
+<tr><td colspan="4"><b>郑东新区12345工单明细（2026年11月）</b></td></tr>
+<tr><th>工单编号</th><th>来电时间</th><th>来电人姓名</th><th>诉求内容</th></tr>
+<tr><td>GD001</td><td rowspan="2">2026-11-03 08:15</td><td>张三</td><td>营业执照变更<br>要跑三次&amp;更多</td></tr>
+<tr><td>GD002</td><td>李四</td><td>  停电   影响生产 </td></tr>
+<tr><td>合计</td><td colspan="3">2条</td></tr>
+</table></body></html>"""
+
+
+def test_html_page_saved_as_xls_is_read(tmp_path: Path) -> None:
+    """Many government systems export an HTML page under a .xls name (here GBK, with a title row
+    spanning the table, a cell spanning two rows, a line break and an entity in a cell)."""
+    path = tmp_path / "工单.xls"
+    path.write_bytes(HTML_EXPORT.encode("gbk"))
+    [table] = read_table(path, header_hints=HINTS)
+    assert table.header == ["工单编号", "来电时间", "来电人姓名", "诉求内容"]
+    assert table.header_row == 2
+    assert table.rows == [
+        {"工单编号": "GD001", "来电时间": "2026-11-03 08:15", "来电人姓名": "张三", "诉求内容": "营业执照变更\n要跑三次&更多"},
+        {"工单编号": "GD002", "来电时间": "", "来电人姓名": "李四", "诉求内容": "停电 影响生产"},
+    ]
+    assert table.row_numbers == [3, 4]
+    assert table.summary_rows == 1
+
+
+XML2003_EXPORT = """<?xml version="1.0" encoding="UTF-8"?>
+<?mso-application progid="Excel.Sheet"?>
+<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:o="urn:schemas-microsoft-com:office:office"
+ xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">
+ <Worksheet ss:Name="工单">
+  <Table>
+   <Row><Cell ss:MergeAcross="3"><Data ss:Type="String">工单明细</Data></Cell></Row>
+   <Row><Cell><Data ss:Type="String">工单编号</Data></Cell><Cell><Data ss:Type="String">来电时间</Data></Cell>
+        <Cell><Data ss:Type="String">来电人姓名</Data></Cell><Cell><Data ss:Type="String">诉求内容</Data></Cell></Row>
+   <Row><Cell><Data ss:Type="String">GD001</Data></Cell><Cell><Data ss:Type="String">2026-11-03 08:15</Data></Cell>
+        <Cell ss:Index="4"><Data ss:Type="String">营业执照变更要跑三次</Data></Cell></Row>
+   <Row ss:Index="5"><Cell><Data ss:Type="Number">2</Data></Cell><Cell ss:MergeAcross="1"><Data ss:Type="String">跨两列</Data></Cell>
+        <Cell><Data ss:Type="String">停电影响生产</Data></Cell></Row>
+  </Table>
+ </Worksheet>
+</Workbook>"""
+
+
+def test_xml_spreadsheet_2003_saved_as_xls_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "工单.xls"
+    path.write_text(XML2003_EXPORT, encoding="utf-8")
+    [table] = read_table(path, header_hints=HINTS)
+    assert table.sheet == "工单"
+    assert table.header_row == 2
+    assert table.rows == [
+        {"工单编号": "GD001", "来电时间": "2026-11-03 08:15", "来电人姓名": "", "诉求内容": "营业执照变更要跑三次"},
+        {"工单编号": "2", "来电时间": "跨两列", "来电人姓名": "", "诉求内容": "停电影响生产"},
+    ]
+    assert table.row_numbers == [3, 5]  # row 4 is blank (skipped by ss:Index) and not data
