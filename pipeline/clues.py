@@ -109,6 +109,7 @@ class ClueConfig:
     grouping: dict[str, Any] = field(default_factory=dict)
     concepts: dict[str, list[str]] = field(default_factory=dict)  # 概念词表 (事项): name -> variants
     issue_concepts: dict[str, list[str]] = field(default_factory=dict)  # 问题类型: name -> variants
+    kinds: dict[str, list[str]] = field(default_factory=dict)  # conflict-only kinds (问题类别): name -> variants
     heat: dict[str, Any] = field(default_factory=dict)
     grading: list[dict[str, Any]] = field(default_factory=list)
     deadlines: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -154,6 +155,7 @@ def load_clue_config(path: str | Path | None = None, areas_path: str | Path | No
         grouping=grouping,
         concepts={str(k): [str(x) for x in (v or [])] for k, v in (raw.get("concepts") or {}).items()},
         issue_concepts={str(k): [str(x) for x in (v or [])] for k, v in (raw.get("issue_concepts") or {}).items()},
+        kinds={str(k): [str(x) for x in (v or [])] for k, v in (raw.get("kinds") or {}).items()},
         heat=raw.get("heat") or {},
         grading=list(raw.get("grading") or [{"grade": "C"}]),
         deadlines={str(k): dict(v) for k, v in (raw.get("deadlines") or {}).items()},
@@ -266,6 +268,10 @@ class _TextSpace:
         self.issue_needs_object = bool(cfg.g("issue_needs_object", True))
         kinds = {str(c) for c in cfg.g("kind_concepts") or ()}
         self._is_kind = np.array([n in kinds for n in lexicon], dtype=bool)
+        # Kinds that only take part in the conflict rule (config ``kinds:``): they are kept as the
+        # last columns of the vectors, outside every similarity block.
+        self.extra_kind_names = list(cfg.kinds)
+        self._extra_kind_res = [_compile_variants(v) for v in cfg.kinds.values()]
 
     def concepts_of(self, text: str) -> list[str]:
         """Names of the lexicon concepts (概念) that occur in ``text``."""
@@ -358,7 +364,7 @@ class _TextSpace:
             typical = float(np.median(nz)) if len(nz) else 1.0
             self.concept_floor = math.sqrt(float(self.cfg.g("concept_ref", 2.0))) * typical
             xk = self._concept_scale(raw)
-        x = self._combine(xk, xw, xc)
+        x = self._with_kinds(self._combine(xk, xw, xc), texts)
         return x, z
 
     def _concept_scale(self, raw: sp.spmatrix) -> sp.csr_matrix:
@@ -389,7 +395,7 @@ class _TextSpace:
         xk = None
         if self.concept_tfidf is not None:
             xk = self._concept_scale(self.concept_tfidf.transform(self._concept_counts(texts)))
-        x = self._combine(xk, xw, xc)
+        x = self._with_kinds(self._combine(xk, xw, xc), texts)
         z = self.words.embed(tokens) if self.words is not None else None
         return x, z
 
@@ -403,6 +409,24 @@ class _TextSpace:
         mu, sd = stats if stats is not None else clue_space.pair_stats(z)
         return self.semantic_weight * np.clip((z @ z2.T - mu) / sd, 0.0, None)
 
+    def _with_kinds(self, x: sp.csr_matrix, texts: list[str]) -> sp.csr_matrix:
+        """``x`` with one presence column per conflict-only kind appended (not part of any similarity)."""
+        if not self.extra_kind_names:
+            return x
+        rows, cols = [], []
+        for i, t in enumerate(texts):
+            for j, rx in enumerate(self._extra_kind_res):
+                if rx.search(t):
+                    rows.append(i)
+                    cols.append(j)
+        kx = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(self.extra_kind_names)))
+        return sp.hstack([x, kx]).tocsr()
+
+    def lexical(self, x: sp.csr_matrix) -> sp.csr_matrix:
+        """The similarity blocks of ``x`` (without the conflict-only kind columns)."""
+        n = len(self.extra_kind_names)
+        return x[:, : x.shape[1] - n] if n else x
+
     @property
     def n_concepts(self) -> int:
         return len(self.concept_names) if self.concept_tfidf is not None else 0
@@ -412,8 +436,11 @@ class _TextSpace:
         k = self.n_concepts
         cw, ww = self.concept_weight, self.word_weight
         nw = len(self.word_vec.vocabulary_)
-        parts = [(0, k, cw), (k, k + nw, (1 - cw) * ww), (k + nw, x.shape[1], (1 - cw) * (1 - ww))]
+        end = self.lexical(x).shape[1]
+        parts = [(0, k, cw), (k, k + nw, (1 - cw) * ww), (k + nw, end, (1 - cw) * (1 - ww))]
         blocks = [math.sqrt(w) * normalize(x[:, a:b]) for a, b, w in parts if b > a]
+        if end < x.shape[1]:
+            blocks.append(x[:, end:])  # kind presence (a mean > 0: some member names it)
         return sp.hstack(blocks).tocsr()
 
     def conflict(self, x: sp.csr_matrix, x2: sp.csr_matrix | None = None) -> np.ndarray:
@@ -423,12 +450,15 @@ class _TextSpace:
         x2 = x if x2 is None else x2
         k = self.n_concepts
         out = np.zeros((x.shape[0], x2.shape[0]), dtype=bool)
-        if not k:
-            return out
-        for mask in (~self._is_issue, self._is_kind):
-            if not mask.any():
-                continue
-            a, b = abs(x[:, :k][:, mask]), abs(x2[:, :k][:, mask])
+        end = self.lexical(x).shape[1]
+        pairs = []
+        if k and (~self._is_issue).any():
+            pairs.append((x[:, :k][:, ~self._is_issue], x2[:, :k][:, ~self._is_issue]))
+        if (k and self._is_kind.any()) or end < x.shape[1]:
+            pairs.append((sp.hstack([x[:, :k][:, self._is_kind], x[:, end:]]).tocsr(),
+                          sp.hstack([x2[:, :k][:, self._is_kind], x2[:, end:]]).tocsr()))
+        for a, b in pairs:
+            a, b = abs(a), abs(b)
             has_a = np.asarray(a.sum(axis=1)).ravel() > 0
             has_b = np.asarray(b.sum(axis=1)).ravel() > 0
             out |= has_a[:, None] & has_b[None, :] & ~((a @ b.T).toarray() > 0)
@@ -443,15 +473,16 @@ class _TextSpace:
         """
         x2 = x if x2 is None else x2
         k = self.n_concepts
+        lx, lx2 = self.lexical(x), self.lexical(x2)
         if k:
             cw = self.concept_weight
             ck = (x[:, :k] @ x2[:, :k].T).toarray() / cw
-            s = cw * np.power(np.clip(ck, 0.0, 1.0), self.concept_power) + (x[:, k:] @ x2[:, k:].T).toarray()
-            factor = float(self.cfg.g("object_conflict_factor", 1.0))
-            if factor < 1.0:
-                s = np.where(self.conflict(x, x2), s * factor, s)
+            s = cw * np.power(np.clip(ck, 0.0, 1.0), self.concept_power) + (lx[:, k:] @ lx2[:, k:].T).toarray()
         else:
-            s = (x @ x2.T).toarray()
+            s = (lx @ lx2.T).toarray()
+        factor = float(self.cfg.g("object_conflict_factor", 1.0))
+        if factor < 1.0:
+            s = np.where(self.conflict(x, x2), s * factor, s)
         return s
 
 
@@ -557,7 +588,7 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
     # unlike an SVD, costs one sparse product. The leader threshold is high, so micro-groups are
     # near-duplicates; the semantic part joins in at the group level below.
     proj = SparseRandomProjection(n_components=256, dense_output=True, random_state=0)
-    emb = normalize(np.asarray(proj.fit_transform(x)))
+    emb = normalize(np.asarray(proj.fit_transform(space.lexical(x))))
     micro = _leader(emb, max(t, float(cfg.g("leader_threshold"))))
     k = int(micro.max()) + 1
     m = sp.csr_matrix((np.ones(n), (micro, np.arange(n))), shape=(k, n))

@@ -677,6 +677,39 @@ def test_different_kinds_of_problem_at_one_object_are_kept_apart(cfg):
     assert with_kinds[0, 2] == pytest.approx(without[0, 2])
 
 
+def test_conflict_only_kinds_separate_debtors_and_change_nothing_else(cfg):
+    """``kinds:`` (who owes the money) only takes part in the conflict rule: a public-side arrears
+    complaint and a commercial debt complaint conflict; every other similarity is what it would be
+    without the section."""
+    import copy
+
+    from pipeline.clues import _TextSpace
+
+    texts = ["区属平台公司拖欠我们的工程款一年多", "合作方拖欠服务费，发了律师函也不理",
+             "工程款拖了一年多还没结", "政务服务中心排队两个小时"]
+    tokens = [list(t) for t in texts]
+    assert set(cfg.kinds) >= {"公共部门欠款", "商业欠款"}
+
+    def run(config):
+        space = _TextSpace(config)
+        x, _ = space.fit_transform(texts, tokens, ["A7", "A7", "A7", "A9"])
+        return space, x
+
+    space, x = run(cfg)
+    plain = copy.deepcopy(cfg)
+    plain.kinds = {}
+    space0, x0 = run(plain)
+    assert x.shape[1] == x0.shape[1] + len(cfg.kinds)
+    conflict = space.conflict(x)
+    assert conflict[0, 1] and not conflict[0, 2] and not conflict[1, 2]
+    s, s0 = space.sim(x), space0.sim(x0)
+    factor = cfg.g("object_conflict_factor")
+    assert s[0, 1] == pytest.approx(s0[0, 1] * factor)
+    others = ~np.eye(4, dtype=bool)
+    others[0, 1] = others[1, 0] = False
+    assert np.allclose(s[others], s0[others])
+
+
 def test_kind_concepts_must_be_defined(tmp_path):
     import yaml
 
