@@ -443,16 +443,17 @@ class _TextSpace:
             blocks.append(x[:, end:])  # kind presence (a mean > 0: some member names it)
         return sp.hstack(blocks).tocsr()
 
-    def conflict(self, x: sp.csr_matrix, x2: sp.csr_matrix | None = None) -> np.ndarray:
+    def conflict(self, x: sp.csr_matrix, x2: sp.csr_matrix | None = None, *, objects: bool = True) -> np.ndarray:
         """Pairs that name different things: both texts name objects (事项) and share none (电 vs 水),
-        or both name a specific kind of problem (``kind_concepts``: 停电 vs 电费算错, 排队 vs 态度)
-        and share none. Shared wording ('报装拖了两个月') must not make such a pair one problem."""
+        or both name a specific kind of problem (``kind_concepts``: 停电 vs 电费算错, 排队 vs 态度; and
+        the conflict-only ``kinds:``) and share none. Shared wording ('报装拖了两个月') must not make such
+        a pair one problem. ``objects=False``: the kinds only."""
         x2 = x if x2 is None else x2
         k = self.n_concepts
         out = np.zeros((x.shape[0], x2.shape[0]), dtype=bool)
         end = self.lexical(x).shape[1]
         pairs = []
-        if k and (~self._is_issue).any():
+        if objects and k and (~self._is_issue).any():
             pairs.append((x[:, :k][:, ~self._is_issue], x2[:, :k][:, ~self._is_issue]))
         if (k and self._is_kind.any()) or end < x.shape[1]:
             pairs.append((sp.hstack([x[:, :k][:, self._is_kind], x[:, end:]]).tocsr(),
@@ -581,7 +582,11 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
     t = float(cfg.g("similarity_threshold"))
     stats = clue_space.pair_stats(z) if z is not None else None  # the area's background, all items
     if n <= int(cfg.g("exact_max_items")) or n < 3:
-        s = space.sim(x) + space.semantic_bonus(z, None, stats)
+        bonus = space.semantic_bonus(z, None, stats)
+        if cfg.g("kind_conflict_semantic") and z is not None:
+            # Different kinds of problem (or debtors) stay apart however close the word space puts them.
+            bonus = np.where(space.conflict(x, objects=False), bonus * float(cfg.g("object_conflict_factor", 1.0)), bonus)
+        s = space.sim(x) + bonus
         return _refine(s, _agglomerate(s, t), t, int(cfg.g("refine_passes", 2)))
     # A dense low-dimensional view of this area's lexical vectors for the leader pass only: a sparse
     # random projection keeps dot products within a few hundredths (Johnson–Lindenstrauss) and,

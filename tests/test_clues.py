@@ -710,6 +710,32 @@ def test_conflict_only_kinds_separate_debtors_and_change_nothing_else(cfg):
     assert np.allclose(s[others], s0[others])
 
 
+def test_debtor_kinds_split_a_clue_the_word_space_would_join(cfg):
+    """Arrears owed by the public side and commercial debts are one topic for the word space; the
+    conflict of kinds (``kinds:``, also applied to the semantic part) keeps them in separate clues."""
+    import copy
+
+    public = ["区属平台公司拖欠工程款", "国有企业欠施工单位的钱不给", "城投公司结算以后迟迟不付款",
+              "平台公司拖着我们的工程尾款"]
+    private = ["合作方拖欠服务费，发了律师函也不理", "一家大公司欠货款，送货单都在", "给对方供货之后对方不付款",
+               "客户欠的钱要不回来，合作方说没钱"]
+    frame = pd.DataFrame({
+        "feedback_id": [f"f{i}" for i in range(8)], "text": public + private, "area": "A7", "source": "hotline",
+        "sentiment": "neg", "received_at": pd.Timestamp("2026-10-15"), "source_record_id": [str(i) for i in range(8)],
+    })
+    frame["tokens"] = frame["text"].map(tokenize)
+
+    def mixed(config) -> int:
+        _, members = build_clues(frame, "2026-10", None, config)
+        sides = members.assign(public=members["feedback_id"].isin({f"f{i}" for i in range(4)}))
+        return int((sides.groupby("clue_id")["public"].nunique() > 1).sum())
+
+    off = copy.deepcopy(cfg)
+    off.kinds = {}
+    assert mixed(off) >= 1  # without the kinds, debtors of both sides share a clue
+    assert mixed(cfg) == 0
+
+
 def test_kind_concepts_must_be_defined(tmp_path):
     import yaml
 
