@@ -648,6 +648,10 @@ def test_concepts_tell_apart_problems_of_one_object(cfg):
     paid_in = set(space.concepts_of("执行款早就到了法院账户，几个月了还没转给我们"))
     unenforced = set(space.concepts_of("判决生效半年了，被执行人有车有房就是不履行"))
     assert "执行案款" in paid_in - unenforced and "判决执行" in unenforced - paid_in
+    # two programmes, two units: a talent subsidy and an enterprise award conflict as kinds
+    texts = ["青年人才生活补贴审核通过后几个月未发放", "企业申报了专精特新奖励，公示之后一直没有拨付"]
+    x, _ = space.fit_transform(texts, [list(t) for t in texts], ["A9", "A9"])
+    assert space.conflict(x, objects=False)[0, 1]
 
 
 def test_different_kinds_of_problem_at_one_object_are_kept_apart(cfg):
