@@ -278,13 +278,7 @@ class _TextSpace:
         return [n for n, rx in zip(self.concept_names, self._concept_res, strict=True) if rx.search(text)]
 
     def _concept_counts(self, texts: list[str]) -> sp.csr_matrix:
-        rows, cols = [], []
-        for i, t in enumerate(texts):
-            for j, rx in enumerate(self._concept_res):
-                if rx.search(t):
-                    rows.append(i)
-                    cols.append(j)
-        m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(self.concept_names)))
+        m = _presence(texts, self._concept_res)
         if self.issue_needs_object and self._is_issue.any():
             # A kind of problem without any object ('太慢了') carries no concept evidence.
             has_object = np.asarray(m[:, ~self._is_issue].sum(axis=1)).ravel() > 0
@@ -413,14 +407,7 @@ class _TextSpace:
         """``x`` with one presence column per conflict-only kind appended (not part of any similarity)."""
         if not self.extra_kind_names:
             return x
-        rows, cols = [], []
-        for i, t in enumerate(texts):
-            for j, rx in enumerate(self._extra_kind_res):
-                if rx.search(t):
-                    rows.append(i)
-                    cols.append(j)
-        kx = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(self.extra_kind_names)))
-        return sp.hstack([x, kx]).tocsr()
+        return sp.hstack([x, _presence(texts, self._extra_kind_res)]).tocsr()
 
     def lexical(self, x: sp.csr_matrix) -> sp.csr_matrix:
         """The similarity blocks of ``x`` (without the conflict-only kind columns)."""
@@ -493,6 +480,17 @@ _DIGITS = re.compile(r"[0-9０-９一二两三四五六七八九十]+")
 
 def _clause_key(clause: str) -> str:
     return _DIGITS.sub("#", clause.strip())
+
+
+def _presence(texts: list[str], patterns: list[re.Pattern[str]]) -> sp.csr_matrix:
+    """texts × patterns matrix: 1 where the pattern occurs in the text."""
+    rows, cols = [], []
+    for i, t in enumerate(texts):
+        for j, rx in enumerate(patterns):
+            if rx.search(t):
+                rows.append(i)
+                cols.append(j)
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(patterns)))
 
 
 def _compile_variants(variants: Iterable[str]) -> re.Pattern[str]:
