@@ -869,6 +869,9 @@ def _open_markup(path: Path, encoding: str, errors: str, matcher: HeaderMatcher)
     parser = _HtmlTables()
     parser.feed(text)
     parser.close()
+    if parser._stack:
+        # an export cut off in the middle of its table: rejected whole, like a truncated workbook
+        raise RejectedFile("HTML page is truncated: a <table> is never closed; export or copy it again")
     if not parser.tables:
         raise RejectedFile("not a table: the file is an HTML page without a <table>")
     return TableFile([GridTable(rows, f"table {i + 1}", matcher) for i, rows in enumerate(parser.tables)])

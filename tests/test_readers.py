@@ -141,6 +141,8 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
         ("random.csv", bytes(range(256)) * 10, "binary"),
         ("page.xls", "<html><body><p>系统维护中，请稍后再导出</p></body></html>".encode(), "HTML page without a <table>"),
         ("feed.xls", b'<?xml version="1.0"?><rss><channel><title>x</title></channel></rss>', "not an Excel XML workbook"),
+        ("half.xls", "<html><table><tr><th>工单编号</th><th>诉求内容</th></tr><tr><td>GD1</td><td>停".encode(),
+         "truncated"),
         ("cut.xls", b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
                     b'<Worksheet><Table><Row><Cell>', "truncated or malformed"),
     ],
