@@ -652,6 +652,10 @@ def test_concepts_tell_apart_problems_of_one_object(cfg):
     texts = ["青年人才生活补贴审核通过后几个月未发放", "企业申报了专精特新奖励，公示之后一直没有拨付"]
     x, _ = space.fit_transform(texts, [list(t) for t in texts], ["A9", "A9"])
     assert space.conflict(x, objects=False)[0, 1]
+    # money the court holds and a judgment not enforced: sibling objects, also kinds
+    texts = ["执行款早就到了法院账户，几个月了还没转给我们", "判决生效半年了，被执行人有车有房就是不履行"]
+    x, _ = space.fit_transform(texts, [list(t) for t in texts], ["A7", "A7"])
+    assert space.conflict(x, objects=False)[0, 1]
 
 
 def test_different_kinds_of_problem_at_one_object_are_kept_apart(cfg):
