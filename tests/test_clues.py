@@ -958,63 +958,6 @@ def _report(seeds: list[int]) -> None:
                       f"P {q['precision']:.2f}  R {q['recall']:.2f}  F1 {q['f1']:.2f}")
 
 
-def _report_sample(land: str, month: str) -> None:
-    """Grouping quality on a month written by ``yingshang sample`` (its planted_problems.json).
-
-    Uses the project's parsers, normaliser, PII masker, tokenizer and the keyword-fallback area
-    classifier (sentiment: complaint/举报/求助 count as negative), so area errors are included.
-    Usage: ``python tests/test_clues.py --sample LANDING_DIR YYYY-MM``.
-    """
-    import json
-    from pathlib import Path
-
-    from nlp import pii
-    from nlp.classify import load_area_model
-    from nlp.text import normalize_many
-    from nlp.tokenize import Tokenizer, load_stopwords
-    from pipeline.config import all_keywords, area_keywords, load_sources
-    from pipeline.sources import detect_source, parse_file
-
-    root = Path(land)
-    frames = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix.lower() in (".xlsx", ".xls", ".csv"):
-            src = detect_source(path) or path.parent.name
-            fb = parse_file(path, src, load_sources()).feedback.copy()
-            fb["source"] = src
-            frames.append(fb)
-    fb = pd.concat(frames, ignore_index=True)
-    fb = fb[fb["text"].notna() & (fb["text"].astype(str).str.len() > 0)].reset_index(drop=True)
-    texts = [pii.mask_pii(t) for t in normalize_many(fb["text"].astype(str).tolist())]
-    tok, stop = Tokenizer(user_words=all_keywords()), load_stopwords()
-    fb["tokens"] = [[w for w in tok.lcut(t) if w.strip() and w not in stop] for t in texts]
-    fb["text"] = texts
-    fb["area"] = load_area_model(keywords=area_keywords()).predict_frame(fb["tokens"].tolist())["label"].astype(str)
-    fb["feedback_id"] = [f"{s}:{r}:{p}" for s, r, p in zip(fb["source"], fb["source_record_id"], fb["part"], strict=True)]
-    fb["sentiment"] = np.where(fb["request_type"].isin(["投诉", "举报", "求助"]), "neg", "neu")
-    fb["entity_hash"] = fb["credit_code"].fillna(fb["entity_name"])
-    cfg = load_clue_config()
-    cands = select_candidates(fb, cfg, month=month)
-    clues, members = build_clues(cands, month, None, cfg)
-    # Record ids are per source (监督员 序号 24 and 暗访 序号 24 are different records).
-    members = members.assign(_key=list(zip(members["source"], members["source_record_id"].astype(str), strict=True)))
-    by_clue = members.groupby("clue_id")["_key"].apply(set).to_dict()
-    area_of = clues.set_index("clue_id")["area"]
-    print(f"{len(fb)} texts, {len(cands)} candidates, {len(clues)} clues")
-    f1s = []
-    for p in json.loads((root / "planted_problems.json").read_text(encoding="utf-8")):
-        ids = {(m["source"], str(m["source_record_id"])) for m in p["members"]}
-        best, overlap = max(((cid, len(ids & mem)) for cid, mem in by_clue.items()), key=lambda t: t[1])
-        prec, rec = overlap / len(by_clue[best]), overlap / len(ids)
-        f1 = 2 * prec * rec / (prec + rec) if overlap else 0.0
-        f1s.append(f1)
-        keys = pd.Series(list(zip(cands["source"], cands["source_record_id"].astype(str), strict=True)), index=cands.index)
-        right_area = int((keys.isin(ids) & (cands["area"] == p["area"])).sum())
-        print(f"  {p['id']} {p['area']} planted {len(ids):3d} (area right {right_area:3d})  clue {len(by_clue[best]):3d} "
-              f"in {area_of[best]}  P {prec:.2f}  R {rec:.2f}  F1 {f1:.2f}  {p['title'][:30]}")
-    print(f"  mean F1 {np.mean(f1s):.2f}")
-
-
 def _report_warehouse(url: str, land: str, month: str) -> None:
     """Per planted problem quality of the clues stored in a warehouse (after ``yingshang run`` and
     ``yingshang clues``), e.g. ``python tests/test_clues.py --warehouse sqlite:///var/warehouse.db
@@ -1034,7 +977,5 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["--warehouse"]:
         _report_warehouse(sys.argv[2], sys.argv[3], sys.argv[4])
-    elif sys.argv[1:2] == ["--sample"]:
-        _report_sample(sys.argv[2], sys.argv[3])
     else:
         _report([int(a) for a in sys.argv[1:]] or [7])
