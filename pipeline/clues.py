@@ -70,6 +70,7 @@ from sklearn.preprocessing import normalize
 from sklearn.random_projection import SparseRandomProjection
 
 from pipeline import clue_space, workdays
+from pipeline.clue_places import Places
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,6 +136,8 @@ _DEFAULT_GROUPING: dict[str, Any] = {
     "cross_area_threshold": None, "cross_area_max_groups": 4000,
     "area_smoothing_threshold": None, "area_smoothing_min": 2, "area_smoothing_max_items": 4000, "description_chars": 160,
     "n_examples": 3, "n_keywords": 5, "title_keywords": 3, "title_stopwords": [],
+    "place_weight": 0.0, "place_conflict_factor": 1.0, "place_hotspot_min": 5, "place_hotspot_ignore_areas": [],
+    "place_reassign_areas": [], "place_road_suffixes": [], "place_prefixes": [],
 }
 
 
@@ -574,8 +577,9 @@ def _leader(z: np.ndarray, threshold: float) -> np.ndarray:
     return labels
 
 
-def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg: ClueConfig) -> np.ndarray:
-    """Cluster labels (0..k-1) for one area's items."""
+def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg: ClueConfig,
+                  places: Places | None = None) -> np.ndarray:
+    """Cluster labels (0..k-1) for one area's items (``places``: theirs, see :mod:`pipeline.clue_places`)."""
     n = x.shape[0]
     t = float(cfg.g("similarity_threshold"))
     stats = clue_space.pair_stats(z) if z is not None else None  # the area's background, all items
@@ -585,6 +589,8 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
             # Different kinds of problem (or debtors) stay apart however close the word space puts them.
             bonus = np.where(space.conflict(x, objects=False), bonus * float(cfg.g("object_conflict_factor", 1.0)), bonus)
         s = space.sim(x) + bonus
+        if places is not None:
+            s = places.adjust(s)
         return _refine(s, _agglomerate(s, t), t, int(cfg.g("refine_passes", 2)))
     # A dense low-dimensional view of this area's lexical vectors for the leader pass only: a sparse
     # random projection keeps dot products within a few hundredths (Johnson–Lindenstrauss) and,
@@ -599,7 +605,8 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
     xg = (m @ x).tocsr()
     # Dot products of group means are mean pairwise similarities (the linear parts exactly).
     zg = np.asarray(m @ z) if z is not None else None
-    top = _agglomerate(space.sim(xg) + space.semantic_bonus(zg, None, stats), t)
+    sg = space.sim(xg) + space.semantic_bonus(zg, None, stats)
+    top = _agglomerate(places.adjust(sg, m) if places is not None else sg, t)
     return top[micro]
 
 
@@ -627,7 +634,7 @@ def _smooth_areas(space: _TextSpace, x: sp.csr_matrix, areas: np.ndarray, cfg: C
 
 def _merge_across_areas(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, item_areas: np.ndarray,
                         groups: list[tuple[str, np.ndarray]], cfg: ClueConfig,
-                        area_rank: dict[str, int]) -> list[tuple[str, np.ndarray]]:
+                        area_rank: dict[str, int], places: Places | None = None) -> list[tuple[str, np.ndarray]]:
     """Join groups of different areas that describe one problem (跨领域归并); the clue's area is its
     members' majority area.
 
@@ -668,6 +675,8 @@ def _merge_across_areas(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | Non
         cos = zg @ zg.T
         s = s + np.where(ok, space.semantic_weight * np.clip((cos - np.where(ok, mu2, 0.0)) /
                                                              np.where(ok, sd2, 1.0), 0.0, None), 0.0)
+    if places is not None:
+        s = places.adjust(s, m)
     # pure[k]: cluster k is still one per-area group, of area code[k]; maj[k]: majority area code.
     codes = {a: i for i, a in enumerate(sorted({a for a, _ in groups}, key=lambda a: (a == "Z", a)))}
     code = np.array([codes[a] for a, _ in groups])
@@ -876,6 +885,9 @@ def build_clues(
         hist = clue_space.as_token_lists(items[-cap:] if cap > 0 else [])
     x, z = space.fit_transform(df["text"].tolist(), df["tokens"].tolist(), df["area"].tolist(), hist)
     df["area"] = _smooth_areas(space, x, df["area"].to_numpy(), cfg)
+    places = Places.of(df, cfg.grouping)
+    if cfg.g("place_reassign_areas"):
+        df["area"] = places.areas(df["area"].to_numpy(), {str(a) for a in cfg.g("place_reassign_areas")})
 
     min_items = int(cfg.g("min_items"))
     always = set(cfg.g("always_clue_sources") or ())
@@ -885,9 +897,10 @@ def build_clues(
     area_groups: list[tuple[str, np.ndarray]] = []
     for area in sorted(df["area"].unique(), key=lambda a: (area_rank.get(a, 99), a)):
         idx = np.flatnonzero(df["area"].to_numpy() == area)
-        labels = _cluster_area(space, x[idx], None if z is None or area in skip else z[idx], cfg)
+        labels = _cluster_area(space, x[idx], None if z is None or area in skip else z[idx], cfg,
+                               places.take(idx))
         area_groups.extend((area, idx[labels == lab]) for lab in np.unique(labels))
-    area_groups = _merge_across_areas(space, x, z, df["area"].to_numpy(), area_groups, cfg, area_rank)
+    area_groups = _merge_across_areas(space, x, z, df["area"].to_numpy(), area_groups, cfg, area_rank, places)
     for area, rows in area_groups:
         if len(rows) >= min_items:
             groups.append((area, rows))
