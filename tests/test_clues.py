@@ -656,6 +656,13 @@ def test_concepts_tell_apart_problems_of_one_object(cfg):
     texts = ["执行款早就到了法院账户，几个月了还没转给我们", "判决生效半年了，被执行人有车有房就是不履行"]
     x, _ = space.fit_transform(texts, [list(t) for t in texts], ["A7", "A7"])
     assert space.conflict(x, objects=False)[0, 1]
+    # ... also when the money is not called 执行款
+    for paid in ("款到法院六个月了，一分钱没拿到", "法院执行到的钱迟迟不给申请人", "钱早就划扣到账了，就是不发给我们"):
+        assert "执行案款" in space.concepts_of(paid), paid
+    # a loan not renewed (先还后贷) and a loan not granted (房产抵押拿不出) are two kinds of one object
+    renew = set(space.concepts_of("贷款到期了，说好的无还本续贷又不认了，要我们先还后贷"))
+    access = set(space.concepts_of("小微企业申请贷款，银行要求房产抵押，我们是轻资产公司拿不出来"))
+    assert "抽贷断贷" in renew - access and "融资门槛高" in access - renew
 
 
 def test_different_kinds_of_problem_at_one_object_are_kept_apart(cfg):
