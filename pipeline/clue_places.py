@@ -16,8 +16,8 @@ Two signals for the grouping of :mod:`pipeline.clues` (both off unless configure
 A place is the address without the administrative prefix (省/市/区/县/街道 …), cut before the first
 number (楼号, 单元, 门牌号, 层). Roads and crossings are not places (``place_road_suffixes``: many
 unrelated orders give the same road); a place is a hotspot when at least ``place_hotspot_min``
-distinct full addresses of the month's candidates share it, so one enterprise calling again and again
-from its office does not make one. Items without an address take no part.
+distinct callers (full address and phone hash) of one area share it, so one enterprise calling again
+and again from its office does not make one. Items without an address take no part.
 """
 
 from __future__ import annotations
@@ -91,7 +91,10 @@ class Places:
         area = df["area"].astype(str).to_numpy() if "area" in df.columns else np.full(n, "")
         ignore = {str(a) for a in grouping.get("place_hotspot_ignore_areas") or ()}
         use = (stem != "") & ~np.isin(area, list(ignore))
-        distinct = pd.DataFrame({"area": area[use], "stem": stem[use], "full": full[use]}) \
+        # distinct callers: a flat, or a phone (a service hall has one address and many callers)
+        caller = next((c for c in ("phone_hash", "phone") if c in df.columns), None)
+        key = full if caller is None else full + "|" + df[caller].fillna("").astype(str).to_numpy(dtype=object)
+        distinct = pd.DataFrame({"area": area[use], "stem": stem[use], "full": key[use]}) \
             .groupby(["area", "stem"])["full"].nunique()
         distinct = distinct[distinct >= int(grouping.get("place_hotspot_min") or 5)]
         # the area with the most distinct addresses at each hotspot (ties: the first area code)

@@ -32,7 +32,7 @@ from warehouse.models import ClueMember, Feedback, LedgerEvent, LedgerItem, Prob
 
 CLUE_TABLE_COLUMNS = [c.name for c in ProblemClue.__table__.columns]
 FEEDBACK_COLUMNS = ["feedback_id", "source", "source_record_id", "received_at", "area", "sentiment",
-                    "sentiment_score", "request_type", "entity_hash", "street", "address_masked", "text", "tokens", "score_100"]
+                    "sentiment_score", "request_type", "entity_hash", "phone_hash", "street", "address_masked", "text", "tokens", "score_100"]
 
 
 def _now() -> dt.datetime:

@@ -58,6 +58,11 @@ def test_a_hotspot_needs_distinct_addresses_in_one_area():
     # the Z order at the hotspot is grouped with the hotspot's area; nothing else moves
     moved = places.areas(df["area"].to_numpy(), {"Z"})
     assert moved.tolist() == df["area"].tolist()[:15] + ["A4", "A4", "A4"]
+    # one address, many callers (a service hall): a hotspot; one caller five times: not
+    hall = pd.DataFrame({"address": ["郑东新区区政务服务中心"] * 5, "area": ["A9"] * 5,
+                         "phone_hash": ["a", "b", "c", "d", "e"]})
+    assert Places.of(hall, _grouping()).hot.all()
+    assert not Places.of(hall.assign(phone_hash="a"), _grouping()).hot.any()
     # off unless configured
     assert not Places.of(df, _grouping(place_weight=0.0, place_conflict_factor=1.0)).active
 
