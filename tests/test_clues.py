@@ -659,6 +659,9 @@ def test_concepts_tell_apart_problems_of_one_object(cfg):
     # ... also when the money is not called 执行款
     for paid in ("款到法院六个月了，一分钱没拿到", "法院执行到的钱迟迟不给申请人", "钱早就划扣到账了，就是不发给我们"):
         assert "执行案款" in space.concepts_of(paid), paid
+    # 强制执行 is the procedure behind both problems, not a sign of the unenforced judgment
+    both = set(space.concepts_of("去年申请了强制执行，执行款早就到了法院账户，几个月了还没转给我们"))
+    assert "执行案款" in both and "判决执行" not in both
     # a loan not renewed (先还后贷) and a loan not granted (房产抵押拿不出) are two kinds of one object
     renew = set(space.concepts_of("贷款到期了，说好的无还本续贷又不认了，要我们先还后贷"))
     access = set(space.concepts_of("小微企业申请贷款，银行要求房产抵押，我们是轻资产公司拿不出来"))
