@@ -145,3 +145,23 @@ def test_orders_at_a_hotspot_are_kept_apart_from_the_same_complaint_elsewhere():
     # an address column read back from the warehouse (address_masked) works the same
     _, again = build_clues(frame.rename(columns={"address": "address_masked"}), "2026-10", None, cfg)
     assert again[["clue_id", "feedback_id"]].equals(members[["clue_id", "feedback_id"]])
+
+
+def test_places_in_leader_mode_and_the_cross_area_merge():
+    """Above exact_max_items the groups of the leader pass get the same adjustment (group means);
+    the compound's orders still never share a clue with the shops' and offices'."""
+    cfg = load_clue_config()
+    big = copy.deepcopy(cfg)
+    big.grouping["exact_max_items"] = 4
+    frame = _estate_month()
+    estate = {f"f{i:02d}" for i in range(len(ESTATE))}
+
+    def mixed(config) -> int:
+        _, members = build_clues(frame, "2026-10", None, config)
+        at = members.assign(estate=members["feedback_id"].isin(estate))
+        return int((at.groupby("clue_id")["estate"].nunique() > 1).sum())
+
+    off = copy.deepcopy(big)
+    off.grouping.update(place_weight=0.0, place_conflict_factor=1.0, place_reassign_areas=[])
+    assert mixed(off) >= 1
+    assert mixed(big) == 0
