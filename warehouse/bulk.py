@@ -77,9 +77,16 @@ _SQLITE_DATE_FORMAT = "%(year)04d-%(month)02d-%(day)02d"
 
 def _fast_datetime(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     # Same text as SQLAlchemy's default SQLite DATETIME format, via the C isoformat (~10x faster).
+    # The last value is remembered: a load stamps every row with one time (loaded_at, created_at …).
+    last: list[Any] = [None, None]
+
     def convert(v: Any, _dt: type = dt.datetime) -> Any:
         if type(v) is _dt and v.tzinfo is None:
-            return v.isoformat(" ", "microseconds")
+            if v is last[0]:
+                return last[1]
+            text = v.isoformat(" ", "microseconds")
+            last[0], last[1] = v, text
+            return text
         return proc(v)
 
     return convert
