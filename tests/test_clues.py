@@ -989,3 +989,20 @@ if __name__ == "__main__":
         _report_warehouse(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         _report([int(a) for a in sys.argv[1:]] or [7])
+
+
+def test_responsible_unit_rules(cfg):
+    """责任单位: the area's lead unit unless a unit rule's keywords occur in most of the clue's texts."""
+    from pipeline.clues import responsible_unit_for
+
+    public_arrears = ["区属平台公司拖欠我们的工程款一年多", "给国有平台公司做分包，结算后一直不付款"]
+    assert responsible_unit_for("A7", public_arrears, cfg) == "发展和改革局"
+    commercial = ["合作方拖欠服务费，发了律师函也不理", "客户欠货款不还"]
+    assert responsible_unit_for("A7", commercial, cfg) == cfg.area_units["A7"]  # the court leads A7
+    talent = ["青年人才生活补贴审核通过后几个月未发放", "人才补贴公示了一直没到账"]
+    assert responsible_unit_for("A9", talent, cfg) == "人力资源和社会保障局"
+    school = ["随迁子女入学材料审核没通过，说是缺社保证明", "孩子入学被要求补交社保证明"]
+    assert responsible_unit_for("A9", school, cfg) == "教育局"  # a 社保证明 for school is not an 人社 matter
+    # below the share, the lead unit
+    assert responsible_unit_for("A9", talent[:1] + ["政务服务中心排队两个小时", "窗口态度差"], cfg) == cfg.area_units["A9"]
+    assert responsible_unit_for("A3", ["小区停水三天了", "自来水水压太低"], cfg) == "水务集团"
