@@ -821,7 +821,48 @@ def _keywords(member_tokens: list[list[str]], space: _TextSpace, cfg: ClueConfig
     return [w for _, w in scored[:k]]
 
 
-def _title(keywords: list[str], medoid_text: str, cfg: ClueConfig) -> str:
+_LEADING_FILLER = re.compile(r"^(?:但是?|而且|并且|另外|同时|所以|因此|可是|还有|就是|而)")
+
+
+def _key_clause(keywords: list[str], texts: list[str], space: _TextSpace, cfg: ClueConfig) -> str | None:
+    """The clause (分句, or two neighbouring ones) of the clue's most central members that carries most
+    of its keywords: a title that reads as a sentence ('区属平台公司拖欠工程款一年多') rather than a
+    word list. Boilerplate clauses are skipped; a clause naming a kind of problem (问题类型: 拖了,
+    失败, 排队 …) is preferred over one that only names the object ('我们是祥润花园小区的业主')."""
+    lo, hi = int(cfg.g("title_min_chars", 6)), int(cfg.g("title_max_chars", 30))
+    weights = {w: len(keywords) - i for i, w in enumerate(keywords)}
+    issues = {n for n, is_issue, is_kind in zip(space.concept_names, space._is_issue, space._is_kind, strict=True)
+              if is_issue or is_kind}
+    need = min(2, len(keywords))
+    best: tuple[tuple, str] | None = None
+    for rank, text in enumerate(texts[: int(cfg.g("title_from_members", 10))]):
+        clauses = [_LEADING_FILLER.sub("", c.strip()) for c in _CLAUSE_SPLIT.split(space.content(text))]
+        clauses = [c for c in clauses if c]
+        # two neighbouring clauses only when each carries a keyword (not a problem plus its framing)
+        pairs = [a + "，" + b for a, b in zip(clauses, clauses[1:], strict=False)
+                 if any(w in a for w in keywords) and any(w in b for w in keywords)]
+        for cand in clauses + pairs:
+            if not lo <= len(cand) <= hi:
+                continue
+            hit = [w for w in keywords if w in cand]
+            if len(hit) < need:
+                continue
+            names_issue = any(n in issues for n in space.concepts_of(cand))
+            key = (names_issue, sum(weights[w] for w in hit), -rank, -len(cand))
+            if best is None or key > best[0]:
+                best = (key, cand)
+    return best[1] if best else None
+
+
+def _title(keywords: list[str], texts: list[str], space: _TextSpace, cfg: ClueConfig) -> str:
+    """问题标题: the key clause of the members chosen by the clue's keywords (``title_style: clause``),
+    else (or when no clause holds enough of them) the top keywords in the order the representative
+    text uses them."""
+    medoid_text = texts[0] if texts else ""
+    if str(cfg.g("title_style", "clause")) == "clause" and keywords:
+        clause = _key_clause(keywords, texts, space, cfg)
+        if clause:
+            return clause
     top = keywords[: int(cfg.g("title_keywords"))]
     if not top:
         return medoid_text[:20]
@@ -963,7 +1004,7 @@ def build_clues(
             "clue_id": cid,
             "month": month,
             "area": area,
-            "title": _title(kws, medoid, cfg),
+            "title": _title(kws, texts, space, cfg),
             "description": medoid if len(medoid) <= desc_chars else medoid[: desc_chars - 1] + "…",
             "n_items": n_items,
             "n_entities": n_ent,

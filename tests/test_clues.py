@@ -1006,3 +1006,29 @@ def test_responsible_unit_rules(cfg):
     # below the share, the lead unit
     assert responsible_unit_for("A9", talent[:1] + ["政务服务中心排队两个小时", "窗口态度差"], cfg) == cfg.area_units["A9"]
     assert responsible_unit_for("A3", ["小区停水三天了", "自来水水压太低"], cfg) == "水务集团"
+
+
+def test_title_is_the_key_clause_of_the_members(cfg):
+    """问题标题 reads as a sentence taken from the members (the clause with most of the clue's keywords,
+    naming a kind of problem), not as a word list; ``title_style: keywords`` gives the word list."""
+    import copy
+
+    texts = ["来电人称：我们是祥润花园小区的业主，交房五年了还办不了房产证，请尽快处理",
+             "祥润花园交房多年办不了房产证，孩子上学没法报名",
+             "您好，我们是祥润花园的业主。祥润花园的房产证一直办不下来，开发商说在办",
+             "祥润花园业主反映房产证办不下来"]
+    frame = pd.DataFrame({"feedback_id": [f"t{i}" for i in range(4)], "text": texts, "area": "A4",
+                          "source": "hotline", "sentiment": "neg", "received_at": pd.Timestamp("2026-10-15"),
+                          "source_record_id": [str(i) for i in range(4)]})
+    frame["tokens"] = frame["text"].map(tokenize)
+    clues, _ = build_clues(frame, "2026-10", None, cfg)
+    assert len(clues) == 1
+    title, keywords = clues.iloc[0]["title"], clues.iloc[0]["keywords"].split(",")
+    assert all(any(c in t for t in texts) for c in title.split("，"))  # clauses of the members, verbatim
+    assert sum(w in title for w in keywords) >= 2
+    assert len(title) <= cfg.g("title_max_chars")
+    assert "业主" not in title or "房产证" in title             # not the bare framing clause
+    words = copy.deepcopy(cfg)
+    words.grouping["title_style"] = "keywords"
+    clues, _ = build_clues(frame, "2026-10", None, words)
+    assert "、" in clues.iloc[0]["title"] and not any(clues.iloc[0]["title"] in t for t in texts)
