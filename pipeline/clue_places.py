@@ -97,7 +97,7 @@ class Places:
         distinct = pd.DataFrame({"area": area[use], "stem": stem[use], "full": key[use]}) \
             .groupby(["area", "stem"])["full"].nunique()
         distinct = distinct[distinct >= int(grouping.get("place_hotspot_min") or 5)]
-        # the area with the most distinct addresses at each hotspot (ties: the first area code)
+        # the area with the most distinct callers at each hotspot (ties: the first area code)
         best = distinct.reset_index().sort_values(["stem", "full", "area"], ascending=[True, False, True]) \
             .drop_duplicates("stem").set_index("stem")["area"].to_dict()
         hot = np.array([s in best for s in stem], dtype=bool)
