@@ -19,6 +19,7 @@ help:
 	@echo "make demo   - install into $(VENV), generate a month of sample exports, run the nightly job,"
 	@echo "              build the clue list and the report (SQLite at $(DEMO_DIR)/warehouse.db)"
 	@echo "make test   - run the test suite (PostgreSQL tests run when YINGSHANG_TEST_PG_URL is set)"
+	@echo "make fonts / browser / office - the CJK font, chromium and LibreOffice Calc some tests need (make test runs fonts)"
 	@echo "make lint   - ruff"
 	@echo "make model  - rebuild the shipped area and sentiment models (nlp/models/)"
 	@echo "make bench  - run the benchmarks in benchmarks/"
