@@ -40,7 +40,7 @@ def sample_candidates(data: Path, name: str, seed: int, month: str) -> tuple[pd.
     """The candidates of a generated sample month and its planted problems (cached under ``data``)."""
     cache = data / f"{name}.pkl"
     if cache.exists():
-        return pickle.loads(cache.read_bytes())
+        return _as_stored(*pickle.loads(cache.read_bytes()))
     from nlp import pii
     from nlp.classify import load_area_model
     from nlp.text import normalize_many
@@ -72,6 +72,16 @@ def sample_candidates(data: Path, name: str, seed: int, month: str) -> tuple[pd.
     cands = select_candidates(fb, load_clue_config(), month=month)
     planted = json.loads((land / "planted_problems.json").read_text(encoding="utf-8"))
     cache.write_bytes(pickle.dumps((cands, planted)))
+    return _as_stored(cands, planted)
+
+
+def _as_stored(cands: pd.DataFrame, planted: list[dict]) -> tuple[pd.DataFrame, list[dict]]:
+    """The addresses as the warehouse keeps them (feedback.address_masked: household part hidden),
+    which is all the monthly job sees."""
+    from nlp.pii import mask_address
+
+    if "address" in cands.columns:
+        cands = cands.assign(address=[mask_address(a) if isinstance(a, str) else a for a in cands["address"]])
     return cands, planted
 
 

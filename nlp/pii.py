@@ -46,7 +46,10 @@ Masking is idempotent and leaves a text without personal data unchanged.
 **Structured fields**: :func:`mask_name` (姓名字段, same rule as above), :func:`mask_phone_field`,
 :func:`mask_org_name` (企业名称: region prefix and organisational form kept, 字号 hidden, names of
 个体工商户 that are a person's name masked like a name) and :func:`salted_hash` (HMAC-SHA256 of a
-normalised value, e.g. the credit code used as a join key without storing it).
+normalised value, e.g. the credit code used as a join key without storing it), :func:`mask_address`
+(地址: the place and its building or house number kept, unit, floor and room hidden —
+郑东新区祥润花园3号楼2单元1203 → 郑东新区祥润花园3号楼***) and :func:`mask_ip` (IP地址 of a questionnaire
+answer: the last two parts hidden — 171.8.*.*(河南-郑州)).
 """
 
 from __future__ import annotations
@@ -64,7 +67,11 @@ __all__ = [
     "find_pii",
     "is_valid_credit_code",
     "is_valid_id_number",
+    "ADDRESS_HEADER_HINTS",
+    "IP_HEADER",
+    "mask_address",
     "mask_credit_code",
+    "mask_ip",
     "mask_many",
     "mask_name",
     "mask_org_name",
@@ -598,3 +605,57 @@ def salted_hash(value: str | None, salt: str) -> str | None:
     if re.fullmatch(r"[A-Za-z0-9 \-]+", s):
         s = re.sub(r"[ \-]", "", s).upper()
     return hmac.new(salt.encode("utf-8"), s.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+
+
+# The first number of an address names a building or a house number when one of these follows it
+# (3号楼, 88号院, 88号, 5栋, 2幢, B座 …); the numbers after it (单元, 层, 室, 1203) are the household.
+_ADDR_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
+_ADDR_BUILDING = re.compile(
+    r"[0-9\uff10-\uff19]+[A-Za-z\uff21-\uff3a\uff41-\uff5a]?(?:号楼|号院|号|栋|幢|座)"
+    r"|[0-9\uff10-\uff19]+[-－][0-9\uff10-\uff19]+号")
+ADDRESS_MASK = "***"
+# Raw column headers that hold a postal address (事发地址, 联系地址, 住址, 问题地点, 住所 …).
+ADDRESS_HEADER_HINTS = ("地址", "住址", "地点", "住所")
+IP_HEADER = re.compile(r"(?<![A-Za-z])ip(?![A-Za-z])", re.IGNORECASE)
+
+
+def mask_address(address: str | None) -> str | None:
+    """Mask an address field (地址脱敏): keep the administrative part, road, compound or building and
+    the building or house number (楼号/门牌号), hide what identifies a household (单元, 楼层, 室号).
+
+    ``郑东新区祥润花园3号楼2单元1203`` → ``郑东新区祥润花园3号楼***``; ``郑东新区祥润花园1203`` →
+    ``郑东新区祥润花园***``; ``金水东路88号`` and ``商都路与九如路交叉口`` stay as they are (a building's
+    street number, a crossing); ``汇金大厦12层`` → ``汇金大厦***``. Phone numbers and names inside are
+    masked as in free text. Idempotent; ``None`` or blank → ``None``.
+    """
+    if address is None:
+        return None
+    s = mask_pii(str(address).strip())
+    if not s:
+        return None
+    first = _ADDR_DIGIT.search(s)
+    if first is None:
+        return s
+    building = _ADDR_BUILDING.match(s, first.start())
+    keep = building.end() if building else first.start()
+    if _ADDR_DIGIT.search(s, keep) is None:
+        return s  # nothing numbered after the building: 88号院内, 3号楼东侧, 88号
+    return s[:keep] + ADDRESS_MASK
+
+
+_IPV4 = re.compile(r"(?<![0-9.])(\d{1,3})\.(\d{1,3})\.(\d{1,3}|\*)\.(\d{1,3}|\*)(?![0-9])")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])((?:[0-9A-Fa-f]{1,4}:){2})(?:[0-9A-Fa-f]{0,4}:){1,6}[0-9A-Fa-f]{0,4}")
+
+
+def mask_ip(value: str | None) -> str | None:
+    """Mask an IP-address field (IP地址脱敏, e.g. 问卷星's 来自IP): the first two parts of an IPv4
+    address kept, the last two hidden (``171.8.45.120(河南-郑州)`` → ``171.8.*.*(河南-郑州)``); an IPv6
+    address keeps its first two groups. The region in brackets is kept. Idempotent; ``None`` or blank
+    → ``None``."""
+    if value is None:
+        return None
+    s = str(value).strip()
+    if not s:
+        return None
+    s = _IPV4.sub(lambda m: f"{m.group(1)}.{m.group(2)}.*.*", s)
+    return _IPV6.sub(lambda m: m.group(1) + "*", s)

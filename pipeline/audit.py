@@ -1,7 +1,9 @@
 """PII audit (个人信息审计): scan every table, view and export for personal data that got through.
 
 Looks for what must never be stored unmasked: mobile and landline numbers, valid 18-digit ID
-numbers, valid 统一社会信用代码 and e-mail addresses (``nlp.pii.find_pii``). Columns meant to hold
+numbers, valid 统一社会信用代码 and e-mail addresses (``nlp.pii.find_pii``), and — by column or key
+name — postal addresses with a household part (单元/室) or full IP addresses that ``mask_address`` /
+``mask_ip`` would still change. Columns meant to hold
 salted hashes are scanned too: a real hash is hex and never matches, but a raw number stored there
 by mistake is exactly the leak to catch. Exports are .xlsx, .csv and .html files under the given
 paths. A clean warehouse reports zero hits.
@@ -18,7 +20,7 @@ from typing import Any
 import openpyxl
 from sqlalchemy import String, Text, inspect, select, text
 
-from nlp.pii import find_pii
+from nlp.pii import ADDRESS_HEADER_HINTS, IP_HEADER, find_pii, mask_address, mask_ip
 from warehouse.db import get_engine
 
 AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email"}
@@ -37,17 +39,38 @@ def _hits_in(text_value: str, where: str) -> list[dict[str, Any]]:
     return out
 
 
-def _scan_value(value: Any, where: str) -> list[dict[str, Any]]:
+def _field_hits(value: str, field: str, where: str) -> list[dict[str, Any]]:
+    """A postal address or an IP address stored with more than its masked form keeps (a household's
+    flat number, a full IP): judged by the column or key name, as the ingest masks them."""
+    kind = field_kind(field)
+    if kind == "address" and mask_address(value) != value:
+        return [{"where": where, "kind": "address", "sample": mask_address(value)}]
+    if kind == "ip" and mask_ip(value) != value:
+        return [{"where": where, "kind": "ip", "sample": mask_ip(value)}]
+    return []
+
+
+def field_kind(field: str) -> str | None:
+    """'address' for an address column or raw header (address_masked, 事发地址 …), 'ip' for an IP one
+    (来自IP), else None."""
+    if IP_HEADER.search(field):
+        return "ip"
+    if "address" in field.lower() or any(h in field for h in ADDRESS_HEADER_HINTS):
+        return "address"
+    return None
+
+
+def _scan_value(value: Any, where: str, field: str = "") -> list[dict[str, Any]]:
     if value is None:
         return []
     if isinstance(value, dict):
-        return [h for k, v in value.items() for h in _scan_value(v, f"{where}.{k}")]
+        return [h for k, v in value.items() for h in _scan_value(v, f"{where}.{k}", str(k))]
     if isinstance(value, list):
-        return [h for i, v in enumerate(value) for h in _scan_value(v, f"{where}[{i}]")]
+        return [h for i, v in enumerate(value) for h in _scan_value(v, f"{where}[{i}]", field)]
     if isinstance(value, str):
         if _HEX_ID.fullmatch(value) and not value.isdigit():
             return []
-        return _hits_in(value, where)
+        return _hits_in(value, where) + (_field_hits(value, field, where) if field else [])
     return []
 
 
@@ -73,7 +96,7 @@ def audit_database(db_url: str | None) -> list[dict[str, Any]]:
                             value = json.loads(value)
                         except ValueError:
                             pass
-                    hits += _scan_value(value, f"{name}.{c['name']}#{i + 1}")
+                    hits += _scan_value(value, f"{name}.{c['name']}#{i + 1}", c["name"])
     return hits
 
 

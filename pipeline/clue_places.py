@@ -36,7 +36,7 @@ ADDRESS_COLUMNS = ("address", "address_masked")
 _NAME = r"(?:(?![省市区县])[\u4e00-\u9fff]){1,7}?"
 _ADMIN_PREFIX = re.compile(rf"^(?:{_NAME}(?:省|自治区))?(?:{_NAME}市)?"
                            rf"(?:{_NAME}(?:新区|(?<![小园社校厂景片营务业城])区|县))?(?:{_NAME}街道)?")
-_FROM_NUMBER = re.compile(r"[0-9０-９#＃].*$")
+_FROM_NUMBER = re.compile(r"[0-9０-９#＃*].*$")  # (* : the masked household part, nlp.pii.mask_address)
 # A crossing or a house number in front of the place: 商都路与九如路交叉口东北角祥润花园, 商都路88号祥润花园
 _CROSSING = re.compile(r"^.*交叉口(?:[东西南北]{1,2}(?:角|侧|方向)?)?(?:(?:向|往)[东西南北](?:[0-9０-９]+米)?)?")
 _HOUSE_NO = re.compile(r"^(?:(?![路街道])[\u4e00-\u9fff]){1,8}(?:路|街|大道|大街)[0-9０-９]+号(?:院)?")

@@ -203,6 +203,7 @@ def _mask_text_or_none(value: Any) -> str | None:
 _mask_org = lru_cache(maxsize=1 << 16)(pii.mask_org_name)
 _mask_person = lru_cache(maxsize=1 << 16)(lambda v: pii.mask_name(_str_or_none(v)))
 _mask_phone = lru_cache(maxsize=1 << 17)(pii.mask_phone_field)
+_mask_address = lru_cache(maxsize=1 << 17)(lambda v: pii.mask_address(_str_or_none(v)))
 _salted = lru_cache(maxsize=1 << 17)(pii.salted_hash)
 _entity_hash_cached = lru_cache(maxsize=1 << 16)(lambda code, name, salt: _entity_hash(code, name, salt))
 
@@ -363,7 +364,8 @@ def _enrich_rows(source: str, feedback: pd.DataFrame, record_keys: dict[str, str
     phone_masked = memo_map(lambda v: _mask_phone(v) if v else None, phone)
     phone_hash = memo_map(lambda v: _salted(v, salt) if v else None, phone)
     masked_text = _hashable_or(_mask_text_or_none, _mask_text_or_none.__wrapped__)
-    address = memo_map(masked_text, _column(feedback, "address"))
+    address = memo_map(_hashable_or(_mask_address, lambda v: pii.mask_address(_str_or_none(v))),
+                       _column(feedback, "address"))
     handling = memo_map(masked_text, _column(feedback, "handling_result"))
     text_cols = {c: memo_map(_str_or_none, _column(feedback, c))
                  for c in ("channel", "writer_type", "street", "call_taker_category", "unit", "status",

@@ -59,6 +59,7 @@ from pipeline.enrich import (
     review_threshold,
     stable_id,
 )
+from pipeline.pii_upgrade import upgrade_masking
 from pipeline.salt import hash_salt
 from pipeline.workdays import is_working_day
 from warehouse import load as wl
@@ -141,14 +142,8 @@ def mask_raw_row(raw: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             out[str(key)] = None
             continue
-        text = str(value)
         header = str(key)
-        if any(h in header for h in _NAME_HEADER_HINTS) and "类型" not in header:
-            out[header] = pii.mask_name(text)
-        elif any(h in header for h in _ORG_HEADER_HINTS):
-            out[header] = pii.mask_org_name(text)
-        else:
-            out[header] = pii.mask_pii(text)
+        out[header] = _mask_for_header(header)(str(value))
     return out
 
 
@@ -161,11 +156,21 @@ def warehouse_record_key(source: str, natural_key: str) -> str:
     return stable_id(source, natural_key)
 
 
+def _mask_ip_cell(value: str) -> str | None:
+    return pii.mask_ip(pii.mask_pii(value))
+
+
 def _mask_for_header(header: str) -> Callable[[str], Any]:
+    """The masking rule of a raw column, chosen by its header: names, enterprise names, IP addresses
+    and postal addresses by their own rules, anything else as free text."""
     if any(h in header for h in _NAME_HEADER_HINTS) and "类型" not in header:
         return pii.mask_name
     if any(h in header for h in _ORG_HEADER_HINTS):
         return pii.mask_org_name
+    if pii.IP_HEADER.search(header):  # 来自IP / IP地址 before 地址: an IP address is not a postal one
+        return _mask_ip_cell
+    if any(h in header for h in pii.ADDRESS_HEADER_HINTS):
+        return pii.mask_address
     return pii.mask_pii
 
 
@@ -824,6 +829,8 @@ def ensure_schema(db_url: str | None = None) -> None:
     sources_cfg = settings().get("sources", {}) or {s: {"name_zh": s} for s in SOURCES}
     with engine.begin() as conn:
         wl.sync_dimensions(conn, load_areas(), sources_cfg)
+        # rows stored under older masking rules are masked to the current ones (once; then a no-op)
+        upgrade_masking(conn)
 
 
 def ingest_files(paths: Iterable[Path], source: str | None = None, db_url: str | None = None,

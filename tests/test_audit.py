@@ -67,6 +67,10 @@ def test_planted_pii_is_found_in_tables_json_and_views(warehouse) -> None:
             reason="来电时间 is empty", status="open", created_at=dt.datetime(2026, 4, 1)))
         sr = SourceRecord.__table__
         conn.execute(update(sr).where(sr.c.record_key == "rk000004").values(payload={"联系电话": PHONE}))
+        # a household's address and a full IP are personal data too (judged by the column / key name)
+        conn.execute(update(f).where(f.c.feedback_id == "fb000004").values(address_masked="郑东新区祥润花园3号楼2单元1203"))
+        conn.execute(update(sr).where(sr.c.record_key == "rk000005").values(
+            payload={"来自IP": "171.8.45.120(河南-郑州)", "事发地址": "祥润花园1203", "所在街道": "如意湖街道"}))
     hits = audit_pii(warehouse, [])
     assert _kinds(hits, "feedback.text#") == {"mobile"}
     assert _kinds(hits, "feedback.title#") == {"email"}
@@ -75,7 +79,10 @@ def test_planted_pii_is_found_in_tables_json_and_views(warehouse) -> None:
     assert _kinds(hits, "v_ledger.progress#") == {"id_card"}
     assert _kinds(hits, "problem_clue.examples#") == {"credit_code"}
     assert any(h["where"].startswith("quarantine.raw#") and h["where"].endswith(".诉求内容") for h in hits)
-    assert _kinds(hits, "source_record.payload#") == {"mobile"}
+    assert _kinds(hits, "source_record.payload#") == {"mobile", "ip", "address"}
+    assert _kinds(hits, "feedback.address_masked#") == {"address"}
+    assert _kinds(hits, "v_feedback.address_masked#") == {"address"}
+    assert not any("1203" in h["sample"] or "45.120" in h["sample"] for h in hits)
     assert _kinds(hits, "feedback.phone_hash#") == {"mobile"}
     # the report never repeats the value itself
     for h in hits:

@@ -15,7 +15,9 @@ from nlp.pii import (
     find_pii,
     is_valid_credit_code,
     is_valid_id_number,
+    mask_address,
     mask_credit_code,
+    mask_ip,
     mask_many,
     mask_name,
     mask_org_name,
@@ -169,6 +171,51 @@ def test_phone_and_credit_code_fields() -> None:
     assert mask_phone_field("6543219x") == "*****19x"
     assert mask_phone_field(None) is None and mask_phone_field("  ") is None
     assert mask_credit_code(" 91350100m000100y43 ") == "91************0Y43"
+
+
+@pytest.mark.parametrize(
+    ("address", "masked"),
+    [
+        # the household (单元, 室) is hidden; the compound and the building stay (the clue list needs them)
+        ("郑东新区祥润花园3号楼2单元1203", "郑东新区祥润花园3号楼***"),
+        ("郑东新区祥润花园1203", "郑东新区祥润花园***"),
+        ("郑州市郑东新区商务外环路88号院3号楼", "郑州市郑东新区商务外环路88号院***"),
+        ("郑东新区汇金大厦12层", "郑东新区汇金大厦***"),
+        ("金融岛A座1803室", "金融岛A座***"),
+        ("郑东新区CBD商务内环路１２号楼８０１", "郑东新区CBD商务内环路１２号楼***"),
+        ("龙湖办事处金沙湖小区5栋1单元", "龙湖办事处金沙湖小区5栋***"),
+        # a building's street number, a crossing, a place without numbers: nothing to hide
+        ("郑州市郑东新区金水东路88号", "郑州市郑东新区金水东路88号"),
+        ("郑东新区商都路与九如路交叉口", "郑东新区商都路与九如路交叉口"),
+        ("如意湖办事处祥润花园3号楼东侧", "如意湖办事处祥润花园3号楼东侧"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_mask_address(address: str | None, masked: str | None) -> None:
+    assert mask_address(address) == masked
+    assert mask_address(masked) == masked  # idempotent: stored values can be masked again safely
+
+
+def test_mask_address_hides_personal_data_inside() -> None:
+    out = mask_address("祥润花园3号楼 联系人张三 13812345678")
+    assert "13812345678" not in out and "张三" not in out
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        ("171.8.45.120(河南-郑州)", "171.8.*.*(河南-郑州)"),
+        ("223.88.1.9", "223.88.*.*"),
+        ("2408:8207:1234:5678::1", "2408:8207:*"),
+        ("未知", "未知"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_mask_ip(value: str | None, masked: str | None) -> None:
+    assert mask_ip(value) == masked
+    assert mask_ip(masked) == masked
 
 
 def test_salted_hash() -> None:

@@ -1,0 +1,76 @@
+"""Rows stored under older masking rules are masked to the current ones (pipeline/pii_upgrade.py).
+
+A warehouse loaded before addresses and IP addresses were masked keeps households' flat numbers and
+full IPs; re-running the nightly job skips those unchanged files, so the next run's schema check must
+rewrite them, once, and then leave the warehouse alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from mart_data import build_warehouse
+from sqlalchemy import delete, insert, select, update
+
+from pipeline.audit import audit_pii
+from pipeline.ingest import ensure_schema
+from pipeline.pii_upgrade import MASKING_VERSION, META_KEY, remask_raw, upgrade_masking
+from warehouse.db import get_engine
+from warehouse.models import Feedback, QuarantineRow, RecordHistory, SourceRecord, WarehouseMeta
+
+FLAT = "郑东新区祥润花园3号楼2单元1203"
+IP = "171.8.45.120(河南-郑州)"
+
+
+def _plant_old_rows(url: str) -> None:
+    """What a warehouse loaded by masking version 1 holds: full addresses and IPs."""
+    eng = get_engine(url)
+    f, sr = Feedback.__table__, SourceRecord.__table__
+    with eng.begin() as conn:
+        conn.execute(update(f).where(f.c.feedback_id == "fb000001").values(address_masked=FLAT))
+        conn.execute(update(sr).where(sr.c.record_key == "rk000001").values(
+            payload={"事发地址": FLAT, "诉求内容": "3号楼2单元电梯坏了", "来自IP": IP}))
+        conn.execute(insert(RecordHistory.__table__).values(
+            record_key="rk000001", file_id=1, version=2, changed_at=dt.datetime(2026, 10, 3),
+            old_hash="a", new_hash="b", changes={"事发地址": [FLAT, "祥润花园5号楼1单元801"], "工单状态": ["办理中", "已办结"]}))
+        conn.execute(insert(QuarantineRow.__table__).values(
+            file_id=1, source="questionnaire", row_number=9, raw={"来自IP": IP, "序号": "9"},
+            reason="提交答卷时间 is empty", status="open", created_at=dt.datetime(2026, 10, 3)))
+        conn.execute(delete(WarehouseMeta.__table__).where(WarehouseMeta.key == META_KEY))
+
+
+def test_old_rows_are_masked_once_on_the_next_run(db_url) -> None:
+    build_warehouse(db_url)
+    _plant_old_rows(db_url)
+    assert {h["kind"] for h in audit_pii(db_url, [])} == {"address", "ip"}
+
+    ensure_schema(db_url)  # what every run (yingshang run / ingest / the DAG) does first
+
+    assert audit_pii(db_url, []) == []
+    eng = get_engine(db_url)
+    with eng.connect() as conn:
+        assert conn.scalar(select(Feedback.address_masked).where(Feedback.feedback_id == "fb000001")) \
+            == "郑东新区祥润花园3号楼***"
+        payload = conn.scalar(select(SourceRecord.payload).where(SourceRecord.record_key == "rk000001"))
+        # only address and IP cells change; the complaint text keeps its (non-personal) building words
+        assert payload == {"事发地址": "郑东新区祥润花园3号楼***", "诉求内容": "3号楼2单元电梯坏了",
+                           "来自IP": "171.8.*.*(河南-郑州)"}
+        changes = conn.scalar(select(RecordHistory.changes).where(RecordHistory.record_key == "rk000001"))
+        assert changes == {"事发地址": ["郑东新区祥润花园3号楼***", "祥润花园5号楼***"], "工单状态": ["办理中", "已办结"]}
+        raw = conn.scalar(select(QuarantineRow.raw).where(QuarantineRow.row_number == 9))
+        assert raw == {"来自IP": "171.8.*.*(河南-郑州)", "序号": "9"}
+        assert conn.scalar(select(WarehouseMeta.value).where(WarehouseMeta.key == META_KEY)) == str(MASKING_VERSION)
+        # done once: a second pass finds nothing to do and does not scan again
+        assert upgrade_masking(conn) == {}
+
+
+def test_a_new_warehouse_starts_at_the_current_version(sqlite_url) -> None:
+    ensure_schema(sqlite_url)
+    with get_engine(sqlite_url).connect() as conn:
+        assert conn.scalar(select(WarehouseMeta.value).where(WarehouseMeta.key == META_KEY)) == str(MASKING_VERSION)
+
+
+def test_remask_raw_leaves_other_cells_and_values_alone() -> None:
+    assert remask_raw({"联系地址": None, "序号": 3, "IP地址": "1.2.3.4"}) == {"联系地址": None, "序号": 3, "IP地址": "1.2.*.*"}
+    assert remask_raw("not json") == "not json"
+    assert remask_raw(None) is None
