@@ -377,7 +377,7 @@ class LedgerEvent(Base):
 
 
 class WarehouseMeta(Base):
-    """Key/value facts about the warehouse itself (元数据), e.g. the model version last used."""
+    """Key/value facts about the warehouse itself (元数据), e.g. the masking rules its rows follow."""
 
     __tablename__ = "warehouse_meta"
 
