@@ -22,6 +22,11 @@
   X老师, X师傅, also with the given name (张三先生) — and a 2–3 character name after a label:
   联系人/姓名/来电人/投诉人/反映人/申请人/当事人/负责人/经办人/法定代表人/户主/我叫/本人.
 
+- 房号 ``room``: the flat of a home written in a text — a unit followed by a flat number (3单元1502),
+  a flat after a building (号楼1502, A座1803室), 房号 and a number, or three or four digits and 室;
+  the building stays (3号楼 is a staircase of dozens of homes, and the clue list needs it). 3室2厅, 第2单元
+  and 1203户居民 (a count) are not flats.
+
 Digits are recognised in ASCII or full width; matches never start or end inside a longer run of
 digits (or letters, for codes), so dates (2026-11-03, 20261103), amounts (12000元, 3.5万元), times,
 postcodes (450000), 工单编号 (2026110300123, ZZ2026110312345) and invalid 18-digit numbers survive.
@@ -39,6 +44,7 @@ email                         first character, ***, @domain   z***@example.com
 bank_card                     first 4 and last 4 digits       6222 **** **** 0123
 person_name (full name)       surname kept, given name hidden 张*, 欧阳**, 张*先生
 person_name (surname+title)   surname hidden, title kept      *先生, *女士
+room (房号)                   its digits hidden               3号楼*单元****, A座****室
 ============================  ==============================  ===============================
 
 Masking is idempotent and leaves a text without personal data unchanged.
@@ -73,6 +79,7 @@ __all__ = [
     "mask_credit_code",
     "mask_ip",
     "mask_many",
+    "mask_matches",
     "mask_name",
     "mask_org_name",
     "mask_phone_field",
@@ -89,6 +96,7 @@ KINDS = (
     "email",
     "bank_card",
     "person_name",
+    "room",
 )
 
 
@@ -153,6 +161,9 @@ _PII_PATTERN = "|".join(
         r"(?P<lphonectx>(?:电话|手机|座机|联系方式|号码)[:：\s是为]{0,2})(?P<lphone>[2-9]\d{6,7})(?![0-9])",
         rf"(?P<titled>(?P<tname>{_SURNAME_RE}[\u4e00-\u9fa5]{{0,2}}?)(?:{'|'.join(_TITLES)}))",
         rf"(?P<labelled>(?:{'|'.join(_NAME_LABELS)})[:：\s]{{0,2}}(?:是|为|叫)?)(?P<lname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})",
+        # 房号: the unit and flat of a home (3单元1502, 号楼1502室, 房号是1502); the building stays
+        r"(?P<room>(?<![0-9])\d{1,2}单元\d{1,4}(?:室|号|户)?|(?:号楼|栋|幢|座|房号是|房号为|房号)\d{3,4}(?:室|号|户)?(?![0-9])"
+        r"|(?<![0-9])\d{3,4}室(?![内外厅]))",
     ]
 )
 _PII_RE = re.compile(_PII_PATTERN)
@@ -277,6 +288,8 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             k = 2 if _compound_at(scan, s) else 1
             if scan[s:e] not in _NOT_NAMES and scan[s + k : e] not in _NOT_GIVEN_WORDS:
                 yield PiiMatch("person_name", s, m.end(), text[s : m.end()])
+        elif kind == "room":
+            yield PiiMatch("room", m.start(), m.end(), text[m.start() : m.end()])
         elif kind == "lname":
             s, e = m.span("lname")
             if e - s == 3 and scan[e - 1] in _NOT_GIVEN_3RD and not _compound_at(scan, s):
@@ -370,7 +383,14 @@ def _mask_match(m: PiiMatch) -> str:
         return _mask_positions(v, 4, 4, _is_digit)
     if m.kind == "person_name":
         return _mask_name_text(v, titled=v.endswith(_TITLES))
+    if m.kind == "room":
+        return "".join("*" if _is_digit(ch) else ch for ch in v)
     raise ValueError(f"unknown kind {m.kind!r}")  # pragma: no cover
+
+
+def mask_matches(text: str, matches: Iterable[PiiMatch]) -> str:
+    """``text`` with the given matches (from :func:`find_pii`, left to right) masked."""
+    return _apply(text, matches)
 
 
 def _apply(text: str, matches: Iterable[PiiMatch]) -> str:
@@ -405,11 +425,11 @@ def mask_pii(text: str | None) -> str:
 #   mobile (3 + 4 + 4 digits, at most one space/hyphen at the two cuts): one run of 7+ digits
 #   unless cut at both places, and then two runs of (exactly) 4 digits;
 #   bank cards (4-digit groups, 16-19 digits): one run of 16+ digits, or two runs of 4+ digits;
-#   email: an @; names: a title or a label (below).
+#   email: an @; names: a title or a label (below); rooms: 单元 and a digit, 房号, a building and 3 digits, or 3 digits and 室.
 # So a cell like 2026-10-01 10:24:04, 2026年10月3日 or 3.5万元 (runs of 1-4 digits, at most one
 # run of 4) is passed through untouched, as mask_pii would leave it.
 _GATE_RE = re.compile(
-    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|" + "|".join(_TITLES + _NAME_LABELS), re.S
+    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}|" + "|".join(_TITLES + _NAME_LABELS), re.S
 )
 
 
@@ -610,6 +630,7 @@ def salted_hash(value: str | None, salt: str) -> str | None:
 # The first number of an address names a building or a house number when one of these follows it
 # (3号楼, 88号院, 88号, 5栋, 2幢, B座 …); the numbers after it (单元, 层, 室, 1203) are the household.
 _ADDR_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
+_ADDR_REST = re.compile(r"[0-9\uff10-\uff19*]")  # after the building (*: a flat masked already, 3单元1203)
 _ADDR_BUILDING = re.compile(
     r"[0-9\uff10-\uff19]+[A-Za-z\uff21-\uff3a\uff41-\uff5a]?(?:号楼|号院|号|栋|幢|座)"
     r"|[0-9\uff10-\uff19]+[-－][0-9\uff10-\uff19]+号")
@@ -630,17 +651,17 @@ def mask_address(address: str | None) -> str | None:
     """
     if address is None:
         return None
-    s = mask_pii(str(address).strip())
+    s = str(address).strip()
     if not s:
         return None
     first = _ADDR_DIGIT.search(s)
     if first is None:
-        return s
+        return mask_pii(s)
     building = _ADDR_BUILDING.match(s, first.start())
     keep = building.end() if building else first.start()
-    if _ADDR_DIGIT.search(s, keep) is None:
-        return s  # nothing numbered after the building: 88号院内, 3号楼东侧, 88号
-    return s[:keep] + ADDRESS_MASK
+    if _ADDR_REST.search(s, keep) is None:
+        return mask_pii(s)  # nothing numbered after the building: 88号院内, 3号楼东侧, 88号
+    return mask_pii(s[:keep]) + ADDRESS_MASK
 
 
 _IPV4 = re.compile(r"(?<![0-9.])(\d{1,3})\.(\d{1,3})\.(\d{1,3}|\*)\.(\d{1,3}|\*)(?![0-9])")

@@ -10,10 +10,12 @@ masked is left as it is.
 Versions:
 
 1. phones, ID numbers, credit codes, bank cards, e-mail addresses and names (the first release);
-2. postal addresses keep the building or house number but not the household (单元/层/室):
-   ``feedback.address_masked`` and the address columns of the raw rows kept in
-   ``source_record.payload``, ``record_history.changes`` and ``quarantine.raw``; IP addresses of
-   questionnaire answers (来自IP) keep their first two parts.
+2. homes and IP addresses: a postal address keeps the building or house number but not the household
+   (单元/层/室) — ``feedback.address_masked`` and the address columns of the raw rows kept in
+   ``source_record.payload``, ``record_history.changes`` and ``quarantine.raw``; an IP address of a
+   questionnaire answer (来自IP) keeps its first two parts; a flat written in a free text (3单元1502,
+   1803室, 房号1502) loses its numbers in every text and JSON column of every table (feedback texts,
+   clue descriptions and examples, ledger items, payloads).
 """
 
 from __future__ import annotations
@@ -23,47 +25,54 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import JSON, Column, Connection, String, Table, Text, select, update
 
 from nlp import pii
-from warehouse.models import Feedback, QuarantineRow, RecordHistory, SourceRecord, WarehouseMeta
+from warehouse.models import Base, WarehouseMeta
 
 log = logging.getLogger(__name__)
 
 MASKING_VERSION = 2
 META_KEY = "pii_masking_version"
-_BATCH = 5000
 
 
 def _key_rule(key: str) -> Callable[[str], str | None] | None:
-    """The rule for a raw column that version 2 added (IP or postal address), else None."""
+    """The rule version 2 added for a column or raw header: IP address, postal address, else None."""
     if pii.IP_HEADER.search(key):
         return lambda v: pii.mask_ip(pii.mask_pii(v))
-    if any(h in key for h in pii.ADDRESS_HEADER_HINTS):
+    if "address" in key.lower() or any(h in key for h in pii.ADDRESS_HEADER_HINTS):
         return pii.mask_address
     return None
 
 
+def _mask_rooms(text: str) -> str:
+    """Only the flats (房号) of a text masked: everything else was masked by version 1 already."""
+    rooms = [m for m in pii.find_pii(text) if m.kind == "room"]
+    return pii.mask_matches(text, rooms) if rooms else text
+
+
+def remask_value(value: Any, key: str = "") -> Any:
+    """A stored value masked to version 2: strings by the rule of their column or key (``key``) or,
+    for free text, their flats; dicts and lists walked (a dict's keys name its cells); others as they are."""
+    if isinstance(value, str):
+        rule = _key_rule(key) if key else None
+        return rule(value) if rule is not None else _mask_rooms(value)
+    if isinstance(value, dict):
+        return {k: remask_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [remask_value(v, key) for v in value]
+    return value
+
+
 def remask_raw(raw: Any) -> Any:
-    """A stored raw row (``{header: value}``) with its address and IP cells masked; other cells and
-    non-dict values unchanged. ``record_history.changes`` (``{header: [old, new]}``) works too."""
+    """A stored raw row (``{header: value}``, or ``record_history.changes``: ``{header: [old, new]}``)
+    masked to version 2; a JSON text is read first; anything else is returned as it is."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except ValueError:
             return raw
-    if not isinstance(raw, dict):
-        return raw
-    out = {}
-    for key, value in raw.items():
-        rule = _key_rule(str(key))
-        if rule is None:
-            out[key] = value
-        elif isinstance(value, list):
-            out[key] = [rule(v) if isinstance(v, str) else v for v in value]
-        else:
-            out[key] = rule(value) if isinstance(value, str) else value
-    return out
+    return remask_value(raw) if isinstance(raw, dict) else raw
 
 
 def stored_version(conn: Connection) -> int:
@@ -74,37 +83,47 @@ def stored_version(conn: Connection) -> int:
         return 1
 
 
+def _text_tables() -> list[tuple[Table, list[Column], list[Column]]]:
+    """(table, primary key, text and JSON columns) of every warehouse table with a primary key."""
+    import warehouse.marts  # noqa: F401  (puts the marts on Base.metadata)
+
+    out = []
+    for table in Base.metadata.sorted_tables:
+        pk = list(table.primary_key.columns)
+        cols = [c for c in table.columns if c not in pk and (isinstance(c.type, String | Text | JSON))
+                and not c.name.endswith(("_hash", "_id", "_key"))]
+        if pk and cols and table.name != META_KEY:
+            out.append((table, pk, cols))
+    return out
+
+
 def upgrade_masking(conn: Connection) -> dict[str, int]:
     """Mask stored values to :data:`MASKING_VERSION`; returns rows changed per table (empty when the
     warehouse was already at the current version). Safe to run again."""
     if stored_version(conn) >= MASKING_VERSION:
         return {}
-    changed = {"feedback": 0, "source_record": 0, "record_history": 0, "quarantine": 0}
-    fb = Feedback.__table__
-    rows = conn.execute(select(fb.c.feedback_id, fb.c.address_masked).where(fb.c.address_masked.is_not(None)))
-    todo = [{"k": k, "v": pii.mask_address(v)} for k, v in rows if pii.mask_address(v) != v]
-    changed["feedback"] = _update(conn, fb.c.feedback_id, fb.c.address_masked, todo)
-    for table, key_col, col in ((SourceRecord.__table__, "record_key", "payload"),
-                                (RecordHistory.__table__, "history_id", "changes"),
-                                (QuarantineRow.__table__, "quarantine_id", "raw")):
+    changed: dict[str, int] = {}
+    for table, pk, cols in _text_tables():
         todo = []
-        for k, raw in conn.execute(select(table.c[key_col], table.c[col])):
-            new = remask_raw(raw)
-            if new != raw and isinstance(new, dict):
-                todo.append({"k": k, "v": new})
-        changed[table.name] = _update(conn, table.c[key_col], table.c[col], todo)
+        for row in conn.execute(select(*pk, *cols)):
+            keys, values = row[:len(pk)], row[len(pk):]
+            new = {}
+            for col, value in zip(cols, values, strict=True):
+                if isinstance(col.type, JSON) and isinstance(value, str):
+                    value_new = remask_raw(value)
+                else:
+                    value_new = remask_value(value, col.name)
+                if value_new != value:
+                    new[col.name] = value_new
+            if new:
+                todo.append((dict(zip((c.name for c in pk), keys, strict=True)), new))
+        for where, values in todo:
+            conn.execute(update(table).where(*(table.c[k] == v for k, v in where.items())).values(values))
+        if todo:
+            changed[table.name] = len(todo)
     meta = WarehouseMeta.__table__
     conn.execute(meta.delete().where(meta.c.key == META_KEY))
     conn.execute(meta.insert().values(key=META_KEY, value=str(MASKING_VERSION)))
-    if any(changed.values()):
+    if changed:
         log.info("stored personal data masked to version %s: %s", MASKING_VERSION, changed)
     return changed
-
-
-def _update(conn: Connection, key_col: Any, value_col: Any, todo: list[dict[str, Any]]) -> int:
-    from sqlalchemy import bindparam
-
-    stmt = update(key_col.table).where(key_col == bindparam("k")).values({value_col.name: bindparam("v")})
-    for i in range(0, len(todo), _BATCH):
-        conn.execute(stmt, todo[i:i + _BATCH])
-    return len(todo)

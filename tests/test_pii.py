@@ -197,6 +197,26 @@ def test_mask_address(address: str | None, masked: str | None) -> None:
     assert mask_address(masked) == masked  # idempotent: stored values can be masked again safely
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("我家住祥润花园12号楼3单元1502，电梯坏了", "我家住祥润花园12号楼*单元****，电梯坏了"),
+        ("金融岛A座1803室漏水", "金融岛A座****室漏水"),
+        ("房号是1502", "房号是****"),
+        ("小区12号楼1502的住户", "小区12号楼****的住户"),
+        ("３单元１２０３", "*单元****"),
+        # not a flat: a layout, a unit without a flat, a count of households, a building
+        ("3室2厅的房子", "3室2厅的房子"),
+        ("第2单元的楼道灯不亮", "第2单元的楼道灯不亮"),
+        ("一共有1203户居民", "一共有1203户居民"),
+        ("3号楼电梯坏了", "3号楼电梯坏了"),
+    ],
+)
+def test_flats_in_free_text(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+    assert mask_many([text]) == [masked]  # the gate lets every flat through to the scan
+
+
 def test_mask_address_hides_personal_data_inside() -> None:
     out = mask_address("祥润花园3号楼 联系人张三 13812345678")
     assert "13812345678" not in out and "张三" not in out

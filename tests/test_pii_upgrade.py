@@ -27,7 +27,8 @@ def _plant_old_rows(url: str) -> None:
     eng = get_engine(url)
     f, sr = Feedback.__table__, SourceRecord.__table__
     with eng.begin() as conn:
-        conn.execute(update(f).where(f.c.feedback_id == "fb000001").values(address_masked=FLAT))
+        conn.execute(update(f).where(f.c.feedback_id == "fb000001").values(
+            address_masked=FLAT, text="我家住祥润花园3号楼2单元1203，电梯一个月坏了三次，电话138****5678"))
         conn.execute(update(sr).where(sr.c.record_key == "rk000001").values(
             payload={"事发地址": FLAT, "诉求内容": "3号楼2单元电梯坏了", "来自IP": IP}))
         conn.execute(insert(RecordHistory.__table__).values(
@@ -42,7 +43,7 @@ def _plant_old_rows(url: str) -> None:
 def test_old_rows_are_masked_once_on_the_next_run(db_url) -> None:
     build_warehouse(db_url)
     _plant_old_rows(db_url)
-    assert {h["kind"] for h in audit_pii(db_url, [])} == {"address", "ip"}
+    assert {h["kind"] for h in audit_pii(db_url, [])} == {"address", "ip", "room"}
 
     ensure_schema(db_url)  # what every run (yingshang run / ingest / the DAG) does first
 
@@ -51,8 +52,10 @@ def test_old_rows_are_masked_once_on_the_next_run(db_url) -> None:
     with eng.connect() as conn:
         assert conn.scalar(select(Feedback.address_masked).where(Feedback.feedback_id == "fb000001")) \
             == "郑东新区祥润花园3号楼***"
+        assert conn.scalar(select(Feedback.text).where(Feedback.feedback_id == "fb000001")) \
+            == "我家住祥润花园3号楼*单元****，电梯一个月坏了三次，电话138****5678"
         payload = conn.scalar(select(SourceRecord.payload).where(SourceRecord.record_key == "rk000001"))
-        # only address and IP cells change; the complaint text keeps its (non-personal) building words
+        # address and IP cells by their rules; free text loses only flats (a staircase is no one's home)
         assert payload == {"事发地址": "郑东新区祥润花园3号楼***", "诉求内容": "3号楼2单元电梯坏了",
                            "来自IP": "171.8.*.*(河南-郑州)"}
         changes = conn.scalar(select(RecordHistory.changes).where(RecordHistory.record_key == "rk000001"))
@@ -72,5 +75,6 @@ def test_a_new_warehouse_starts_at_the_current_version(sqlite_url) -> None:
 
 def test_remask_raw_leaves_other_cells_and_values_alone() -> None:
     assert remask_raw({"联系地址": None, "序号": 3, "IP地址": "1.2.3.4"}) == {"联系地址": None, "序号": 3, "IP地址": "1.2.*.*"}
+    assert remask_raw('{"诉求内容": "1803室漏水", "工单状态": "已办结"}') == {"诉求内容": "****室漏水", "工单状态": "已办结"}
     assert remask_raw("not json") == "not json"
     assert remask_raw(None) is None
