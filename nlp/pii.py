@@ -656,12 +656,17 @@ def mask_address(address: str | None) -> str | None:
         return None
     first = _ADDR_DIGIT.search(s)
     if first is None:
-        return mask_pii(s)
+        return _mask_gated(s)
     building = _ADDR_BUILDING.match(s, first.start())
     keep = building.end() if building else first.start()
     if _ADDR_REST.search(s, keep) is None:
-        return mask_pii(s)  # nothing numbered after the building: 88号院内, 3号楼东侧, 88号
-    return mask_pii(s[:keep]) + ADDRESS_MASK
+        return _mask_gated(s)  # nothing numbered after the building: 88号院内, 3号楼东侧, 88号
+    return _mask_gated(s[:keep]) + ADDRESS_MASK
+
+
+def _mask_gated(text: str) -> str:
+    """``mask_pii(text)`` for a str, with the gate of :func:`mask_many` in front."""
+    return text if _GATE_RE.search(text) is None else _apply(text, _iter_pii(text))
 
 
 _IPV4 = re.compile(r"(?<![0-9.])(\d{1,3})\.(\d{1,3})\.(\d{1,3}|\*)\.(\d{1,3}|\*)(?![0-9])")
