@@ -63,9 +63,13 @@ def sample_candidates(data: Path, name: str, seed: int, month: str) -> tuple[pd.
     fb = fb[fb["text"].notna() & (fb["text"].astype(str).str.len() > 0)].reset_index(drop=True)
     texts = [pii.mask_pii(t) for t in normalize_many(fb["text"].astype(str).tolist())]
     tok, stop = Tokenizer(user_words=all_keywords()), load_stopwords()
-    fb["tokens"] = [[w for w in tok.lcut(t) if w.strip() and w not in stop] for t in texts]
+    cut = [tok.lcut(t) for t in texts]
     fb["text"] = texts
-    fb["area"] = load_area_model(keywords=area_keywords()).predict_frame(fb["tokens"].tolist())["label"].astype(str)
+    fb["area"] = load_area_model(keywords=area_keywords()).predict_frame(
+        [[w for w in toks if w.strip() and w not in stop] for toks in cut])["label"].astype(str)
+    # what the enrich step stores in feedback.tokens and the monthly job groups by: content words, no
+    # numbers (until session 5 the bench kept numbers here, which the nightly path never had)
+    fb["tokens"] = [tok.content_tokens(toks) for toks in cut]
     fb["feedback_id"] = [f"{s}:{r}:{p}" for s, r, p in zip(fb["source"], fb["source_record_id"], fb["part"], strict=True)]
     fb["sentiment"] = np.where(fb["request_type"].isin(["投诉", "举报", "求助"]), "neg", "neu")
     fb["entity_hash"] = fb["credit_code"].fillna(fb["entity_name"])
