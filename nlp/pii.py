@@ -84,6 +84,7 @@ __all__ = [
     "mask_org_name",
     "mask_phone_field",
     "mask_pii",
+    "might_contain_room",
     "salted_hash",
 ]
 
@@ -428,9 +429,16 @@ def mask_pii(text: str | None) -> str:
 #   email: an @; names: a title or a label (below); rooms: 单元 and a digit, 房号, a building and 3 digits, or 3 digits and 室.
 # So a cell like 2026-10-01 10:24:04, 2026年10月3日 or 3.5万元 (runs of 1-4 digits, at most one
 # run of 4) is passed through untouched, as mask_pii would leave it.
+_ROOM_GATE = r"单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}"
+_ROOM_GATE_RE = re.compile(_ROOM_GATE)
 _GATE_RE = re.compile(
-    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}|" + "|".join(_TITLES + _NAME_LABELS), re.S
+    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|" + _ROOM_GATE + "|" + "|".join(_TITLES + _NAME_LABELS), re.S
 )
+
+
+def might_contain_room(text: str) -> bool:
+    """False when ``text`` certainly holds no flat (``room``; the room part of :func:`mask_many`'s gate)."""
+    return _ROOM_GATE_RE.search(text) is not None
 
 
 def mask_many(texts: Iterable[str | None]) -> list[str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, String, Table, Text, select, update
@@ -36,6 +37,7 @@ MASKING_VERSION = 2
 META_KEY = "pii_masking_version"
 
 
+@lru_cache(maxsize=4096)
 def _key_rule(key: str) -> Callable[[str], str | None] | None:
     """The rule version 2 added for a column or raw header: IP address, postal address, else None."""
     if pii.IP_HEADER.search(key):
@@ -47,6 +49,8 @@ def _key_rule(key: str) -> Callable[[str], str | None] | None:
 
 def _mask_rooms(text: str) -> str:
     """Only the flats (房号) of a text masked: everything else was masked by version 1 already."""
+    if text.isascii() or not pii.might_contain_room(text):
+        return text
     rooms = [m for m in pii.find_pii(text) if m.kind == "room"]
     return pii.mask_matches(text, rooms) if rooms else text
 
