@@ -73,8 +73,7 @@ __all__ = [
     "find_pii",
     "is_valid_credit_code",
     "is_valid_id_number",
-    "ADDRESS_HEADER_HINTS",
-    "IP_HEADER",
+    "field_kind",
     "mask_address",
     "mask_credit_code",
     "mask_ip",
@@ -643,9 +642,20 @@ _ADDR_BUILDING = re.compile(
     r"[0-9\uff10-\uff19]+[A-Za-z\uff21-\uff3a\uff41-\uff5a]?(?:号楼|号院|号|栋|幢|座)"
     r"|[0-9\uff10-\uff19]+[-－][0-9\uff10-\uff19]+号")
 ADDRESS_MASK = "***"
-# Raw column headers that hold a postal address (事发地址, 联系地址, 住址, 问题地点, 住所 …).
-ADDRESS_HEADER_HINTS = ("地址", "住址", "地点", "住所")
-IP_HEADER = re.compile(r"(?<![A-Za-z])ip(?![A-Za-z])", re.IGNORECASE)
+# Column names and raw headers that hold a postal address (事发地址, 联系地址, 住址, 问题地点, 住所,
+# address_masked …) or an IP address (来自IP, IP地址, ip; not 'description').
+_ADDRESS_FIELD_HINTS = ("地址", "住址", "地点", "住所", "address", "Address", "ADDRESS")
+_IP_FIELD = re.compile(r"(?<![A-Za-z])ip(?![A-Za-z])", re.IGNORECASE)
+
+
+def field_kind(name: str) -> str | None:
+    """'ip' for a column or header that holds an IP address, 'address' for a postal address (an IP
+    column named IP地址 is 'ip'), else None: which of :func:`mask_ip` / :func:`mask_address` it takes."""
+    if _IP_FIELD.search(name):
+        return "ip"
+    if any(h in name for h in _ADDRESS_FIELD_HINTS):
+        return "address"
+    return None
 
 
 def mask_address(address: str | None) -> str | None:

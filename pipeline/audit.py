@@ -20,7 +20,7 @@ from typing import Any
 import openpyxl
 from sqlalchemy import String, Text, inspect, select, text
 
-from nlp.pii import ADDRESS_HEADER_HINTS, IP_HEADER, find_pii, mask_address, mask_ip
+from nlp.pii import field_kind, find_pii, mask_address, mask_ip
 from warehouse.db import get_engine
 
 AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email", "room"}
@@ -48,16 +48,6 @@ def _field_hits(value: str, field: str, where: str) -> list[dict[str, Any]]:
     if kind == "ip" and mask_ip(value) != value:
         return [{"where": where, "kind": "ip", "sample": mask_ip(value)}]
     return []
-
-
-def field_kind(field: str) -> str | None:
-    """'address' for an address column or raw header (address_masked, 事发地址 …), 'ip' for an IP one
-    (来自IP), else None."""
-    if IP_HEADER.search(field):
-        return "ip"
-    if "address" in field.lower() or any(h in field for h in ADDRESS_HEADER_HINTS):
-        return "address"
-    return None
 
 
 def _scan_value(value: Any, where: str, field: str = "") -> list[dict[str, Any]]:

@@ -167,9 +167,10 @@ def _mask_for_header(header: str) -> Callable[[str], Any]:
         return pii.mask_name
     if any(h in header for h in _ORG_HEADER_HINTS):
         return pii.mask_org_name
-    if pii.IP_HEADER.search(header):  # 来自IP / IP地址 before 地址: an IP address is not a postal one
+    kind = pii.field_kind(header)
+    if kind == "ip":
         return _mask_ip_cell
-    if any(h in header for h in pii.ADDRESS_HEADER_HINTS):
+    if kind == "address":
         return pii.mask_address
     return pii.mask_pii
 

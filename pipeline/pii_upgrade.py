@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Connection, String, Table, Text, select, update
 
 from nlp import pii
+from warehouse import load as wl
 from warehouse.models import Base, WarehouseMeta
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,10 @@ META_KEY = "pii_masking_version"
 @lru_cache(maxsize=4096)
 def _key_rule(key: str) -> Callable[[str], str | None] | None:
     """The rule version 2 added for a column or raw header: IP address, postal address, else None."""
-    if pii.IP_HEADER.search(key):
+    kind = pii.field_kind(key)
+    if kind == "ip":
         return lambda v: pii.mask_ip(pii.mask_pii(v))
-    if "address" in key.lower() or any(h in key for h in pii.ADDRESS_HEADER_HINTS):
-        return pii.mask_address
-    return None
+    return pii.mask_address if kind == "address" else None
 
 
 def _mask_rooms(text: str) -> str:
@@ -125,9 +125,8 @@ def upgrade_masking(conn: Connection) -> dict[str, int]:
             conn.execute(update(table).where(*(table.c[k] == v for k, v in where.items())).values(values))
         if todo:
             changed[table.name] = len(todo)
-    meta = WarehouseMeta.__table__
-    conn.execute(meta.delete().where(meta.c.key == META_KEY))
-    conn.execute(meta.insert().values(key=META_KEY, value=str(MASKING_VERSION)))
+    # an upsert: two runs starting at once both mask (idempotently) and neither fails on the key
+    wl.upsert(conn, WarehouseMeta.__table__, [{"key": META_KEY, "value": str(MASKING_VERSION)}], ["key"])
     if changed:
         log.info("stored personal data masked to version %s: %s", MASKING_VERSION, changed)
     return changed

@@ -12,6 +12,7 @@ from stdnum.cn import ric, uscc
 
 from nlp.pii import (
     PiiMatch,
+    field_kind,
     find_pii,
     is_valid_credit_code,
     is_valid_id_number,
@@ -236,6 +237,17 @@ def test_mask_address_hides_personal_data_inside() -> None:
 def test_mask_ip(value: str | None, masked: str | None) -> None:
     assert mask_ip(value) == masked
     assert mask_ip(masked) == masked
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("来自IP", "ip"), ("IP地址", "ip"), ("ip", "ip"), ("事发地址", "address"), ("联系地址", "address"),
+     ("住址", "address"), ("address_masked", "address"), ("诉求内容", None), ("description", None),
+     ("工单编号", None)],
+)
+def test_field_kind(name: str, kind: str | None) -> None:
+    """Which columns the ingest, the audit and the masking upgrade treat as addresses or IPs."""
+    assert field_kind(name) == kind
 
 
 def test_salted_hash() -> None:
