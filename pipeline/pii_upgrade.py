@@ -26,7 +26,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, String, Table, Text, select, update
+from sqlalchemy import JSON, Column, Connection, String, Table, Text, select, tuple_, update
 
 from nlp import pii
 from warehouse import load as wl
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MASKING_VERSION = 2
 META_KEY = "pii_masking_version"
+PAGE_ROWS = 2000
 
 
 @lru_cache(maxsize=4096)
@@ -101,32 +102,49 @@ def _text_tables() -> list[tuple[Table, list[Column], list[Column]]]:
     return out
 
 
-def upgrade_masking(conn: Connection) -> dict[str, int]:
+def upgrade_masking(conn: Connection, page_rows: int = PAGE_ROWS) -> dict[str, int]:
     """Mask stored values to :data:`MASKING_VERSION`; returns rows changed per table (empty when the
-    warehouse was already at the current version). Safe to run again."""
+    warehouse was already at the current version). Safe to run again.
+
+    Tables are read in pages of ``page_rows`` rows in primary-key order (keyset paging), and each
+    page's changes are written before the next page is read, so memory stays flat on a warehouse
+    of millions of rows."""
     if stored_version(conn) >= MASKING_VERSION:
         return {}
     changed: dict[str, int] = {}
     for table, pk, cols in _text_tables():
-        todo = []
-        for row in conn.execute(select(*pk, *cols)):
-            keys, values = row[:len(pk)], row[len(pk):]
-            new = {}
-            for col, value in zip(cols, values, strict=True):
-                if isinstance(col.type, JSON) and isinstance(value, str):
-                    value_new = remask_raw(value)
-                else:
-                    value_new = remask_value(value, col.name)
-                if value_new != value:
-                    new[col.name] = value_new
-            if new:
-                todo.append((dict(zip((c.name for c in pk), keys, strict=True)), new))
-        for where, values in todo:
-            conn.execute(update(table).where(*(table.c[k] == v for k, v in where.items())).values(values))
-        if todo:
-            changed[table.name] = len(todo)
+        n_changed, last = 0, None
+        while True:
+            stmt = select(*pk, *cols).order_by(*pk).limit(page_rows)
+            if last is not None:
+                stmt = stmt.where(tuple_(*pk) > tuple_(*last))
+            rows = conn.execute(stmt).all()
+            for row in rows:
+                new = _remasked(cols, row[len(pk):])
+                if new:
+                    conn.execute(update(table).where(*(c == v for c, v in zip(pk, row[:len(pk)], strict=True)))
+                                 .values(new))
+                    n_changed += 1
+            if len(rows) < page_rows:
+                break
+            last = tuple(rows[-1][:len(pk)])
+        if n_changed:
+            changed[table.name] = n_changed
     # an upsert: two runs starting at once both mask (idempotently) and neither fails on the key
     wl.upsert(conn, WarehouseMeta.__table__, [{"key": META_KEY, "value": str(MASKING_VERSION)}], ["key"])
     if changed:
         log.info("stored personal data masked to version %s: %s", MASKING_VERSION, changed)
     return changed
+
+
+def _remasked(cols: list[Column], values: Any) -> dict[str, Any]:
+    """{column: new value} for the values of one row that the current rules mask further."""
+    new = {}
+    for col, value in zip(cols, values, strict=True):
+        if isinstance(col.type, JSON) and isinstance(value, str):
+            value_new = remask_raw(value)
+        else:
+            value_new = remask_value(value, col.name)
+        if value_new != value:
+            new[col.name] = value_new
+    return new
