@@ -642,6 +642,7 @@ _ADDR_BUILDING = re.compile(
     r"[0-9\uff10-\uff19]+[A-Za-z\uff21-\uff3a\uff41-\uff5a]?(?:号楼|号院|号|栋|幢|座)"
     r"|[0-9\uff10-\uff19]+[-－][0-9\uff10-\uff19]+号")
 ADDRESS_MASK = "***"
+_ROAD_ENDINGS = ("路", "街", "道", "巷", "胡同", "弄", "里", "村", "组")
 # Column names and raw headers that hold a postal address (事发地址, 联系地址, 住址, 问题地点, 住所,
 # address_masked …) or an IP address (来自IP, IP地址, ip; not 'description').
 _ADDRESS_FIELD_HINTS = ("地址", "住址", "地点", "住所", "address", "Address", "ADDRESS")
@@ -663,7 +664,8 @@ def mask_address(address: str | None) -> str | None:
     the building or house number (楼号/门牌号), hide what identifies a household (单元, 楼层, 室号).
 
     ``郑东新区祥润花园3号楼2单元1203`` → ``郑东新区祥润花园3号楼***``; ``郑东新区祥润花园1203`` →
-    ``郑东新区祥润花园***``; ``金水东路88号`` and ``商都路与九如路交叉口`` stay as they are (a building's
+    ``郑东新区祥润花园***`` (also ``祥润花园1203号``: 号 is a street number only after a road);
+    ``金水东路88号`` and ``商都路与九如路交叉口`` stay as they are (a building's
     street number, a crossing); ``汇金大厦12层`` → ``汇金大厦***``. Phone numbers and names inside are
     masked as in free text. Idempotent; ``None`` or blank → ``None``.
     """
@@ -676,6 +678,8 @@ def mask_address(address: str | None) -> str | None:
     if first is None:
         return _mask_gated(s)
     building = _ADDR_BUILDING.match(s, first.start())
+    if building and building.group().endswith("号") and not s[:first.start()].endswith(_ROAD_ENDINGS):
+        building = None  # 金水东路88号 is a building's street number; 祥润花园1203号 is a flat
     keep = building.end() if building else first.start()
     if _ADDR_REST.search(s, keep) is None:
         return _mask_gated(s)  # nothing numbered after the building: 88号院内, 3号楼东侧, 88号

@@ -16,6 +16,8 @@ Versions:
    questionnaire answer (来自IP) keeps its first two parts; a flat written in a free text (3单元1502,
    1803室, 房号1502) loses its numbers in every text and JSON column of every table (feedback texts,
    clue descriptions and examples, ledger items, payloads).
+3. a number with 号 after a compound (祥润花园1203号) is a flat, not a street number (金水东路88号):
+   addresses masked by version 2 are masked again (the rules of version 2 and 3 run the same pass).
 """
 
 from __future__ import annotations
@@ -34,14 +36,14 @@ from warehouse.models import Base, WarehouseMeta
 
 log = logging.getLogger(__name__)
 
-MASKING_VERSION = 2
+MASKING_VERSION = 3
 META_KEY = "pii_masking_version"
 PAGE_ROWS = 2000
 
 
 @lru_cache(maxsize=4096)
 def _key_rule(key: str) -> Callable[[str], str | None] | None:
-    """The rule version 2 added for a column or raw header: IP address, postal address, else None."""
+    """The rule (from version 2) for a column or raw header: IP address, postal address, else None."""
     kind = pii.field_kind(key)
     if kind == "ip":
         return lambda v: pii.mask_ip(pii.mask_pii(v))
@@ -49,7 +51,7 @@ def _key_rule(key: str) -> Callable[[str], str | None] | None:
 
 
 def _mask_rooms(text: str) -> str:
-    """Only the flats (房号) of a text masked: everything else was masked by version 1 already."""
+    """Only the flats (房号, version 2) of a text masked: everything else was masked by version 1."""
     if text.isascii() or not pii.might_contain_room(text):
         return text
     rooms = [m for m in pii.find_pii(text) if m.kind == "room"]
@@ -57,7 +59,7 @@ def _mask_rooms(text: str) -> str:
 
 
 def remask_value(value: Any, key: str = "") -> Any:
-    """A stored value masked to version 2: strings by the rule of their column or key (``key``) or,
+    """A stored value masked to the current version: strings by the rule of their column or key (``key``) or,
     for free text, their flats; dicts and lists walked (a dict's keys name its cells); others as they are."""
     if isinstance(value, str):
         rule = _key_rule(key) if key else None
@@ -71,7 +73,7 @@ def remask_value(value: Any, key: str = "") -> Any:
 
 def remask_raw(raw: Any) -> Any:
     """A stored raw row (``{header: value}``, or ``record_history.changes``: ``{header: [old, new]}``)
-    masked to version 2; a JSON text is read first; anything else is returned as it is."""
+    masked to the current version; a JSON text is read first; anything else is returned as it is."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)

@@ -180,6 +180,7 @@ def test_phone_and_credit_code_fields() -> None:
         # the household (单元, 室) is hidden; the compound and the building stay (the clue list needs them)
         ("郑东新区祥润花园3号楼2单元1203", "郑东新区祥润花园3号楼***"),
         ("郑东新区祥润花园1203", "郑东新区祥润花园***"),
+        ("郑东新区祥润花园1203号", "郑东新区祥润花园***"),  # 号 after a compound: a flat, not a street number
         ("郑州市郑东新区商务外环路88号院3号楼", "郑州市郑东新区商务外环路88号院***"),
         ("郑东新区汇金大厦12层", "郑东新区汇金大厦***"),
         ("金融岛A座1803室", "金融岛A座***"),
@@ -347,3 +348,43 @@ def test_masking_is_idempotent(text: str) -> None:
 @given(st.lists(st.one_of(text_with_pii(), pii_free, st.none()), max_size=12))
 def test_mask_many_equals_mask_pii(texts: list[str | None]) -> None:
     assert mask_many(texts) == [mask_pii(t) for t in texts]
+
+
+@st.composite
+def home_address(draw) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """(an address with a flat, the most that may stay, the least that must stay): prefix + place +
+    building + unit + room. A place with its own number (商都路88号院) keeps only that number."""
+    prefix = draw(st.sampled_from(["", "郑州市郑东新区", "郑东新区", "如意湖街道"]))
+    place = draw(st.sampled_from(["祥润花园", "博学苑", "金融岛", "七里河畔小区", "商都路88号院"]))
+    digits = st.from_regex(r"[1-9][0-9]{0,2}", fullmatch=True)
+    building = draw(st.one_of(st.just(""), digits.map(lambda n: n + draw(st.sampled_from(["号楼", "栋", "幢", "座"]))),
+                              st.sampled_from(["A座", "B座"])))
+    unit = draw(st.one_of(st.just(""), digits.map(lambda n: n + "单元")))
+    room = draw(st.from_regex(r"[1-9][0-9]{2,3}", fullmatch=True)) + draw(st.sampled_from(["", "室", "号", "户"]))
+    full, kept, least = prefix + place + building + unit + room, prefix + place + building, prefix + place
+    if draw(st.booleans()):  # full-width digits, as some exports have them
+        wide = {ord(c): ord(c) + 0xFEE0 for c in "0123456789"}
+        full, kept, least = full.translate(wide), kept.translate(wide), least.translate(wide)
+    return full, kept, least
+
+
+@SETTINGS
+@given(home_address())
+def test_no_flat_survives_address_masking(case: tuple[str, str, str]) -> None:
+    """Whatever the form, the flat (unit and room numbers) is gone, the place stays (with the building
+    when the place has no number of its own), and masking again changes nothing."""
+    full, most, least = case
+    masked = mask_address(full)
+    assert masked.endswith("***"), (full, masked)
+    stem = masked[:-3]
+    assert most.startswith(stem) and stem.startswith(least), (full, masked)
+    assert mask_address(masked) == masked
+
+
+@SETTINGS
+@given(st.tuples(*[st.integers(0, 255)] * 4), st.sampled_from(["", "(河南-郑州)", " (未知)"]))
+def test_no_full_ip_survives(octets: tuple[int, ...], region: str) -> None:
+    value = ".".join(map(str, octets)) + region
+    masked = mask_ip(value)
+    assert masked == f"{octets[0]}.{octets[1]}.*.*{region}"
+    assert mask_ip(masked) == masked
