@@ -642,7 +642,7 @@ _ADDR_BUILDING = re.compile(
     r"[0-9\uff10-\uff19]+[A-Za-z\uff21-\uff3a\uff41-\uff5a]?(?:号楼|号院|号|栋|幢|座)"
     r"|[0-9\uff10-\uff19]+[-－][0-9\uff10-\uff19]+号")
 ADDRESS_MASK = "***"
-_ROAD_ENDINGS = ("路", "街", "道", "巷", "胡同", "弄", "里", "村", "组")
+_ROAD_ENDINGS = ("路", "街", "道")  # (大道, 大街 too; a number in a 巷, 胡同, 弄 or 村 is one house: masked)
 # Column names and raw headers that hold a postal address (事发地址, 联系地址, 住址, 问题地点, 住所,
 # address_masked …) or an IP address (来自IP, IP地址, ip; not 'description').
 _ADDRESS_FIELD_HINTS = ("地址", "住址", "地点", "住所", "address", "Address", "ADDRESS")
