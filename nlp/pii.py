@@ -63,7 +63,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -74,6 +74,7 @@ __all__ = [
     "is_valid_credit_code",
     "is_valid_id_number",
     "field_kind",
+    "field_mask",
     "mask_address",
     "mask_credit_code",
     "mask_ip",
@@ -647,6 +648,18 @@ _ROAD_ENDINGS = ("路", "街", "道")  # (大道, 大街 too; a number in a 巷,
 # address_masked …) or an IP address (来自IP, IP地址, ip; not 'description').
 _ADDRESS_FIELD_HINTS = ("地址", "住址", "地点", "住所", "address", "Address", "ADDRESS")
 _IP_FIELD = re.compile(r"(?<![A-Za-z])ip(?![A-Za-z])", re.IGNORECASE)
+
+
+def field_mask(name: str) -> Callable[[str], str | None] | None:
+    """The masking rule of an address or IP column (:func:`field_kind`), else None (free text, names …)."""
+    kind = field_kind(name)
+    if kind == "ip":
+        return _mask_ip_cell
+    return mask_address if kind == "address" else None
+
+
+def _mask_ip_cell(value: str) -> str | None:
+    return mask_ip(mask_pii(value))  # (personal data written beside the IP, too)
 
 
 def field_kind(name: str) -> str | None:

@@ -156,10 +156,6 @@ def warehouse_record_key(source: str, natural_key: str) -> str:
     return stable_id(source, natural_key)
 
 
-def _mask_ip_cell(value: str) -> str | None:
-    return pii.mask_ip(pii.mask_pii(value))
-
-
 def _mask_for_header(header: str) -> Callable[[str], Any]:
     """The masking rule of a raw column, chosen by its header: names, enterprise names, IP addresses
     and postal addresses by their own rules, anything else as free text."""
@@ -167,11 +163,9 @@ def _mask_for_header(header: str) -> Callable[[str], Any]:
         return pii.mask_name
     if any(h in header for h in _ORG_HEADER_HINTS):
         return pii.mask_org_name
-    kind = pii.field_kind(header)
-    if kind == "ip":
-        return _mask_ip_cell
-    if kind == "address":
-        return pii.mask_address
+    rule = pii.field_mask(header)  # 来自IP / 事发地址 …
+    if rule is not None:
+        return rule
     return pii.mask_pii
 
 

@@ -44,10 +44,7 @@ PAGE_ROWS = 2000
 @lru_cache(maxsize=4096)
 def _key_rule(key: str) -> Callable[[str], str | None] | None:
     """The rule (from version 2) for a column or raw header: IP address, postal address, else None."""
-    kind = pii.field_kind(key)
-    if kind == "ip":
-        return lambda v: pii.mask_ip(pii.mask_pii(v))
-    return pii.mask_address if kind == "address" else None
+    return pii.field_mask(key)
 
 
 def _mask_rooms(text: str) -> str:
