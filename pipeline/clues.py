@@ -127,7 +127,7 @@ class ClueConfig:
 
 
 _DEFAULT_GROUPING: dict[str, Any] = {
-    "similarity_threshold": 0.25, "concept_weight": 0.5, "concept_power": 2.0, "word_weight": 0.5, "char_ngram": [2, 3],
+    "similarity_threshold": 0.25, "concept_weight": 0.5, "concept_power": 2.0, "no_concept_rescale": False, "word_weight": 0.5, "char_ngram": [2, 3],
     "semantic_weight": 0.0, "semantic_dim": 150, "semantic_window": 2, "semantic_doc_weight": 0.3,
     "semantic_min_df": 2, "semantic_seed_corpus": True, "semantic_max_history": 50_000, "semantic_common": 1,
     "semantic_skip_areas": [],
@@ -259,6 +259,7 @@ class _TextSpace:
         self.semantic_weight = float(cfg.g("semantic_weight", 0.0))
         self.words: clue_space.WordSpace | None = None
         self.concept_power = float(cfg.g("concept_power", 2.0))
+        self.no_concept_rescale = bool(cfg.g("no_concept_rescale", False))
         self.concept_tfidf: TfidfTransformer | None = None
         self.concept_floor = 1.0
         self.boilerplate: frozenset[str] = frozenset()
@@ -446,8 +447,10 @@ class _TextSpace:
         if objects and k and (~self._is_issue).any():
             pairs.append((x[:, :k][:, ~self._is_issue], x2[:, :k][:, ~self._is_issue]))
         if (k and self._is_kind.any()) or end < x.shape[1]:
-            pairs.append((sp.hstack([x[:, :k][:, self._is_kind], x[:, end:]]).tocsr(),
-                          sp.hstack([x2[:, :k][:, self._is_kind], x2[:, end:]]).tocsr()))
+            # Without the concept block (concept_weight 0) only the conflict-only kinds are left.
+            ka = [x[:, :k][:, self._is_kind]] if k else []
+            kb = [x2[:, :k][:, self._is_kind]] if k else []
+            pairs.append((sp.hstack([*ka, x[:, end:]]).tocsr(), sp.hstack([*kb, x2[:, end:]]).tocsr()))
         for a, b in pairs:
             a, b = abs(a), abs(b)
             has_a = np.asarray(a.sum(axis=1)).ravel() > 0
@@ -468,7 +471,15 @@ class _TextSpace:
         if k:
             cw = self.concept_weight
             ck = (x[:, :k] @ x2[:, :k].T).toarray() / cw
-            s = cw * np.power(np.clip(ck, 0.0, 1.0), self.concept_power) + (lx[:, k:] @ lx2[:, k:].T).toarray()
+            lex = (lx[:, k:] @ lx2[:, k:].T).toarray()
+            s = cw * np.power(np.clip(ck, 0.0, 1.0), self.concept_power) + lex
+            if self.no_concept_rescale and cw < 1.0:
+                # Neither text names anything of the lexicon: the concept block has no evidence either
+                # way, so the words and characters are the whole similarity (else such texts could
+                # never reach more than 1 - concept_weight, however alike).
+                none_a = np.asarray(abs(x[:, :k]).sum(axis=1)).ravel() == 0
+                none_b = np.asarray(abs(x2[:, :k]).sum(axis=1)).ravel() == 0
+                s = np.where(none_a[:, None] & none_b[None, :], lex / (1.0 - cw), s)
         else:
             s = (lx @ lx2.T).toarray()
         factor = float(self.cfg.g("object_conflict_factor", 1.0))
