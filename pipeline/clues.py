@@ -29,7 +29,10 @@ config/clues.yaml, and a learned word space carries the wordings the lexicon doe
   concept lexicon is precise on the wordings it lists and blind to the others (pair AUC 0.99 vs
   0.64 on the fixtures); the learned space is the same on both (0.81), so it is what holds on
   wordings nobody wrote down (held-out set tests/data/clue_holdout.csv: mean F1 0.32 → 0.67).
-  Areas in ``semantic_skip_areas`` (Z, a remainder rather than a topic) are grouped lexically.
+  Areas in ``semantic_skip_areas`` (Z, a remainder rather than a topic) are grouped lexically, and
+  those in ``concept_skip_areas`` (Z) by words and characters alone: there the lexicon's objects are
+  named in passing. A pair where neither text names a concept is compared by its words alone
+  (``no_concept_rescale``): the concept block has no evidence either way.
 * Per area, average-linkage agglomerative clustering with a similarity threshold from config (two
   groups merge while the average similarity between their members is ≥ similarity_threshold), then
   k-means-like passes that move an item to the group it is most similar to on average. For very
@@ -130,7 +133,7 @@ _DEFAULT_GROUPING: dict[str, Any] = {
     "similarity_threshold": 0.25, "concept_weight": 0.5, "concept_power": 2.0, "no_concept_rescale": False, "word_weight": 0.5, "char_ngram": [2, 3],
     "semantic_weight": 0.0, "semantic_dim": 150, "semantic_window": 2, "semantic_doc_weight": 0.3,
     "semantic_min_df": 2, "semantic_seed_corpus": True, "semantic_max_history": 50_000, "semantic_common": 1,
-    "semantic_skip_areas": [],
+    "semantic_skip_areas": [], "concept_skip_areas": [],
     "refine_passes": 2, "exact_max_items": 2500, "leader_threshold": 0.6, "min_items": 2,
     "always_clue_sources": ["supervisor"], "link_threshold": 0.35,
     "cross_area_threshold": None, "cross_area_max_groups": 4000,
@@ -458,16 +461,21 @@ class _TextSpace:
             out |= has_a[:, None] & has_b[None, :] & ~((a @ b.T).toarray() > 0)
         return out
 
-    def sim(self, x: sp.csr_matrix, x2: sp.csr_matrix | None = None) -> np.ndarray:
+    def sim(self, x: sp.csr_matrix, x2: sp.csr_matrix | None = None, *, words_only: bool = False) -> np.ndarray:
         """Lexical similarity matrix: cw·cos(concepts)^p + word and char part, see the class docstring.
 
         The concept cosine is raised to ``concept_power`` (default 2) so that sharing one concept
         out of several counts much less than sharing all of them: 'the service hall' alone does not
         make a parking complaint the same problem as a complaint about the staff's attitude.
+        ``words_only``: the word and character blocks alone, scaled to the whole range (no concepts,
+        no conflicts).
         """
         x2 = x if x2 is None else x2
         k = self.n_concepts
         lx, lx2 = self.lexical(x), self.lexical(x2)
+        if k and words_only:
+            # The words and characters alone, as the whole similarity (see concept_skip_areas).
+            return (lx[:, k:] @ lx2[:, k:].T).toarray() / (1.0 - self.concept_weight)
         if k:
             cw = self.concept_weight
             ck = (x[:, :k] @ x2[:, :k].T).toarray() / cw
@@ -589,7 +597,7 @@ def _leader(z: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg: ClueConfig,
-                  places: Places | None = None) -> np.ndarray:
+                  places: Places | None = None, *, words_only: bool = False) -> np.ndarray:
     """Cluster labels (0..k-1) for one area's items (``places``: theirs, see :mod:`pipeline.clue_places`)."""
     n = x.shape[0]
     t = float(cfg.g("similarity_threshold"))
@@ -599,7 +607,7 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
         if cfg.g("kind_conflict_semantic") and z is not None:
             # Different kinds of problem (or debtors) stay apart however close the word space puts them.
             bonus = np.where(space.conflict(x, objects=False), bonus * float(cfg.g("object_conflict_factor", 1.0)), bonus)
-        s = space.sim(x) + bonus
+        s = space.sim(x, words_only=words_only) + bonus
         if places is not None:
             s = places.adjust(s)
         return _refine(s, _agglomerate(s, t), t, int(cfg.g("refine_passes", 2)))
@@ -616,7 +624,7 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
     xg = (m @ x).tocsr()
     # Dot products of group means are mean pairwise similarities (the linear parts exactly).
     zg = np.asarray(m @ z) if z is not None else None
-    sg = space.sim(xg) + space.semantic_bonus(zg, None, stats)
+    sg = space.sim(xg, words_only=words_only) + space.semantic_bonus(zg, None, stats)
     top = _agglomerate(places.adjust(sg, m) if places is not None else sg, t)
     return top[micro]
 
@@ -946,11 +954,12 @@ def build_clues(
     groups: list[tuple[str, np.ndarray]] = []  # (area, row indices)
     area_rank = {a: i for i, a in enumerate(cfg.area_order)}
     skip = {str(a) for a in cfg.g("semantic_skip_areas") or ()}
+    words_only = {str(a) for a in cfg.g("concept_skip_areas") or ()}
     area_groups: list[tuple[str, np.ndarray]] = []
     for area in sorted(df["area"].unique(), key=lambda a: (area_rank.get(a, 99), a)):
         idx = np.flatnonzero(df["area"].to_numpy() == area)
         labels = _cluster_area(space, x[idx], None if z is None or area in skip else z[idx], cfg,
-                               places.take(idx))
+                               places.take(idx), words_only=area in words_only)
         area_groups.extend((area, idx[labels == lab]) for lab in np.unique(labels))
     area_groups = _merge_across_areas(space, x, z, df["area"].to_numpy(), area_groups, cfg, area_rank, places)
     for area, rows in area_groups:

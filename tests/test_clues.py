@@ -786,6 +786,34 @@ def test_texts_outside_the_lexicon_are_compared_by_their_words(cfg):
     assert s_on[0, 2] == pytest.approx(s_off[0, 2]) and s_on[1, 2] == pytest.approx(s_off[1, 2])
 
 
+def test_other_area_is_grouped_by_words_not_by_incidental_concepts(cfg):
+    """Three unrelated nuisance letters (fumes, rubbish, night work) that mention inspections and delay in
+    passing (监管检查, 频繁反复, 办理时间长) are one clue wherever concepts count; in Z, with
+    ``concept_skip_areas: [Z]``, they are compared by their words and stay apart, while in an area of
+    the taxonomy the same texts are grouped as before (the real message-board month grew clues of 40-85
+    such letters, docs/clues.md)."""
+    import copy
+
+    texts = ["小区门口烧烤摊油烟很大，城管来执法过几次，半年了还是老样子",
+             "公交站旁边的垃圾堆臭气熏天，反映多次，有关部门来检查后至今没人管",
+             "楼下工地夜里施工太吵，环保局被查了好几回，一拖再拖照样施工"]
+
+    def sizes(area: str, skip: list[str]) -> list[int]:
+        config = copy.deepcopy(cfg)
+        config.grouping["concept_skip_areas"] = skip
+        frame = pd.DataFrame({"feedback_id": ["f0", "f1", "f2"], "text": texts, "area": area, "source": "hotline",
+                              "sentiment": "neg", "received_at": pd.Timestamp("2026-10-15"),
+                              "source_record_id": ["1", "2", "3"]})
+        frame["tokens"] = frame["text"].map(tokenize)
+        _, members = build_clues(frame, "2026-10", None, config)
+        return sorted(members.groupby("clue_id").size().tolist())
+
+    assert "Z" in (cfg.g("concept_skip_areas") or [])
+    assert sizes("Z", []) == [3]
+    assert sizes("Z", ["Z"]) == []
+    assert sizes("A8", ["Z"]) == [3]
+
+
 def test_grouping_without_the_concept_block(month_data, cfg):
     """``concept_weight: 0`` (lexical and semantic blocks only) is a valid setting: the month is still
     grouped (it used to fail in the conflict rule)."""
