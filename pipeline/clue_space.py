@@ -96,8 +96,10 @@ class WordSpace:
     """PPMI-SVD word vectors and SIF text vectors fitted on a corpus of token lists."""
 
     def __init__(self, dim: int = 150, min_df: int = 2, window: int = 2, doc_weight: float = 0.3,
-                 alpha: float = 0.75, sif_a: float = 1e-3, max_vocab: int = 50_000, n_common: int = 1):
+                 alpha: float = 0.75, sif_a: float = 1e-3, max_vocab: int = 50_000, n_common: int = 1,
+                 doc_span: int = 128):
         self.dim, self.min_df, self.window, self.doc_weight = dim, min_df, window, doc_weight
+        self.doc_span = doc_span
         self.n_common = n_common
         self.alpha, self.sif_a, self.max_vocab = alpha, sif_a, max_vocab
         self.vocab: dict[str, int] = {}
@@ -114,13 +116,18 @@ class WordSpace:
         words = sorted((w for w, c in df.items() if c >= self.min_df), key=lambda w: (-df[w], w))[: self.max_vocab]
         self.vocab = {w: i for i, w in enumerate(words)}
         v = len(words)
-        ids, doc = [], []
+        ids, doc, span = [], [], []
+        n_spans = 0
         for i, d in enumerate(seqs):
+            k = 0
             for w in d:
                 j = self.vocab.get(w)
                 if j is not None:
                     ids.append(j)
                     doc.append(i)
+                    span.append(n_spans + k // self.doc_span)
+                    k += 1
+            n_spans += max(1, -(-k // self.doc_span))
         ids_a, doc_a = np.asarray(ids, dtype=np.int64), np.asarray(doc, dtype=np.int64)
         x = sp.csr_matrix((np.ones(len(ids_a)), (doc_a, ids_a)), shape=(len(seqs), v))
         x.data = np.ones_like(x.data)  # presence, not count
@@ -131,7 +138,14 @@ class WordSpace:
             self.vectors = np.zeros((v, self.dim))
             return self
         # Co-occurrence: in the same text (topic) and, more strongly, next to each other (usage).
-        c = (x.T @ x).tocsr() * self.doc_weight
+        # 'The same text' is a span of at most doc_span known words: a work order or a questionnaire
+        # answer is one span (all texts of the seed corpus and the sample months are under 90), a
+        # 2,000-word letter is many — its first and last paragraphs are not one topic, and the
+        # all-pairs product of such a letter would cost its length squared (a month of real
+        # message-board letters took 40 s in the SVD of a matrix made dense by them).
+        xs = sp.csr_matrix((np.ones(len(ids_a)), (np.asarray(span, dtype=np.int64), ids_a)), shape=(n_spans, v))
+        xs.data = np.ones_like(xs.data)
+        c = (xs.T @ xs).tocsr() * self.doc_weight
         for o in range(1, self.window + 1):
             ok = doc_a[o:] == doc_a[:-o]
             a, b = ids_a[:-o][ok], ids_a[o:][ok]

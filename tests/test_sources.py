@@ -492,17 +492,30 @@ def shared_data() -> Path:
     return Path(os.environ.get("YINGSHANG_SHARED_DATA", default))
 
 
-def test_real_message_board_export_parses_with_an_alias_change(cfg: dict) -> None:
+def test_message_board_export_is_a_hotline_export(cfg: dict, tmp_path: Path) -> None:
+    """网络问政 / 领导留言板 exports (12345's web channel) are read as hotline orders with the shipped
+    column map: 留言编号 is the order number, 留言主题 the title, 留言详情 the content, 答复意见 the reply."""
+    path = tmp_path / "网络问政留言_2026-10.csv"
+    path.write_text(
+        "留言编号,留言用户,留言主题,留言时间,留言详情,答复意见,答复时间\n"
+        "20261001,A00045581,郑东新区某小区停电,2026/10/3 09:32:09,小区连续三天停电，联系13812345678没人管,已转供电公司处理,2026-10-05 10:00:00\n"
+        "20261002,A00012345,开办企业太慢,2026-10-04 11:00:00,营业执照办了一个月,,\n",
+        encoding="utf-8")
+    parsed = parse_file(path, "hotline", cfg)
+    assert parsed.rows_in == 2 and len(parsed.quarantine) == 0, parsed.quarantine[:2]
+    assert check_contract(parsed) == []
+    fb = parsed.feedback.sort_values("source_record_id").reset_index(drop=True)
+    assert fb["source_record_id"].tolist() == ["20261001", "20261002"]
+    assert fb.loc[0, "title"] == "郑东新区某小区停电"
+    assert fb.loc[0, "text"].startswith("小区连续三天停电")
+    assert fb.loc[0, "received_at"] == pd.Timestamp("2026-10-03 09:32:09")
+
+
+def test_real_message_board_export_parses_as_hotline(cfg: dict) -> None:
     path = shared_data() / "tipdm2020c_messages" / "messages_dev.csv"
     if not path.exists():
         pytest.skip(f"shared data not found at {path}")
-    fixed = copy.deepcopy(cfg)
-    cols = fixed["hotline"]["columns"]
-    cols["order_no"].append("留言编号")
-    cols["received_at"].append("留言时间")
-    cols["content"].append("留言详情")
-    cols["title"].append("留言主题")
-    parsed = parse_file(path, "hotline", fixed)
+    parsed = parse_file(path, "hotline", cfg)
     expected = len(pd.read_csv(path, encoding="utf-8", dtype=str))
     assert parsed.rows_in == expected
     assert len(parsed.quarantine) == 0, parsed.quarantine[:2]
