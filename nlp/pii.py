@@ -142,7 +142,9 @@ _NOT_GIVEN_WORDS = frozenset(
      "医院", "物业", "快递", "外卖", "维修", "司机", "送餐", "开锁", "驾校", "教练", "家教", "兴趣班", "代课",
      "年级", "班级", "学生", "同学", "家长", "社区", "街道", "窗口"]
 )
-# After the weak label 本人 a name must be followed by punctuation or a typical verb, because 本人 is
+# Form fields that can follow 姓名， in a list (姓名，单位，电话) and start with a surname character.
+_FORM_FIELDS = frozenset(["年龄", "年纪", "单位", "籍贯", "职务", "职称", "党派", "户籍"])
+# After the weak label 本人 (or 姓名 followed by a comma) a name must be followed by punctuation or a typical verb, because 本人 is
 # usually followed by anything but a name (本人严重不满, 本人申请执行).
 _AFTER_WEAK_LABEL = re.compile(r"[，,。.、；;：:（()）\s]|反映|投诉|来电|咨询|举报|申请|称|于|在|是|家住|住在|现住|身份证|电话|手机|$")
 
@@ -161,7 +163,7 @@ _PII_PATTERN = "|".join(
         rf"(?P<landline>(?<![0-9])(?:\({_AREA}\)[ \-]?[1-9]\d{{6,7}}|{_AREA}[ \-][1-9]\d{{6,7}}|{_AREA}[2-9]\d{{6,7}}){_EXT}(?![0-9]))",
         r"(?P<lphonectx>(?:电话|手机|座机|联系方式|号码)[:：\s是为]{0,2})(?P<lphone>[2-9]\d{6,7})(?![0-9])",
         rf"(?P<titled>(?P<tname>{_SURNAME_RE}[\u4e00-\u9fa5]{{0,2}}?)(?:{'|'.join(_TITLES)}))",
-        rf"(?P<labelled>(?:{'|'.join(_NAME_LABELS)})[:：\s]{{0,2}}(?:是|为|叫)?)(?P<lname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})",
+        rf"(?P<labelled>(?:{'|'.join(_NAME_LABELS)})[:：\s]{{0,2}}(?:是|为|叫)?|姓名[，,])(?P<lname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})",
         # 房号: the unit and flat of a home (3单元1502, 号楼1502室, 房号是1502); the building stays
         r"(?P<room>(?<![0-9])\d{1,2}单元\d{1,4}(?:室|号|户)?|(?:号楼|栋|幢|座|房号是|房号为|房号)\d{3,4}(?:室|号|户)?(?![0-9])"
         r"|(?<![0-9])\d{3,4}室(?![内外厅]))",
@@ -295,7 +297,10 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             s, e = m.span("lname")
             if e - s == 3 and scan[e - 1] in _NOT_GIVEN_3RD and not _compound_at(scan, s):
                 e -= 1
-            if m.group("labelled").startswith("本人"):
+            label = m.group("labelled")
+            if label.endswith(("，", ",")) and scan[s:s + 2] in _FORM_FIELDS:
+                continue  # 姓名，单位，电话: a list of form fields, not a name
+            if label.startswith("本人") or label.endswith(("，", ",")):
                 while e - s >= 2 and not _AFTER_WEAK_LABEL.match(scan, e):
                     e -= 1
                 if e - s < 2:

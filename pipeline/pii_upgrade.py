@@ -18,6 +18,8 @@ Versions:
    clue descriptions and examples, ledger items, payloads).
 3. a number with 号 after a compound (祥润花园1203号) is a flat, not a street number (金水东路88号):
    addresses masked by version 2 are masked again (the rules of version 2 and 3 run the same pass).
+4. a name after 姓名 and a comma (本人姓名，罗某某，身份证号…, seen in real message-board letters) in every
+   text and JSON column of every table.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from warehouse.models import Base, WarehouseMeta
 
 log = logging.getLogger(__name__)
 
-MASKING_VERSION = 3
+MASKING_VERSION = 4
 META_KEY = "pii_masking_version"
 PAGE_ROWS = 2000
 
@@ -47,12 +49,17 @@ def _key_rule(key: str) -> Callable[[str], str | None] | None:
     return pii.field_mask(key)
 
 
+_COMMA_LABELS = ("姓名，", "姓名,")
+
+
 def _mask_rooms(text: str) -> str:
-    """Only the flats (房号, version 2) of a text masked: everything else was masked by version 1."""
-    if text.isascii() or not pii.might_contain_room(text):
+    """Only what versions 2–4 added masked in a free text: flats (房号) and names after 姓名， —
+    everything else was masked by version 1."""
+    if text.isascii() or not (pii.might_contain_room(text) or "姓名" in text):
         return text
-    rooms = [m for m in pii.find_pii(text) if m.kind == "room"]
-    return pii.mask_matches(text, rooms) if rooms else text
+    new = [m for m in pii.find_pii(text)
+           if m.kind == "room" or (m.kind == "person_name" and text[max(0, m.start - 3):m.start] in _COMMA_LABELS)]
+    return pii.mask_matches(text, new) if new else text
 
 
 def remask_value(value: Any, key: str = "") -> Any:

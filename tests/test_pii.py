@@ -76,6 +76,12 @@ def luhn_complete(prefix: str) -> str:
         ("联系人：张三，", "联系人：张*，"),
         ("我叫欧阳娜娜", "我叫欧阳**"),
         ("本人张三反映", "本人张*反映"),
+        # a real message-board letter: 姓名 followed by a comma, then the name
+        ("本人姓名，罗粲，身份证号*****", "本人姓名，罗*，身份证号*****"),
+        ("本人姓名,李四。", "本人姓名,李*。"),
+        # … but a list of form fields is not a name
+        ("请填写姓名，单位，电话", "请填写姓名，单位，电话"),
+        ("姓名，年龄、住址都要写", "姓名，年龄、住址都要写"),
     ],
 )
 def test_masking_conventions(text: str, masked: str) -> None:
