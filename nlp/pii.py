@@ -118,6 +118,10 @@ _SINGLE_SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任"
     "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
     "汤易常乔赖文庞樊兰殷施洪翟安颜倪严牛温芦季俞章鲁葛伍韦申尤毕聂焦向柴岳齐祝储"
+    # more of the 300 most common surnames (real letters: 我叫喻**, 我叫康*, 我叫涂*); characters that
+    # mostly start ordinary words before a title or after a label (和, 从, 上, 原, 国, 时 …) are left out
+    "康喻涂左丛艾饶胥简梅柳邝匡翁巫欧牟闵戚奚庄仲惠粟栗鞠臧巩鄢廉岑苟仇萧隋邸谈晋敖荆扈缪郁逄雍郜谌衡蒲"
+    "姬湛尧迟郎帅赫旷薄楚邰闻茹燕嵇穆詹代景童宗冀"
     "耿邢滕纪舒屈项甄柯祁宁卓蒙池乐阎鲍褚霍虞管卜柏冉揭麦阮尚宫蓝芮邬单晏瞿"
     "吉练钮佘佟苗邱凌骆裴荣栾靳甘包窦盛辛杭费卞解路游桂丘桑房滑蔺谷全边凤"
 )
@@ -130,10 +134,17 @@ _SURNAME_RE = "(?:" + "|".join(_COMPOUND_SURNAMES) + "|[" + "".join(sorted(set(_
 _TITLES = ("先生", "女士", "小姐", "老师", "师傅")
 _NAME_LABELS = (
     "法定代表人", "法人代表", "联系人", "来电人", "投诉人", "反映人", "申请人", "当事人", "负责人", "经办人",
-    "姓名", "户主", "我叫", "本人",
+    "姓名", "户主", "我叫", "本人", "我是",
 )
+# Weak labels: usually followed by anything but a name (本人严重不满, 我是外地人), so the name must be
+# followed by punctuation or a typical verb (_AFTER_WEAK_LABEL).
+_WEAK_LABELS = ("本人", "我是")
+# What 我是 introduces when it is not a name: roles and origins (我是郑州人，我是房东，我是高中生，).
+_ROLE_ENDINGS = tuple("人员户者客主工镇村乡县市区省")
+_NOT_SELF_NAMES = frozenset(["高中生", "初中生", "大学生", "研究生", "毕业生", "应届生", "小学生", "中学生", "留学生",
+                             "实习生", "学生", "考生", "新生", "单亲", "党员", "金融", "房东"])
 # Strings before a title that are words, not names (谢谢老师, 各位先生 …).
-_NOT_NAMES = frozenset(["谢谢", "多谢", "感谢", "各位", "这位", "那位", "该位", "某某", "大家", "诸位", "王牌"])
+_NOT_NAMES = frozenset(["谢谢", "多谢", "感谢", "各位", "这位", "那位", "该位", "某某", "大家", "诸位", "王牌", "代课"])
 # A third character that almost always starts the next word, not a given name (本人张三反映 …).
 _NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已要想称住系电先女小老师家等及也就都还曾将把被让给不涉确")
 # Common words between a surname-like character and a title: 提高|学校老师 is not 高学校 + 老师.
@@ -142,6 +153,8 @@ _NOT_GIVEN_WORDS = frozenset(
      "医院", "物业", "快递", "外卖", "维修", "司机", "送餐", "开锁", "驾校", "教练", "家教", "兴趣班", "代课",
      "年级", "班级", "学生", "同学", "家长", "社区", "街道", "窗口"]
 )
+# Words after a label that start with a surname character and are not names.
+_NOT_LABELLED_NAMES = frozenset(["代表", "代理", "代办"])
 # Form fields that can follow 姓名， in a list (姓名，单位，电话) and start with a surname character.
 _FORM_FIELDS = frozenset(["年龄", "年纪", "单位", "籍贯", "职务", "职称", "党派", "户籍"])
 # After the weak label 本人 (or 姓名 followed by a comma) a name must be followed by punctuation or a typical verb, because 本人 is
@@ -298,9 +311,13 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             if e - s == 3 and scan[e - 1] in _NOT_GIVEN_3RD and not _compound_at(scan, s):
                 e -= 1
             label = m.group("labelled")
+            if scan[s:s + 2] in _NOT_LABELLED_NAMES:
+                continue  # 户主代表大会, 申请人代理 …
             if label.endswith(("，", ",")) and scan[s:s + 2] in _FORM_FIELDS:
                 continue  # 姓名，单位，电话: a list of form fields, not a name
-            if label.startswith("本人") or label.endswith(("，", ",")):
+            if label.startswith("我是") and (scan[s:e] in _NOT_SELF_NAMES or scan[s:e].endswith(_ROLE_ENDINGS)):
+                continue
+            if label.startswith(_WEAK_LABELS) or label.endswith(("，", ",")):
                 while e - s >= 2 and not _AFTER_WEAK_LABEL.match(scan, e):
                     e -= 1
                 if e - s < 2:
@@ -439,6 +456,11 @@ _ROOM_GATE_RE = re.compile(_ROOM_GATE)
 _GATE_RE = re.compile(
     r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|" + _ROOM_GATE + "|" + "|".join(_TITLES + _NAME_LABELS), re.S
 )
+
+
+def might_contain_pii(text: str) -> bool:
+    """False when ``text`` certainly holds no personal data :func:`mask_pii` would mask (its gate)."""
+    return _GATE_RE.search(text) is not None
 
 
 def might_contain_room(text: str) -> bool:

@@ -18,8 +18,9 @@ Versions:
    clue descriptions and examples, ledger items, payloads).
 3. a number with 号 after a compound (祥润花园1203号) is a flat, not a street number (金水东路88号):
    addresses masked by version 2 are masked again (the rules of version 2 and 3 run the same pass).
-4. a name after 姓名 and a comma (本人姓名，罗某某，身份证号…, seen in real message-board letters) in every
-   text and JSON column of every table.
+4. names seen unmasked in real message-board letters: after 姓名 and a comma (本人姓名，罗某某), after
+   我是 (我是吴某某，), and with 72 more common surnames (我叫喻某某, 户主康某某) — in every text and JSON
+   column of every table.
 """
 
 from __future__ import annotations
@@ -49,16 +50,12 @@ def _key_rule(key: str) -> Callable[[str], str | None] | None:
     return pii.field_mask(key)
 
 
-_COMMA_LABELS = ("姓名，", "姓名,")
-
-
 def _mask_rooms(text: str) -> str:
-    """Only what versions 2–4 added masked in a free text: flats (房号) and names after 姓名， —
-    everything else was masked by version 1."""
-    if text.isascii() or not (pii.might_contain_room(text) or "姓名" in text):
+    """Only what versions 2–4 added masked in a free text: flats (房号) and names — everything else was
+    masked by version 1 (a name masked before is not found again: 张* is no name)."""
+    if text.isascii() or not pii.might_contain_pii(text):
         return text
-    new = [m for m in pii.find_pii(text)
-           if m.kind == "room" or (m.kind == "person_name" and text[max(0, m.start - 3):m.start] in _COMMA_LABELS)]
+    new = [m for m in pii.find_pii(text) if m.kind in ("room", "person_name")]
     return pii.mask_matches(text, new) if new else text
 
 

@@ -82,6 +82,15 @@ def luhn_complete(prefix: str) -> str:
         # … but a list of form fields is not a name
         ("请填写姓名，单位，电话", "请填写姓名，单位，电话"),
         ("姓名，年龄、住址都要写", "姓名，年龄、住址都要写"),
+        # self-introductions in real letters; roles and origins are not names
+        ("我是吴艳晓，今年五十岁", "我是吴**，今年五十岁"),
+        ("我是张卫东。", "我是张**。"),
+        ("我是郑州人，我是房东，我是高中生，我是金陵镇（", "我是郑州人，我是房东，我是高中生，我是金陵镇（"),
+        # surnames outside the first 200 (喻, 康, 涂, 代 …), but not the words they start
+        ("我叫喻和平，男", "我叫喻**，男"),
+        ("户主康国斌", "户主康**"),
+        ("代老师您好，我是代课老师", "*老师您好，我是代课老师"),
+        ("户主代表大会", "户主代表大会"),
     ],
 )
 def test_masking_conventions(text: str, masked: str) -> None:
