@@ -126,6 +126,7 @@ def _safe_url(url: str) -> str:
 def marts_refresh(
     ctx: typer.Context,
     full: Annotated[bool, typer.Option("--full", help="Rebuild every mart row, not only what is pending.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full summary (every month refreshed) as JSON.")] = False,
 ) -> None:
     """Refresh the marts: what loads since the last refresh touched, or everything with --full."""
     from pipeline.ingest import ensure_schema
@@ -134,7 +135,17 @@ def marts_refresh(
 
     ensure_schema(_db(ctx))
     summary = refresh_marts(_db(ctx), dates=None, months=None) if full else refresh_marts_for(_db(ctx))
-    typer.echo(json.dumps(summary, ensure_ascii=False, default=str))
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, default=str))
+        return
+    months = summary.get("months") or []
+    if not full and not months and not summary.get("days"):
+        typer.echo("marts up to date: nothing loaded since the last refresh")
+        return
+    span = f" ({months[0]} … {months[-1]})" if len(months) > 1 else (f" ({months[0]})" if months else "")
+    rows = ", ".join(f"{k} {v:,}" for k, v in (summary.get("rows") or {}).items())
+    typer.echo(f"marts refreshed{' in full' if summary.get('full') else ''}: {len(months)} month(s){span}, "
+               f"{summary.get('days', 0)} day(s); rows: {rows or 'none'}")
 
 
 # --------------------------------------------------------------------------- sample

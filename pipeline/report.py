@@ -347,7 +347,11 @@ def _draw_satisfaction(Figure: Any, data: dict[str, Any]) -> Any:
     ax.set_xlabel("得分（百分制）")
     ax.set_title(CHART_TITLES["satisfaction"], loc="left")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3, frameon=False)
+    if pts or prv or tps:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3, frameon=False)
+    else:  # a month with hotline data only: say so rather than draw an empty plot
+        ax.text(0.5, 0.5, "本月无问卷满意度和第三方测评得分", transform=ax.transAxes, ha="center", va="center",
+                color=MID, fontsize=11)
     return fig
 
 

@@ -198,8 +198,8 @@ def collect(month: str, db_url: str | None = None, *, today: dt.date | None = No
 
     volume = {m: total(m, "n_feedback") for m in months}
     if volume[month] == 0:
-        raise NoDataError(f"the warehouse holds no feedback for {month}: load that month first "
-                          f"(yingshang run) and refresh the marts")
+        raise NoDataError(f"the marts hold no feedback for {month}: load that month with `yingshang run` "
+                          f"(it refreshes the marts), or after `yingshang ingest` run `yingshang marts refresh`")
     negatives = {m: total(m, "n_negative") for m in months}
 
     def has(m: str) -> bool:

@@ -79,3 +79,18 @@ def test_predict_csv_is_formula_safe(tmp_path, capsys):
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert [r["text"][:2] for r in rows] == ["'=", "'@", "正常"]
     assert all(r["label"] for r in rows)
+
+
+def test_marts_refresh_says_what_it_did(tmp_path, capsys):
+    """One line for the operator (nothing pending, or months and rows); the full summary with --json."""
+    import json
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert run_cli("--db", url, "marts", "refresh") == 0
+    assert capsys.readouterr().out.strip() == "marts up to date: nothing loaded since the last refresh"
+    assert run_cli("--db", url, "marts", "refresh", "--full") == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("marts refreshed in full: ") and "\n" not in out
+    assert run_cli("--db", url, "marts", "refresh", "--full", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["full"] is True and "rows" in summary

@@ -373,3 +373,23 @@ def test_old_month_ledger_snapshot_is_capped():
     assert as_of_day("2026-03", dt.date(2026, 11, 20)) == dt.date(2026, 4, 30)
     assert as_of_day("2026-10", dt.date(2026, 11, 20)) == dt.date(2026, 11, 20)
     assert shift_day(dt.date(2026, 3, 31), -1) == dt.date(2026, 2, 28)
+
+
+def test_satisfaction_chart_of_a_month_without_scores_says_so():
+    """A district that sends only hotline orders has no questionnaire or evaluation scores: the chart
+    says so instead of drawing an empty plot (and matplotlib no longer warns about an empty legend)."""
+    import warnings
+
+    from matplotlib.figure import Figure
+
+    from pipeline.report import _draw_satisfaction
+
+    data = {"areas": [{"area": "A1"}],
+            "area_rank": [{"area": "A1", "name": "开办企业", "survey_satisfaction": None, "survey_prev": None,
+                           "third_party": None}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = _draw_satisfaction(Figure, data)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "本月无问卷满意度和第三方测评得分" in texts
+    assert fig.axes[0].get_legend() is None
