@@ -840,7 +840,7 @@ def _keywords(member_tokens: list[list[str]], space: _TextSpace, cfg: ClueConfig
     return [w for _, w in scored[:k]]
 
 
-_LEADING_FILLER = re.compile(r"^(?:但是?|而且|并且|另外|同时|所以|因此|可是|还有|就是|而)")
+_LEADING_FILLER = re.compile(r"^(?:但是?|而且|并且|另外|同时|所以|因此|可是|还有|就是|虽然|然后|其次|首先|此外|再次|再者|况且|于是|接着|而)")
 
 
 def _key_clause(keywords: list[str], texts: list[str], space: _TextSpace, cfg: ClueConfig) -> str | None:
