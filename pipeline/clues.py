@@ -31,8 +31,7 @@ config/clues.yaml, and a learned word space carries the wordings the lexicon doe
   wordings nobody wrote down (held-out set tests/data/clue_holdout.csv: mean F1 0.32 → 0.67).
   Areas in ``semantic_skip_areas`` (Z, a remainder rather than a topic) are grouped lexically, and
   those in ``concept_skip_areas`` (Z) by words and characters alone: there the lexicon's objects are
-  named in passing. A pair where neither text names a concept is compared by its words alone
-  (``no_concept_rescale``): the concept block has no evidence either way.
+  named in passing.
 * Per area, average-linkage agglomerative clustering with a similarity threshold from config (two
   groups merge while the average similarity between their members is ≥ similarity_threshold), then
   k-means-like passes that move an item to the group it is most similar to on average. For very
@@ -130,7 +129,7 @@ class ClueConfig:
 
 
 _DEFAULT_GROUPING: dict[str, Any] = {
-    "similarity_threshold": 0.25, "concept_weight": 0.5, "concept_power": 2.0, "no_concept_rescale": False, "word_weight": 0.5, "char_ngram": [2, 3],
+    "similarity_threshold": 0.25, "concept_weight": 0.5, "concept_power": 2.0, "word_weight": 0.5, "char_ngram": [2, 3],
     "semantic_weight": 0.0, "semantic_dim": 150, "semantic_window": 2, "semantic_doc_weight": 0.3,
     "semantic_min_df": 2, "semantic_seed_corpus": True, "semantic_max_history": 50_000, "semantic_common": 1,
     "semantic_skip_areas": [], "concept_skip_areas": [],
@@ -262,7 +261,6 @@ class _TextSpace:
         self.semantic_weight = float(cfg.g("semantic_weight", 0.0))
         self.words: clue_space.WordSpace | None = None
         self.concept_power = float(cfg.g("concept_power", 2.0))
-        self.no_concept_rescale = bool(cfg.g("no_concept_rescale", False))
         self.concept_tfidf: TfidfTransformer | None = None
         self.concept_floor = 1.0
         self.boilerplate: frozenset[str] = frozenset()
@@ -479,15 +477,7 @@ class _TextSpace:
         if k:
             cw = self.concept_weight
             ck = (x[:, :k] @ x2[:, :k].T).toarray() / cw
-            lex = (lx[:, k:] @ lx2[:, k:].T).toarray()
-            s = cw * np.power(np.clip(ck, 0.0, 1.0), self.concept_power) + lex
-            if self.no_concept_rescale and cw < 1.0:
-                # Neither text names anything of the lexicon: the concept block has no evidence either
-                # way, so the words and characters are the whole similarity (else such texts could
-                # never reach more than 1 - concept_weight, however alike).
-                none_a = np.asarray(abs(x[:, :k]).sum(axis=1)).ravel() == 0
-                none_b = np.asarray(abs(x2[:, :k]).sum(axis=1)).ravel() == 0
-                s = np.where(none_a[:, None] & none_b[None, :], lex / (1.0 - cw), s)
+            s = cw * np.power(np.clip(ck, 0.0, 1.0), self.concept_power) + (lx[:, k:] @ lx2[:, k:].T).toarray()
         else:
             s = (lx @ lx2.T).toarray()
         factor = float(self.cfg.g("object_conflict_factor", 1.0))

@@ -754,38 +754,6 @@ def test_debtor_kinds_split_a_clue_the_word_space_would_join(cfg):
     assert mixed(cfg) == 0
 
 
-def test_texts_outside_the_lexicon_are_compared_by_their_words(cfg):
-    """Two letters the concept lexicon knows nothing about (a compound's parking spaces sold with the
-    flats) are as similar as their words say: without ``no_concept_rescale`` such a pair could never
-    score above 1 - concept_weight, and real paraphrases of one problem stayed apart
-    (benchmarks/clue_real.py). A pair where one side names a concept is unchanged."""
-    import copy
-
-    from pipeline.clues import _TextSpace
-
-    texts = ["伊景园滨河苑强制捆绑销售车位，不买车位就取消购房资格", "滨河苑开发商要求购房必须同时购买车位，捆绑销售",
-             "政务服务中心排队两个小时"]
-    tokens = [tokenize(t) for t in texts]
-
-    def sims(config):
-        space = _TextSpace(config)
-        x, _ = space.fit_transform(texts, tokens, ["Z", "Z", "A9"])
-        return space, space.sim(x)
-
-    on = copy.deepcopy(cfg)
-    on.grouping["no_concept_rescale"] = True
-    off = copy.deepcopy(cfg)
-    off.grouping["no_concept_rescale"] = False
-    space, s_on = sims(on)
-    _, s_off = sims(off)
-    cw = space.concept_weight
-    assert 0 < cw < 1 and not space.concepts_of(texts[0]) and not space.concepts_of(texts[1])
-    assert space.concepts_of(texts[2])
-    assert s_on[0, 1] == pytest.approx(s_off[0, 1] / (1 - cw))
-    assert s_off[0, 1] < float(cfg.g("similarity_threshold")) <= s_on[0, 1]
-    assert s_on[0, 2] == pytest.approx(s_off[0, 2]) and s_on[1, 2] == pytest.approx(s_off[1, 2])
-
-
 def test_other_area_is_grouped_by_words_not_by_incidental_concepts(cfg):
     """Three unrelated nuisance letters (fumes, rubbish, night work) that mention inspections and delay in
     passing (监管检查, 频繁反复, 办理时间长) are one clue wherever concepts count; in Z, with
