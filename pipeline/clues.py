@@ -132,7 +132,7 @@ _DEFAULT_GROUPING: dict[str, Any] = {
     "similarity_threshold": 0.25, "concept_weight": 0.5, "concept_power": 2.0, "word_weight": 0.5, "char_ngram": [2, 3],
     "semantic_weight": 0.0, "semantic_dim": 150, "semantic_window": 2, "semantic_doc_weight": 0.3,
     "semantic_min_df": 2, "semantic_seed_corpus": True, "semantic_max_history": 50_000, "semantic_common": 1,
-    "semantic_skip_areas": [], "concept_skip_areas": [],
+    "semantic_skip_areas": [], "concept_skip_areas": [], "idf_from_history": False,
     "refine_passes": 2, "exact_max_items": 2500, "leader_threshold": 0.6, "min_items": 2,
     "always_clue_sources": ["supervisor"], "link_threshold": 0.35,
     "cross_area_threshold": None, "cross_area_max_groups": 4000,
@@ -349,8 +349,17 @@ class _TextSpace:
         self.char_vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(int(lo), int(hi)), sublinear_tf=True,
                                         lowercase=False)
         tok_docs = [t if t else ["<empty>"] for t in tokens]
-        xw = self.word_vec.fit_transform(tok_docs)
-        xc = self.char_vec.fit_transform([_NON_CJK.sub(" ", t) or "空" for t in texts])
+        char_docs = [_NON_CJK.sub(" ", t) or "空" for t in texts]
+        if self.cfg.g("idf_from_history") and history_tokens:
+            # Word and character weights (IDF) from the history and the month: in a month that one
+            # problem dominates, its own words are common *this month* and would count little.
+            hist = [list(h) for h in history_tokens if len(h)]
+            self.word_vec.fit(hist + tok_docs)
+            self.char_vec.fit([_NON_CJK.sub(" ", "".join(h)) or "空" for h in hist] + char_docs)
+            xw, xc = self.word_vec.transform(tok_docs), self.char_vec.transform(char_docs)
+        else:
+            xw = self.word_vec.fit_transform(tok_docs)
+            xc = self.char_vec.fit_transform(char_docs)
         self.idf_ = dict(zip(self.word_vec.get_feature_names_out(), self.word_vec.idf_, strict=True))
         self.concept_tfidf = None
         xk = None

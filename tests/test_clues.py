@@ -782,6 +782,31 @@ def test_other_area_is_grouped_by_words_not_by_incidental_concepts(cfg):
     assert sizes("A8", ["Z"]) == [3]
 
 
+def test_word_weights_come_from_the_history_too(cfg):
+    """With ``idf_from_history`` the words of a problem that fills this month (车位, 捆绑) keep the
+    weight they have over the history, instead of counting little because every other text of the
+    month has them."""
+    import copy
+
+    from pipeline.clues import _TextSpace
+
+    month = ["伊景园捆绑销售车位", "伊景园强制买车位", "伊景园车位捆绑", "伊景园买房必须买车位", "路灯坏了"]
+    history = [["路灯", "不亮"], ["公交", "太慢"], ["垃圾", "没人", "清理"], ["噪音", "扰民"]] * 10
+    tokens = [tokenize(t) for t in month]
+
+    def idf(flag: bool) -> dict[str, float]:
+        config = copy.deepcopy(cfg)
+        config.grouping["idf_from_history"] = flag
+        space = _TextSpace(config)
+        space.fit_transform(month, tokens, ["Z"] * len(month), history)
+        return space.idf_
+
+    assert cfg.g("idf_from_history") is True
+    off, on = idf(False), idf(True)
+    assert on["车位"] > off["车位"] + 1.0
+    assert on["车位"] > on["路灯"]  # rare over the history and the month, unlike 路灯
+
+
 def test_grouping_without_the_concept_block(month_data, cfg):
     """``concept_weight: 0`` (lexical and semantic blocks only) is a valid setting: the month is still
     grouped (it used to fail in the conflict rule)."""
