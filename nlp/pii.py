@@ -121,7 +121,9 @@ _SINGLE_SURNAMES = (
     # more of the 300 most common surnames (real letters: 我叫喻**, 我叫康*, 我叫涂*); characters that
     # mostly start ordinary words before a title or after a label (和, 从, 上, 原, 国, 时 …) are left out
     "康喻涂左丛艾饶胥简梅柳邝匡翁巫欧牟闵戚奚庄仲惠粟栗鞠臧巩鄢廉岑苟仇萧隋邸谈晋敖荆扈缪郁逄雍郜谌衡蒲"
-    "姬湛尧迟郎帅赫旷薄楚邰闻茹燕嵇穆詹代景童宗冀"
+    "姬湛尧迟郎帅赫旷薄楚邰闻茹燕嵇穆詹代景童宗冀傅"
+    # 于 (a top-100 surname) is mostly the preposition: see _YU_WORDS and the weak-label rule
+    "于"
     "耿邢滕纪舒屈项甄柯祁宁卓蒙池乐阎鲍褚霍虞管卜柏冉揭麦阮尚宫蓝芮邬单晏瞿"
     "吉练钮佘佟苗邱凌骆裴荣栾靳甘包窦盛辛杭费卞解路游桂丘桑房滑蔺谷全边凤"
 )
@@ -153,6 +155,8 @@ _NOT_GIVEN_WORDS = frozenset(
      "医院", "物业", "快递", "外卖", "维修", "司机", "送餐", "开锁", "驾校", "教练", "家教", "兴趣班", "代课",
      "年级", "班级", "学生", "同学", "家长", "社区", "街道", "窗口"]
 )
+# Characters that form a word with a following 于 (关于, 由于, 对于 …): 关于老师 is not 于老师.
+_YU_WORDS = frozenset("关由对至属等基鉴处出用终急善便易忙在限归过敢乐勇甘位免源")
 # Words after a label that start with a surname character and are not names.
 _NOT_LABELLED_NAMES = frozenset(["代表", "代理", "代办"])
 # Form fields that can follow 姓名， in a list (姓名，单位，电话) and start with a surname character.
@@ -301,6 +305,8 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             yield PiiMatch("landline", s, e, text[s:e])
         elif kind == "titled":
             s, e = m.span("tname")
+            if scan[s] == "于" and s > 0 and scan[s - 1] in _YU_WORDS:
+                continue
             k = 2 if _compound_at(scan, s) else 1
             if scan[s:e] not in _NOT_NAMES and scan[s + k : e] not in _NOT_GIVEN_WORDS:
                 yield PiiMatch("person_name", s, m.end(), text[s : m.end()])
@@ -311,6 +317,8 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             if e - s == 3 and scan[e - 1] in _NOT_GIVEN_3RD and not _compound_at(scan, s):
                 e -= 1
             label = m.group("labelled")
+            if scan[s] == "于" and label.startswith(_WEAK_LABELS):
+                continue  # 本人于近期…: the preposition
             if scan[s:s + 2] in _NOT_LABELLED_NAMES:
                 continue  # 户主代表大会, 申请人代理 …
             if label.endswith(("，", ",")) and scan[s:s + 2] in _FORM_FIELDS:

@@ -404,3 +404,24 @@ def test_no_full_ip_survives(octets: tuple[int, ...], region: str) -> None:
     masked = mask_ip(value)
     assert masked == f"{octets[0]}.{octets[1]}.*.*{region}"
     assert mask_ip(masked) == masked
+
+
+def test_every_surname_the_sample_generator_uses_is_masked() -> None:
+    """The generator writes 我叫{fullname} and 联系人{surname}女士 into texts; a surname missing from the
+    masking list (于 and 傅 were) left the demo warehouse with names in it, and the audit does not look
+    for names."""
+    from pathlib import Path
+
+    import yaml
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "sample.yaml").read_text(encoding="utf-8"))
+    for surname in cfg["people"]["surnames"]:
+        assert f"{surname}晓明" not in mask_pii(f"我叫{surname}晓明，手机"), surname
+        assert f"{surname}女士" not in mask_pii(f"联系人{surname}女士，电话"), surname
+
+
+def test_yu_is_a_surname_only_where_it_is_not_the_preposition() -> None:
+    assert mask_pii("我叫于晓，手机") == "我叫于*，手机"
+    assert mask_pii("于老师您好") == "*老师您好"
+    for text in ("关于老师的问题", "由于老师不在", "位于先生路", "本人于近期在贵区办理"):
+        assert mask_pii(text) == text
