@@ -1,7 +1,9 @@
 """PII audit (个人信息审计): scan every table, view and export for personal data that got through.
 
 Looks for what must never be stored unmasked: mobile and landline numbers, valid 18-digit ID
-numbers, valid 统一社会信用代码 and e-mail addresses (``nlp.pii.find_pii``), and — by column or key
+numbers, valid 统一社会信用代码, e-mail addresses, flats and names in running text (``nlp.pii.find_pii``:
+what the current masking rules would still change — a text masked by an older version, or a name
+the rules learned later), and — by column or key
 name — postal addresses with a household part (单元/室) or full IP addresses that ``mask_address`` /
 ``mask_ip`` would still change. Columns meant to hold
 salted hashes are scanned too: a real hash is hex and never matches, but a raw number stored there
@@ -20,19 +22,26 @@ from typing import Any
 import openpyxl
 from sqlalchemy import String, Text, inspect, select, text
 
-from nlp.pii import field_kind, find_pii, mask_address, mask_ip
+from nlp.pii import field_kind, find_pii, mask_address, mask_ip, mask_matches
 from warehouse.db import get_engine
 
-AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email", "room"}
+AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email", "room", "person_name"}
 # A salted hash or stable id: lower-case hex with at least one letter. Its digit runs can look like
 # a phone number by chance; a raw number stored by mistake has no letters and is still scanned.
 _HEX_ID = re.compile(r"[0-9a-f]{24,64}")
 
 
-def _hits_in(text_value: str, where: str) -> list[dict[str, Any]]:
+# Columns holding word lists derived from masked texts ('负责人 高层 住户'): a label followed by a
+# word reads as a labelled name there, so names are not looked for in them (numbers still are).
+_WORD_LIST_COLUMNS = {"tokens", "keywords"}
+
+
+def _hits_in(text_value: str, where: str, names: bool = True) -> list[dict[str, Any]]:
     out = []
     for m in find_pii(text_value):
-        if m.kind in AUDITED_KINDS:
+        if m.kind == "person_name" and mask_matches(text_value, [m]) == text_value:
+            continue  # already as masked as it gets (欧阳** reads as 欧 + 阳)
+        if m.kind in AUDITED_KINDS and (names or m.kind != "person_name"):
             value = m.value
             sample = value[:3] + "…" + value[-2:] if len(value) > 6 else "…"
             out.append({"where": where, "kind": m.kind, "sample": sample})
@@ -60,7 +69,8 @@ def _scan_value(value: Any, where: str, field: str = "") -> list[dict[str, Any]]
     if isinstance(value, str):
         if _HEX_ID.fullmatch(value) and not value.isdigit():
             return []
-        return _hits_in(value, where) + (_field_hits(value, field, where) if field else [])
+        return _hits_in(value, where, names=field not in _WORD_LIST_COLUMNS) + \
+            (_field_hits(value, field, where) if field else [])
     return []
 
 

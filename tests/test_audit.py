@@ -89,6 +89,24 @@ def test_planted_pii_is_found_in_tables_json_and_views(warehouse) -> None:
         assert PHONE not in h["sample"] and ID_NUMBER not in h["sample"] and CREDIT_CODE not in h["sample"]
 
 
+def test_names_in_running_text_are_found_but_not_in_word_lists(warehouse) -> None:
+    """A name the current rules mask (我叫于晓 — 于 was missing from the surname list until session 6)
+    is reported wherever a text holds it; the space-joined word lists (tokens, keywords), where a label
+    next to any word reads as a name ('负责人 高层'), are not searched for names; a name already masked
+    (欧阳**) is no hit."""
+    eng = get_engine(warehouse)
+    f = Feedback.__table__
+    with eng.begin() as conn:
+        conn.execute(update(f).where(f.c.feedback_id == "fb000001").values(text="我叫于晓，营业执照办理太慢"))
+        conn.execute(update(f).where(f.c.feedback_id == "fb000002").values(
+            text="投诉人：欧阳**，培训费太高", tokens="企业 负责人 高层 住户", keywords="负责人 高层"))
+    hits = audit_pii(warehouse, [])
+    text_hits = [h for h in hits if h["where"].startswith("feedback.text#")]
+    assert [h["kind"] for h in text_hits] == ["person_name"]  # 于晓, not 欧阳**
+    assert not any(".tokens#" in h["where"] or ".keywords#" in h["where"] for h in hits)
+    assert all("于晓" not in h["sample"] for h in hits)
+
+
 def _write_exports(folder):
     folder.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(folder / "清单.xlsx"))

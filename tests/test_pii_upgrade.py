@@ -45,7 +45,7 @@ def _plant_old_rows(url: str) -> None:
 def test_old_rows_are_masked_once_on_the_next_run(db_url) -> None:
     build_warehouse(db_url)
     _plant_old_rows(db_url)
-    assert {h["kind"] for h in audit_pii(db_url, [])} == {"address", "ip", "room"}  # (names are not audited)
+    assert {h["kind"] for h in audit_pii(db_url, [])} == {"address", "ip", "room", "person_name"}
 
     ensure_schema(db_url)  # what every run (yingshang run / ingest / the DAG) does first
 
