@@ -482,7 +482,7 @@ class _TextSpace:
         lx, lx2 = self.lexical(x), self.lexical(x2)
         if k and words_only:
             # The words and characters alone, as the whole similarity (see concept_skip_areas).
-            return (lx[:, k:] @ lx2[:, k:].T).toarray() / (1.0 - self.concept_weight)
+            return (lx[:, k:] @ lx2[:, k:].T).toarray() / max(1.0 - self.concept_weight, 1e-9)
         if k:
             cw = self.concept_weight
             ck = (x[:, :k] @ x2[:, :k].T).toarray() / cw
@@ -916,8 +916,9 @@ def build_clues(
     ``keyword_extractor`` is an object with ``keywords(tokens, k)`` or a callable ``(tokens, k)``.
     ``history_texts`` (历史语料): the warehouse's feedback texts of all months (every source, not only
     candidates), oldest first; each item a raw text (tokenized here as the enrich step does) or a list
-    of its tokens. Only the word space of the semantic block learns from them (the last
-    ``semantic_max_history``); without them it learns from the seed corpus and the month.
+    of its tokens. The word space of the semantic block learns from them (the last
+    ``semantic_max_history``; without them it learns from the seed corpus and the month), and with
+    ``idf_from_history`` so do the word and character weights (IDF).
     The result depends only on the inputs (no clock), so rebuilding gives identical output.
     """
     if candidates is None or len(candidates) == 0:
