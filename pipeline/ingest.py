@@ -78,6 +78,9 @@ from warehouse.models import (
 log = logging.getLogger("yingshang.ingest")
 
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"}
+# Archives are not read, but a landing folder that holds one (导出.zip) gets a rejected file with the
+# reason ("unpack it into the landing folder") instead of silence.
+ARCHIVE_SUFFIXES = {".zip", ".gz", ".rar", ".7z", ".tar", ".tgz", ".bz2", ".xz"}
 _BATCH_ROWS = 1_000  # rows per pool task
 _MIN_POOL_ROWS = 1_000  # a chunk smaller than this is prepared in the parent (no pool start-up)
 
@@ -767,6 +770,10 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
     path = Path(path)
     source = source or source_adapters.detect_source(path)
     result = FileResult(path=str(path), source=source)
+    if source not in SOURCES and path.suffix.lower() in ARCHIVE_SUFFIXES:
+        result.status, result.error = "rejected", (
+            f"{path.name} is an archive: unpack it into the landing folder (archives are not read)")
+        return result
     if source not in SOURCES:
         result.status, result.error = "rejected", (
             f"cannot tell the source of {path.name}: put it under a hotline/, questionnaire/, survey/ or "
@@ -842,7 +849,9 @@ def ingest_files(paths: Iterable[Path], source: str | None = None, db_url: str |
 
 
 def discover_landing(landing: Path) -> list[Path]:
-    """Every data file under the landing folder, in a stable order (sorted by relative path)."""
+    """Every data file (and archive, to be rejected with its reason) under the landing folder, in a
+    stable order (sorted by relative path)."""
     landing = Path(landing)
-    return sorted((p for p in landing.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
+    wanted = DATA_SUFFIXES | ARCHIVE_SUFFIXES
+    return sorted((p for p in landing.rglob("*") if p.is_file() and p.suffix.lower() in wanted
                    and not p.name.startswith((".", "~$"))), key=lambda p: str(p.relative_to(landing)))

@@ -671,11 +671,26 @@ def _check_inflated_size(path: Path, limit: int, which: str) -> None:
         )
 
 
+def _refuse_plain_zip(path: Path) -> None:
+    """A zip archive that is not a workbook (导出.zip holding csv or xlsx files): say so, with what is
+    inside, instead of openpyxl's missing-[Content_Types].xml error."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return  # the workbook reader reports it
+    if "[Content_Types].xml" not in names:
+        shown = ", ".join(names[:3]) + (f" … ({len(names)} files)" if len(names) > 3 else "")
+        raise RejectedFile(f"a zip archive, not a workbook (it holds {shown or 'nothing'}): "
+                           "unpack it into the landing folder")
+
+
 def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
     import openpyxl
 
     # A file object, not the path: openpyxl refuses names not ending in .xlsx, and a workbook saved
     # as "工单.csv" is still a workbook.
+    _refuse_plain_zip(path)
     fh = open(path, "rb")  # closed together with the workbook
     try:
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)

@@ -514,3 +514,29 @@ def test_bad_rows_are_quarantined_not_raised(db_url, tmp_path) -> None:
     assert (res.status, res.rows_in, res.inserted, res.quarantined) == ("loaded", 4, 1, 3)
     reasons = [q["reason"] for q in list_quarantine(db_url)]
     assert len(reasons) == 3 and any("<script>明天</script>" in r for r in reasons)
+
+
+def test_archives_are_rejected_with_what_to_do(tmp_path) -> None:
+    """导出.zip dropped in the landing folder is not ignored: the nightly run rejects it and says to unpack
+    it; given a source, the reader names what the archive holds."""
+    import json
+
+    landing = tmp_path / "landing" / "hotline"
+    landing.mkdir(parents=True)
+    with zipfile.ZipFile(landing / "导出.zip", "w") as z:
+        z.writestr("12345工单.csv", "工单编号,来电时间,诉求内容\nGD1,2026-10-01 09:00,停电\n")
+    (landing / "工单.csv.gz").write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 20)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = run_cli("--db", url, "run", "--landing", str(tmp_path / "landing"), "--json")
+    assert code == 1
+    files = {Path(f["path"]).name: f for f in json.loads(buf.getvalue())["files"]}
+    assert set(files) == {"导出.zip", "工单.csv.gz"}
+    for f in files.values():
+        assert f["status"] == "rejected" and "unpack it into the landing folder" in f["error"]
+    with pytest.raises(RejectedFile, match=r"zip archive, not a workbook \(it holds 12345工单.csv\)"):
+        list(iter_parse_file(landing / "导出.zip", "hotline", load_sources()))
