@@ -36,16 +36,31 @@ from pipeline.clues import build_clues, load_clue_config, select_candidates  # n
 SAMPLE_MONTHS = (("sample_s7", 7, "2026-10"), ("sample_s3", 3, "2026-10"), ("sample_s11", 11, "2026-03"))
 
 
+def as_stored(raw_texts: list[str]) -> tuple[list[str], list[str], list[list[str]]]:
+    """Texts as the nightly path stores them: (normalised and masked text, area from the shipped model,
+    content tokens). The tokens are what the enrich step keeps in feedback.tokens and the monthly job
+    groups by: content words, no numbers (until session 5 the bench kept numbers, which the nightly
+    path never had)."""
+    from nlp import pii
+    from nlp.classify import load_area_model
+    from nlp.text import normalize_many
+    from nlp.tokenize import Tokenizer, load_stopwords
+    from pipeline.config import all_keywords, area_keywords
+
+    texts = [pii.mask_pii(t) for t in normalize_many(raw_texts)]
+    tok, stop = Tokenizer(user_words=all_keywords()), load_stopwords()
+    cut = tok.lcut_many(texts)
+    area = load_area_model(keywords=area_keywords()).predict_frame(
+        [[w for w in toks if w.strip() and w not in stop] for toks in cut])["label"].astype(str).tolist()
+    return texts, area, [tok.content_tokens(toks) for toks in cut]
+
+
 def sample_candidates(data: Path, name: str, seed: int, month: str) -> tuple[pd.DataFrame, list[dict]]:
     """The candidates of a generated sample month and its planted problems (cached under ``data``)."""
     cache = data / f"{name}.pkl"
     if cache.exists():
         return _as_stored(*pickle.loads(cache.read_bytes()))
-    from nlp import pii
-    from nlp.classify import load_area_model
-    from nlp.text import normalize_many
-    from nlp.tokenize import Tokenizer, load_stopwords
-    from pipeline.config import all_keywords, area_keywords, load_sources
+    from pipeline.config import load_sources
     from pipeline.sample import generate_sample
     from pipeline.sources import detect_source, parse_file
 
@@ -61,15 +76,7 @@ def sample_candidates(data: Path, name: str, seed: int, month: str) -> tuple[pd.
             frames.append(fb)
     fb = pd.concat(frames, ignore_index=True)
     fb = fb[fb["text"].notna() & (fb["text"].astype(str).str.len() > 0)].reset_index(drop=True)
-    texts = [pii.mask_pii(t) for t in normalize_many(fb["text"].astype(str).tolist())]
-    tok, stop = Tokenizer(user_words=all_keywords()), load_stopwords()
-    cut = [tok.lcut(t) for t in texts]
-    fb["text"] = texts
-    fb["area"] = load_area_model(keywords=area_keywords()).predict_frame(
-        [[w for w in toks if w.strip() and w not in stop] for toks in cut])["label"].astype(str)
-    # what the enrich step stores in feedback.tokens and the monthly job groups by: content words, no
-    # numbers (until session 5 the bench kept numbers here, which the nightly path never had)
-    fb["tokens"] = [tok.content_tokens(toks) for toks in cut]
+    fb["text"], fb["area"], fb["tokens"] = as_stored(fb["text"].astype(str).tolist())
     fb["feedback_id"] = [f"{s}:{r}:{p}" for s, r, p in zip(fb["source"], fb["source_record_id"], fb["part"], strict=True)]
     fb["sentiment"] = np.where(fb["request_type"].isin(["投诉", "举报", "求助"]), "neg", "neu")
     fb["entity_hash"] = fb["credit_code"].fillna(fb["entity_name"])

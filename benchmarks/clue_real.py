@@ -36,6 +36,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from pipeline.clues import build_clues, load_clue_config, select_candidates  # noqa: E402
 
@@ -46,21 +47,13 @@ MONTH = "2019-08"
 
 def real_month(shared: Path) -> tuple[pd.DataFrame, dict[str, set[str]]]:
     """The messages as one month of enriched feedback, and problem → feedback ids."""
-    from nlp import pii
-    from nlp.classify import load_area_model
-    from nlp.text import normalize_many
-    from nlp.tokenize import Tokenizer, load_stopwords
-    from pipeline.config import all_keywords, area_keywords
+    from clue_quality import as_stored
 
     raw = pd.read_csv(shared / MESSAGES, dtype=str, keep_default_na=False)
     labels = pd.read_csv(LABELS, dtype=str, keep_default_na=False)
     problem = dict(zip(labels["留言编号"], labels["problem"], strict=True))
     raw = raw[raw["留言编号"].map(problem).fillna("") != "EXCLUDE"].reset_index(drop=True)
-    texts = [pii.mask_pii(t) for t in normalize_many((raw["留言主题"] + "。" + raw["留言详情"]).tolist())]
-    tok, stop = Tokenizer(user_words=all_keywords()), load_stopwords()
-    cut = tok.lcut_many(texts)
-    area = load_area_model(keywords=area_keywords()).predict_frame(
-        [[w for w in toks if w.strip() and w not in stop] for toks in cut])["label"].astype(str)
+    texts, area, tokens = as_stored((raw["留言主题"] + "。" + raw["留言详情"]).tolist())
     ids = ("M" + raw["留言编号"]).tolist()
     frame = pd.DataFrame({
         "feedback_id": ids,
@@ -68,13 +61,13 @@ def real_month(shared: Path) -> tuple[pd.DataFrame, dict[str, set[str]]]:
         "source_record_id": raw["留言编号"],
         # one month: the messages keep their order, spread over its days
         "received_at": pd.Timestamp(f"{MONTH}-01") + pd.to_timedelta(np.arange(len(raw)) % 28, unit="D"),
-        "area": area.to_numpy(),
+        "area": area,
         "sentiment": "neg",
         "request_type": "投诉",
         "entity_hash": None,
         "street": None,
         "text": texts,
-        "tokens": [tok.content_tokens(t) for t in cut],
+        "tokens": tokens,
         "score_100": np.nan,
     })
     planted: dict[str, set[str]] = {}
