@@ -334,11 +334,12 @@ def _enrich_rows(source: str, feedback: pd.DataFrame, record_keys: dict[str, str
     tokens = enricher.tokenize(docs)
     t2 = timer()
     request_types = memo_map(_str_or_none, feedback["request_type"].tolist())
+    prior_types = request_types if source in sentiment_prior_sources() else None
     model_input = clean_tokens(tokens) if enricher.fast_area or enricher.fast_sentiment else tokens
     areas = (enricher.fast_area or enricher.area_model).predict_frame(model_input)
     t3 = timer()
     sentiments = (enricher.fast_sentiment or enricher.sentiment_model).predict_frame(
-        model_input, request_types=request_types)
+        model_input, request_types=prior_types)
     _LAST_BATCH.clear()
     t4 = timer()
     content, keywords = content_and_keywords(enricher.tokenizer, enricher.keyword_extractor, tokens, k=5)
@@ -445,6 +446,14 @@ def _enrich_rows(source: str, feedback: pd.DataFrame, record_keys: dict[str, str
 
 def review_threshold() -> float:
     return float(settings().get("classify", {}).get("review_threshold", 0.45))
+
+
+def sentiment_prior_sources() -> frozenset[str]:
+    """Sources whose 诉求类型 says something about each item's tone, so the sentiment model's
+    request-type prior applies (config/settings.yaml ``classify.sentiment_prior_sources``). The
+    questionnaire is not one: its open answers are all 建议 by the question's name."""
+    return frozenset(settings().get("classify", {}).get("sentiment_prior_sources",
+                                                        ["hotline", "supervisor", "survey"]))
 
 
 # --------------------------------------------------------------------------- batch features for the models

@@ -86,8 +86,10 @@ def load_keywords(path: Path = AREAS_YAML) -> dict[str, list[str]]:
     return {str(a["code"]): [str(k) for k in (a.get("keywords") or [])] for a in cfg["areas"]}
 
 
-def load_seed() -> tuple[pd.DataFrame, list[Path]]:
-    files = sorted(SEED_DIR.glob("area_*.csv"))
+def load_seed(pattern: str = "area_*.csv") -> tuple[pd.DataFrame, list[Path]]:
+    """The seed corpus files matching ``pattern``: the area model reads area_*.csv; the sentiment
+    model every file (``*.csv``), which adds remarks.csv (short questionnaire answers)."""
+    files = sorted(SEED_DIR.glob(pattern))
     if not files:
         raise SystemExit(f"no seed corpus in {SEED_DIR}")
     df = pd.concat([pd.read_csv(f, dtype=str, encoding="utf-8") for f in files], ignore_index=True)
@@ -252,7 +254,7 @@ def load_reviews(shared: Path) -> tuple[list[str], list[str], dict] | None:
 
 def build_sentiment(out_dir: Path, cv: int, real_eval: Path | None, version: str, shared: Path | None,
                     with_reviews: bool, real: pd.DataFrame | None = None, real_info: dict | None = None) -> dict:
-    seed, files = load_seed()
+    seed, files = load_seed("*.csv")
     seed = seed.dropna(subset=["sentiment"])
     texts, labels = seed["text"].tolist(), seed["sentiment"].str.strip().tolist()
     rts = seed["request_type"].tolist()

@@ -139,3 +139,37 @@ def test_shipped_model_labels_obvious_texts(shipped):
 def test_missing_model_file_raises(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_sentiment_model(tmp_path / "none.joblib")
+
+
+# Short open answers as respondents write them (written for this test; not in the seed corpus).
+QUESTIONNAIRE_ANSWERS = [
+    ("园区到现在还是经常断网，反映了也没人管。", "neg"),
+    ("申请的稳岗补贴半年了还没到账。", "neg"),
+    ("整体感觉不错，辛苦了", "pos"),
+    ("建议把办事指南做得再清楚一些。", "neu"),
+]
+
+
+def _feedback_frame(source: str, texts: list[str], request_type: str) -> pd.DataFrame:
+    from pipeline.canonical import FEEDBACK_COLUMNS
+
+    rows = [{c: None for c in FEEDBACK_COLUMNS} | {
+        "record_key": f"{source}-{i}", "source_record_id": str(i), "part": "10、意见建议", "text": t,
+        "request_type": request_type, "received_at": pd.Timestamp("2026-10-08 09:30"), "score_100": float("nan"),
+    } for i, t in enumerate(texts)]
+    return pd.DataFrame(rows, columns=FEEDBACK_COLUMNS)
+
+
+def test_questionnaire_answers_are_labelled_by_what_they_say(shipped):
+    """Every questionnaire open answer is 建议 by the question's name (意见建议); that type must not
+    pull a complaint to neutral the way a call taker's 建议 does (classify.sentiment_prior_sources)."""
+    from pipeline.enrich import enrich_feedback
+
+    texts = [t for t, _ in QUESTIONNAIRE_ANSWERS]
+    keys = {f"questionnaire-{i}": f"k{i}" for i in range(len(texts))} | {f"hotline-{i}": f"h{i}" for i in range(len(texts))}
+    asked = enrich_feedback("questionnaire", _feedback_frame("questionnaire", texts, "建议"), keys)
+    assert [r["sentiment"] for r in asked] == [s for _, s in QUESTIONNAIRE_ANSWERS], [r["text"] for r in asked]
+    # The same texts as hotline orders the call taker typed as 建议 still get the prior (towards neu).
+    called = enrich_feedback("hotline", _feedback_frame("hotline", texts, "建议"), keys)
+    assert all(c["sentiment_confidence"] != a["sentiment_confidence"] for c, a in zip(called, asked, strict=True))
+    assert called[0]["sentiment_score"] > asked[0]["sentiment_score"]
