@@ -166,12 +166,19 @@ class _Scorer:
             return self.text[key]
         if scored:
             try:
-                number = float(key)
+                number = float(key.removesuffix("分"))  # 问卷星 "按分数" exports may write 4分
             except ValueError:
                 return math.nan
             if number.is_integer() and int(number) in self.numeric:
                 return self.numeric[int(number)]
         return math.nan
+
+    def describe(self) -> str:
+        """The accepted ratings, for error messages: '1–5 or 非常满意/满意/…'."""
+        nums = sorted(self.numeric)
+        span = f"{nums[0]}–{nums[-1]}" if nums else ""
+        words = "/".join(self.text)
+        return " or ".join(x for x in (span, words) if x) + "; blank or a missing-answer word is fine"
 
     def is_feedback(self, answer: str) -> bool:
         if self.is_missing(answer):
@@ -187,6 +194,7 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
     meta = plan.meta
     fields = {q.fld: q.index for q in plan.of_kind("field")}
     answered = [q for q in plan.questions if q.kind in ("matrix", "scalar")]
+    matrix = [q for q in answered if q.kind == "matrix"]
     open_questions = plan.of_kind("open")
 
     def label(fld: str) -> str:
@@ -198,6 +206,15 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
         if not number:
             rc.reject(i, f"{label('response_no')} is empty")
         submitted = rc.required_datetime(i, label("submitted_at"), submitted_txt)
+        for q in matrix:
+            # A rating off the scale (11 on 1–5, 比较满意 when the config does not know it) would load
+            # as an answer with no score and silently leave the satisfaction figures: the response is
+            # quarantined instead, naming the cell, until the file or config/sources.yaml scale is fixed.
+            text = clean(row[q.index])
+            if text and not scorer.is_missing(text) and any(
+                    o.strip() and math.isnan(scorer.score(o.strip(), True)) for o in text.split(MULTI_SEPARATOR)):
+                rc.reject(i, f"{header[q.index]} {text[:40]!r} is not on the answer scale ({scorer.describe()})")
+                break
         if not rc.ok(i):
             continue
         key = f"{number}|{submitted.isoformat(sep=' ')}"
