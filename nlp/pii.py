@@ -60,12 +60,14 @@ answer: the last two parts hidden — 171.8.*.*(河南-郑州)).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 __all__ = [
     "KINDS",
@@ -126,6 +128,9 @@ _SINGLE_SURNAMES = (
     "于"
     "耿邢滕纪舒屈项甄柯祁宁卓蒙池乐阎鲍褚霍虞管卜柏冉揭麦阮尚宫蓝芮邬单晏瞿"
     "吉练钮佘佟苗邱凌骆裴荣栾靳甘包窦盛辛杭费卞解路游桂丘桑房滑蔺谷全边凤"
+    # seen missed in a red-team run (华女士, 关先生, 符**, 车**); the dictionary check below keeps
+    # 中华, 相关, 符合 and 车辆 from being read as names
+    "关符华车"
 )
 _COMPOUND_SURNAMES = (
     "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒",
@@ -136,8 +141,14 @@ _SURNAME_RE = "(?:" + "|".join(_COMPOUND_SURNAMES) + "|[" + "".join(sorted(set(_
 _TITLES = ("先生", "女士", "小姐", "老师", "师傅")
 _NAME_LABELS = (
     "法定代表人", "法人代表", "联系人", "来电人", "投诉人", "反映人", "申请人", "当事人", "负责人", "经办人",
+    "举报人", "留言人", "委托人", "经营者", "户名", "签名", "落款",
     "姓名", "户主", "我叫", "本人", "我是",
 )
+# Labels mostly followed by a verb or an adverb in replies and letters (负责人高度重视, 申请人于近期,
+# 当事人陈述, 本人常年在外): a candidate name after them that is a common word is no name.
+_VERB_LABELS = ("负责人", "申请人", "当事人", "委托人", "经营者", "本人", "我是")
+# Characters that do not occur in a given name before a title: 郑州的老师, 金水区老师, 高二的老师.
+_NOT_IN_TITLED_NAME = frozenset("的之们地得了区县市省镇乡村路街队组班校院")
 # Weak labels: usually followed by anything but a name (本人严重不满, 我是外地人), so the name must be
 # followed by punctuation or a typical verb (_AFTER_WEAK_LABEL).
 _WEAK_LABELS = ("本人", "我是")
@@ -165,6 +176,9 @@ _FORM_FIELDS = frozenset(["年龄", "年纪", "单位", "籍贯", "职务", "职
 # usually followed by anything but a name (本人严重不满, 本人申请执行).
 _AFTER_WEAK_LABEL = re.compile(r"[，,。.、；;：:（()）\s]|反映|投诉|来电|咨询|举报|申请|称|于|在|是|家住|住在|现住|身份证|电话|手机|$")
 
+# A document's number label right before a number that looks like a landline (发票代码, 编号 …).
+_CODE_LABEL_BEFORE = re.compile(r"(?:代码|编码|编号|单号|票号|号码|合同号|订单号|案号|批号|条码)[:：\s是为]{0,2}$")
+
 _CODE = "0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy"  # GB 32100 code characters (no I, O, Z, S, V)
 _AREA = r"0(?:10|2\d|[3-9]\d{2})"
 _EXT = r"(?:(?:转|-|ext\.?|分机)\d{1,6})?"
@@ -173,23 +187,33 @@ _PII_PATTERN = "|".join(
     [
         r"(?P<email>(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9\-]))",
         rf"(?P<code18>(?<![0-9A-Za-z])\d{{8}}[{_CODE}]{{10}}(?![0-9A-Za-z]))",
-        r"(?P<id15ctx>(?:身份证|证件)(?:号码|号)?[:：\s]{0,2}(?:是|为)?)(?P<id15>[1-9]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})(?![0-9A-Za-z])",
-        r"(?P<bankctx>(?:卡号|银行卡|银行账号|账号|帐号|储蓄卡|信用卡)[:：\s是为]{0,2})(?P<bankl>[3-6]\d{3}(?:[ \-]?\d{4}){2}[ \-]?\d{4,7})(?![0-9])",
-        r"(?P<bank>(?<![0-9])62\d{2}(?:[ \-]?\d{4}){2}[ \-]?\d{4,7}(?![0-9]))",
+        r"(?P<id15ctx>(?:身份证|证件)(?:号码|号)?[:：\s]{0,2}(?:是|为)?)(?:(?P<id18l>[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx])|(?P<id15>[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}))(?![0-9A-Za-z])",
+        r"(?P<bankctx>(?:卡号|银行卡|银行账号|账号|帐号|储蓄卡|信用卡|[建农工中交招]行卡)[:：\s是为]{0,2})(?P<bankl>[3-6]\d{3}(?:[ \-]?\d{4}){2}[ \-]?\d{4}(?:[ \-]?\d{1,3})?)(?![0-9])",
+        r"(?P<bank>(?<![0-9])62\d{2}(?:[ \-]?\d{4}){2}[ \-]?\d{4}(?:[ \-]?\d{1,3})?(?![0-9]))",
         r"(?P<mobile>(?<![0-9+])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}(?![0-9]))",
-        rf"(?P<landline>(?<![0-9])(?:\({_AREA}\)[ \-]?[1-9]\d{{6,7}}|{_AREA}[ \-][1-9]\d{{6,7}}|{_AREA}[2-9]\d{{6,7}}){_EXT}(?![0-9]))",
-        r"(?P<lphonectx>(?:电话|手机|座机|联系方式|号码)[:：\s是为]{0,2})(?P<lphone>[2-9]\d{6,7})(?![0-9])",
+        rf"(?P<landline>(?<![0-9])(?:\({_AREA}\)[ \-]?[1-9]\d{{6,7}}|{_AREA}[ \-][1-9]\d{{6,7}}|{_AREA}[2-9]\d{{6,7}}"
+        rf"|\(?{_AREA}\)?[ \-]?[2-9]\d{{3}}[ \-]\d{{4}}){_EXT}(?![0-9]))",
+        # a 7-8 digit number after a phone label (not 发票号码, 合同号码, 订单号码 …)
+        r"(?P<lphonectx>(?:电话|手机|座机|联系方式|(?<!发票|票据|合同|订单|运单|快递|单据|证件|车牌|账户|编号|批次|房屋)号码)[:：\s是为]{0,2})"
+        r"(?P<lphone>[2-9]\d{6,7})(?![0-9])",
         rf"(?P<titled>(?P<tname>{_SURNAME_RE}[\u4e00-\u9fa5]{{0,2}}?)(?:{'|'.join(_TITLES)}))",
+        # 姓王的女士, 物业经理姓陈，: a surname named on its own
+        rf"(?P<xingctx>(?<![百同])姓)(?P<xname>{_SURNAME_RE})(?=的|[，,。、；;：:\s）)]|$|女士|先生|小姐|老师|师傅|经理|主任|同志|警官)",
         rf"(?P<labelled>(?:{'|'.join(_NAME_LABELS)})[:：\s]{{0,2}}(?:是|为|叫)?|姓名[，,])(?P<lname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})",
         # 房号: the unit and flat of a home (3单元1502, 号楼1502室, 房号是1502); the building stays
-        r"(?P<room>(?<![0-9])\d{1,2}单元\d{1,4}(?:室|号|户)?|(?:号楼|栋|幢|座|房号是|房号为|房号)\d{3,4}(?:室|号|户)?(?![0-9])"
-        r"|(?<![0-9])\d{3,4}室(?![内外厅]))",
+        # (a count or an area after the building is no flat: 3号楼120平方米, 3栋300户, 1单元120户居民);
+        # 12-3-502 is building-unit-flat
+        r"(?P<room>(?<![0-9])\d{1,2}单元\d{1,4}(?:室|号)?(?![0-9户套人元万米平㎡间个辆家名多余亩吨年次])"
+        r"|(?:号楼|栋|幢|座|房号是|房号为|房号)\d{3,4}(?:室|号)?(?![0-9户套人元万米平㎡间个辆家名多余亩吨年次])"
+        r"|(?<![0-9])\d{3,4}室(?![内外厅])"
+        r"|(?<![0-9\-./:年月])\d{1,2}-\d{1,2}-\d{3,4}(?![0-9\-./:]))",
     ]
 )
 _PII_RE = re.compile(_PII_PATTERN)
 # Full-width digits, letters and symbols → ASCII, one character for one, so spans stay valid.
 _SCAN_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _SURNAME_FULL = re.compile(_SURNAME_RE)
+_SURNAME_AT = re.compile(_SURNAME_RE)
 
 
 @lru_cache(maxsize=1)
@@ -226,14 +250,51 @@ def is_valid_id_number(value: str | None) -> bool:
 
 
 def _valid_id15(code: str) -> bool:
-    ric, _ = _validators()
+    """A first-generation 15-digit 身份证号: province code and a real birth date 19YYMMDD at digits 7–12
+    (``stdnum.cn.ric.get_birth_date`` reads an 18-digit layout and rejected most real ones)."""
     if code[:2] not in _PROVINCE_CODES:
         return False
     try:
-        ric.get_birth_date(code)
-    except Exception:
+        dt.date(1900 + int(code[6:8]), int(code[8:10]), int(code[10:12]))
+    except ValueError:
         return False
     return True
+
+
+def _valid_birth(code18: str) -> bool:
+    """An 18-digit 身份证号 whose birth date (digits 7–14) is a real date from 1900 on."""
+    try:
+        return dt.date(int(code18[6:10]), int(code18[10:12]), int(code18[12:14])).year >= 1900
+    except ValueError:
+        return False
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """2–3 character words of jieba's dictionary that are common (frequency ≥ 500, or ≥ 50 and not
+    tagged as a person's name): 语文, 保安, 任课, 马上, 高度, 陈述, 多次. A surname character that forms
+    such a word with its neighbour is part of that word, not a name (语文老师, 负责人马上安排)."""
+    import jieba
+
+    words: set[str] = set()
+    with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) < 2 or not 2 <= len(parts[0]) <= 3:
+                continue
+            freq, tag = int(parts[1]), (parts[2] if len(parts) > 2 else "")
+            if freq >= 500 or (freq >= 50 and not tag.startswith("nr")):
+                words.add(parts[0])
+    return frozenset(words)
+
+
+def _in_word(scan: str, s: int, e: int) -> bool:
+    """Whether the candidate name ``scan[s:e]`` is (or starts) a common word, or its surname ends one
+    with the character before it (语文|老师 → 文 is no surname here)."""
+    words = _common_words()
+    if scan[s:e] in words or scan[s:s + 2] in words and e - s <= 2:
+        return True
+    return s > 0 and scan[s - 1:s + 1] in words
 
 
 def _org_code_ok(code: str) -> bool:
@@ -278,6 +339,8 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
     scan = text.translate(_SCAN_TABLE)
     for m in _PII_RE.finditer(scan):
         kind = m.lastgroup
+        if kind == "landline" and _CODE_LABEL_BEFORE.search(scan, max(0, m.start() - 8), m.start()):
+            continue  # 发票代码044031900111, 编号037100012345: a number of a document, not a phone
         if kind in ("email", "mobile", "landline"):
             yield PiiMatch(kind, m.start(), m.end(), text[m.start() : m.end()])
         elif kind == "code18":
@@ -295,6 +358,10 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             if _valid_id15(m.group("id15")):
                 s, e = m.span("id15")
                 yield PiiMatch("id_card", s, e, text[s:e])
+        elif kind == "id18l":  # after 身份证号: an 18-digit number with a typo in its check digit too
+            s, e = m.span("id18l")
+            if m.group("id18l")[:2] in _PROVINCE_CODES and _valid_birth(m.group("id18l")):
+                yield PiiMatch("id_card", s, e, text[s:e])
         elif kind in ("bank", "bankl"):
             s, e = m.span(kind)
             digits = re.sub(r"\D", "", scan[s:e])
@@ -304,12 +371,16 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             s, e = m.span("lphone")
             yield PiiMatch("landline", s, e, text[s:e])
         elif kind == "titled":
+            # The name may start later than the match: 冲向唐女士 (冲向 is a word: 唐 is the surname).
             s, e = m.span("tname")
-            if scan[s] == "于" and s > 0 and scan[s - 1] in _YU_WORDS:
-                continue
-            k = 2 if _compound_at(scan, s) else 1
-            if scan[s:e] not in _NOT_NAMES and scan[s + k : e] not in _NOT_GIVEN_WORDS:
-                yield PiiMatch("person_name", s, m.end(), text[s : m.end()])
+            for start in range(s, e):
+                if start == s or _SURNAME_AT.match(scan, start, e):
+                    if _titled_name_ok(scan, start, e):
+                        yield PiiMatch("person_name", start, m.end(), text[start : m.end()])
+                        break
+        elif kind == "xname":
+            s, e = m.span("xname")
+            yield PiiMatch("person_name", s, e, text[s:e])
         elif kind == "room":
             yield PiiMatch("room", m.start(), m.end(), text[m.start() : m.end()])
         elif kind == "lname":
@@ -317,8 +388,11 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             if e - s == 3 and scan[e - 1] in _NOT_GIVEN_3RD and not _compound_at(scan, s):
                 e -= 1
             label = m.group("labelled")
-            if scan[s] == "于" and label.startswith(_WEAK_LABELS):
-                continue  # 本人于近期…: the preposition
+            verb_label = label.startswith(_VERB_LABELS)
+            if scan[s] == "于" and verb_label:
+                continue  # 本人于近期…, 申请人于2026年…: the preposition
+            if verb_label and not _compound_at(scan, s) and scan[s:s + 2] in _common_words():
+                continue  # 负责人高度重视, 负责人马上安排, 当事人陈述, 本人常年在外 (a name that is a word, 高峰, is lost)
             if scan[s:s + 2] in _NOT_LABELLED_NAMES:
                 continue  # 户主代表大会, 申请人代理 …
             if label.endswith(("，", ",")) and scan[s:s + 2] in _FORM_FIELDS:
@@ -331,6 +405,16 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
                 if e - s < 2:
                     continue
             yield PiiMatch("person_name", s, e, text[s:e])
+
+
+def _titled_name_ok(scan: str, s: int, e: int) -> bool:
+    """Whether ``scan[s:e]`` (before a title) is a surname and given name, not part of a word."""
+    if scan[s] == "于" and s > 0 and scan[s - 1] in _YU_WORDS:
+        return False  # 关于老师
+    k = 2 if _compound_at(scan, s) else 1
+    if any(c in _NOT_IN_TITLED_NAME for c in scan[s + k : e]) or (k == 1 and _in_word(scan, s, e)):
+        return False  # 郑州的老师, 金水区老师; 语文老师, 安装师傅, 保安师傅, 许多老师
+    return scan[s:e] not in _NOT_NAMES and scan[s + k : e] not in _NOT_GIVEN_WORDS
 
 
 def _compound_at(text: str, pos: int) -> bool:
@@ -392,7 +476,7 @@ def _mask_name_text(name: str, titled: bool) -> str:
                 name, title = name[: -len(t)], t
                 break
     k = 2 if name[:2] in _COMPOUND_SURNAMES else 1
-    if title and len(name) <= k:
+    if title and len(name) <= k:  # surname + title only: the surname is all that identifies
         return "*" * len(name) + title  # surname + title only: the surname is all that identifies
     return name[:k] + "*" * (len(name) - k) + title
 
@@ -413,6 +497,8 @@ def _mask_match(m: PiiMatch) -> str:
     if m.kind == "bank_card":
         return _mask_positions(v, 4, 4, _is_digit)
     if m.kind == "person_name":
+        if len(v) == 1:  # a surname on its own (姓王的女士)
+            return "*"
         return _mask_name_text(v, titled=v.endswith(_TITLES))
     if m.kind == "room":
         return "".join("*" if _is_digit(ch) else ch for ch in v)
@@ -459,10 +545,10 @@ def mask_pii(text: str | None) -> str:
 #   email: an @; names: a title or a label (below); rooms: 单元 and a digit, 房号, a building and 3 digits, or 3 digits and 室.
 # So a cell like 2026-10-01 10:24:04, 2026年10月3日 or 3.5万元 (runs of 1-4 digits, at most one
 # run of 4) is passed through untouched, as mask_pii would leave it.
-_ROOM_GATE = r"单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}"
+_ROOM_GATE = r"单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}|\d-\d{1,2}-\d{3}"
 _ROOM_GATE_RE = re.compile(_ROOM_GATE)
 _GATE_RE = re.compile(
-    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|" + _ROOM_GATE + "|" + "|".join(_TITLES + _NAME_LABELS), re.S
+    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|姓|" + _ROOM_GATE + "|" + "|".join(_TITLES + _NAME_LABELS), re.S
 )
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import String, Text, inspect, select, text
 from nlp.pii import field_kind, find_pii, mask_address, mask_ip, mask_matches
 from warehouse.db import get_engine
 
-AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email", "room", "person_name"}
+AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email", "bank_card", "room", "person_name"}
 # A salted hash or stable id: lower-case hex with at least one letter. Its digit runs can look like
 # a phone number by chance; a raw number stored by mistake has no letters and is still scanned.
 _HEX_ID = re.compile(r"[0-9a-f]{24,64}")

@@ -425,3 +425,38 @@ def test_yu_is_a_surname_only_where_it_is_not_the_preposition() -> None:
     assert mask_pii("于老师您好") == "*老师您好"
     for text in ("关于老师的问题", "由于老师不在", "位于先生路", "本人于近期在贵区办理"):
         assert mask_pii(text) == text
+
+
+# Found by a red-team run of 207 hand-written letters (2026-11-30): words that read like a surname
+# before a title or after a label, and numbers of documents that read like phones or flats.
+@pytest.mark.parametrize("text", [
+    "语文老师上课玩手机", "一个英语老师上3个班", "班主任老师不回消息", "学校的历史老师请假了", "高中老师有偿补课",
+    "安装师傅说明天来", "小区保安师傅态度不好", "施工师傅夜里还在干活", "郑州的老师工资拖欠", "金水区老师反映",
+    "全体老师都知道", "许多老师有意见", "负责人高度重视", "负责人马上安排人员处理", "当事人陈述的情况属实",
+    "申请人于2026年3月提交", "本人常年在外地", "发票号码：23456789", "合同号码20261005", "发票代码044031900111",
+    "3号楼120平方米的商铺", "3栋300户居民", "1单元120户居民用水", "日期2026-10-05", "相关老师已经处理",
+])
+def test_words_and_document_numbers_are_not_personal_data(text: str) -> None:
+    assert mask_pii(text) == text
+    assert mask_many([text]) == [text]
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("身份证号：410105750815123", "身份证号：410105*****5123"),  # 15 digits, born 1975-08-15
+    ("身份证号是410105199003071234", "身份证号是410105********1234"),  # wrong check digit, still an ID
+    ("卡号：6217 0000 1234 5678 907", "卡号：6217 **** **** ***8 907"),  # 19 digits as 4-4-4-4-3
+    ("固话0371-6789 1234", "固话0371-**** **34"),
+    ("家住12-3-502，卫生间漏水", "家住**-*-***，卫生间漏水"),
+    ("物业经理姓陈，不处理", "物业经理姓*，不处理"),
+    ("姓王的女士多次来电", "姓*的女士多次来电"),
+    ("冲向唐女士动手", "冲向*女士动手"),
+    ("华女士来电", "*女士来电"),
+    ("举报人赵建设，电话略", "举报人赵**，电话略"),
+    ("经营者宋立新。", "经营者宋**。"),
+    ("户名：何丽娟", "户名：何**"),
+    ("负责人马骏已到现场", "负责人马*已到现场"),
+])
+def test_red_team_personal_data_is_masked(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+    assert mask_many([text]) == [masked]
+    assert mask_pii(masked) == masked  # idempotent

@@ -20,6 +20,9 @@ from warehouse.models import Feedback, QuarantineRow, RecordHistory, SourceRecor
 
 FLAT = "郑东新区祥润花园3号楼2单元1203"
 IP = "171.8.45.120(河南-郑州)"
+# What version 5 recognises and version 4 did not: a surname on its own, a 15-digit ID number, a
+# 19-digit card in groups, a flat as building-unit-flat and a landline with a spaced number.
+V5_TEXT = "物业经理姓陈，身份证号410105750815123，卡号：6217 0000 1234 5678 907，家住12-3-502，电话0371-6789 1234"
 
 
 def _plant_old_rows(url: str) -> None:
@@ -31,6 +34,7 @@ def _plant_old_rows(url: str) -> None:
             address_masked=FLAT, text="我家住祥润花园3号楼2单元1203，电梯一个月坏了三次，电话138****5678"))
         conn.execute(update(f).where(f.c.feedback_id == "fb000002").values(
             text="本人姓名，罗粲，身份证号*****，请填写姓名，单位，电话"))  # version 4: a name after 姓名，
+        conn.execute(update(f).where(f.c.feedback_id == "fb000003").values(text=V5_TEXT))  # version 5
         conn.execute(update(sr).where(sr.c.record_key == "rk000001").values(
             payload={"事发地址": FLAT, "诉求内容": "3号楼2单元电梯坏了", "来自IP": IP}))
         conn.execute(insert(RecordHistory.__table__).values(
@@ -45,7 +49,8 @@ def _plant_old_rows(url: str) -> None:
 def test_old_rows_are_masked_once_on_the_next_run(db_url) -> None:
     build_warehouse(db_url)
     _plant_old_rows(db_url)
-    assert {h["kind"] for h in audit_pii(db_url, [])} == {"address", "ip", "room", "person_name"}
+    assert {h["kind"] for h in audit_pii(db_url, [])} == {"address", "ip", "room", "person_name", "id_card",
+                                                          "bank_card", "landline"}
 
     ensure_schema(db_url)  # what every run (yingshang run / ingest / the DAG) does first
 
@@ -58,6 +63,8 @@ def test_old_rows_are_masked_once_on_the_next_run(db_url) -> None:
             == "我家住祥润花园3号楼*单元****，电梯一个月坏了三次，电话138****5678"
         assert conn.scalar(select(Feedback.text).where(Feedback.feedback_id == "fb000002")) \
             == "本人姓名，罗*，身份证号*****，请填写姓名，单位，电话"
+        assert conn.scalar(select(Feedback.text).where(Feedback.feedback_id == "fb000003")) \
+            == "物业经理姓*，身份证号410105*****5123，卡号：6217 **** **** ***8 907，家住**-*-***，电话0371-**** **34"
         payload = conn.scalar(select(SourceRecord.payload).where(SourceRecord.record_key == "rk000001"))
         # address and IP cells by their rules; free text loses only flats (a staircase is no one's home)
         assert payload == {"事发地址": "郑东新区祥润花园3号楼***", "诉求内容": "3号楼2单元电梯坏了",
