@@ -79,6 +79,7 @@ __all__ = [
     "field_mask",
     "mask_address",
     "mask_credit_code",
+    "mask_identifier",
     "mask_ip",
     "mask_many",
     "mask_matches",
@@ -768,15 +769,29 @@ _ROAD_ENDINGS = ("路", "街", "道")  # (大道, 大街 too; a number in a 巷,
 # Column names and raw headers that hold a postal address (事发地址, 联系地址, 住址, 问题地点, 住所,
 # address_masked …) or an IP address (来自IP, IP地址, ip; not 'description').
 _ADDRESS_FIELD_HINTS = ("地址", "住址", "地点", "住所", "address", "Address", "ADDRESS")
+_IDENTIFIER_FIELD_HINTS = ("身份证", "证件号", "护照", "银行卡", "银行账号", "银行帐号", "卡号", "账号", "帐号")
 _IP_FIELD = re.compile(r"(?<![A-Za-z])ip(?![A-Za-z])", re.IGNORECASE)
 
 
 def field_mask(name: str) -> Callable[[str], str | None] | None:
-    """The masking rule of an address or IP column (:func:`field_kind`), else None (free text, names …)."""
+    """The masking rule of an address, IP or identifier column (:func:`field_kind`), else None (free
+    text, names …)."""
     kind = field_kind(name)
     if kind == "ip":
         return _mask_ip_cell
+    if kind == "identifier":
+        return mask_identifier
     return mask_address if kind == "address" else None
+
+
+def mask_identifier(value: str | None) -> str | None:
+    """A cell of a column whose header says it holds an ID or account number (身份证号码, 证件号, 银行卡号):
+    masked whole — first 6 and last 4 letters or digits kept, as for an ID number — whether or not the
+    value passes its checksum (a mistyped number is still somebody's)."""
+    if value is None:
+        return None
+    masked = mask_pii(value)
+    return _mask_positions(masked, 6, 4, _is_code_char) if sum(ch.isalnum() for ch in masked) > 10 else masked
 
 
 def _mask_ip_cell(value: str) -> str | None:
@@ -784,10 +799,13 @@ def _mask_ip_cell(value: str) -> str | None:
 
 
 def field_kind(name: str) -> str | None:
-    """'ip' for a column or header that holds an IP address, 'address' for a postal address (an IP
-    column named IP地址 is 'ip'), else None: which of :func:`mask_ip` / :func:`mask_address` it takes."""
+    """'ip' for a column or header that holds an IP address, 'identifier' for an ID or account number
+    (身份证号码, 证件号, 银行卡号), 'address' for a postal address (an IP column named IP地址 is 'ip'), else
+    None: which of :func:`mask_ip` / :func:`mask_identifier` / :func:`mask_address` it takes."""
     if _IP_FIELD.search(name):
         return "ip"
+    if any(h in name for h in _IDENTIFIER_FIELD_HINTS):
+        return "identifier"
     if any(h in name for h in _ADDRESS_FIELD_HINTS):
         return "address"
     return None

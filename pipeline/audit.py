@@ -22,7 +22,7 @@ from typing import Any
 import openpyxl
 from sqlalchemy import String, Text, inspect, select, text
 
-from nlp.pii import field_kind, find_pii, mask_address, mask_ip, mask_matches
+from nlp.pii import field_kind, find_pii, mask_address, mask_identifier, mask_ip, mask_matches
 from warehouse.db import get_engine
 
 AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email", "bank_card", "room", "person_name"}
@@ -49,13 +49,16 @@ def _hits_in(text_value: str, where: str, names: bool = True) -> list[dict[str, 
 
 
 def _field_hits(value: str, field: str, where: str) -> list[dict[str, Any]]:
-    """A postal address or an IP address stored with more than its masked form keeps (a household's
-    flat number, a full IP): judged by the column or key name, as the ingest masks them."""
+    """A postal address, an IP address or an ID/account number stored with more than its masked form
+    keeps (a household's flat number, a full IP, a mistyped ID number): judged by the column or key
+    name, as the ingest masks them."""
     kind = field_kind(field)
     if kind == "address" and mask_address(value) != value:
         return [{"where": where, "kind": "address", "sample": mask_address(value)}]
     if kind == "ip" and mask_ip(value) != value:
         return [{"where": where, "kind": "ip", "sample": mask_ip(value)}]
+    if kind == "identifier" and mask_identifier(value) != value:
+        return [{"where": where, "kind": "identifier", "sample": mask_identifier(value)}]
     return []
 
 

@@ -322,7 +322,8 @@ def _answer_row(a: dict, record_keys: dict[str, str], salt: str | None = None) -
         "response_no": str(_clean(a.get("source_record_id")) or a["record_key"]),
         "submitted_at": submitted, "submitted_date": submitted.date() if submitted else None,
         "question": str(a.get("question") or ""), "area": _clean(a.get("area_code")),
-        "answer_text": pii.mask_pii(str(_clean(a.get("answer_text")) or "")) or None,
+        # by the question's own rule, like a raw column (11、您的姓名及身份证号 → a name field)
+        "answer_text": _mask_for_header(str(a.get("question") or ""))(str(_clean(a.get("answer_text")) or "")) or None,
         "score_100": float(score) if score is not None else None,
         "entity_hash": _entity_hash(_clean(a.get("credit_code")), _clean(a.get("entity_name")), salt),
         "street": _clean(a.get("street")), "industry": _clean(a.get("industry")),

@@ -7,7 +7,8 @@ two text files many government systems save under a ``.xls`` name: an HTML page 
 Spreadsheet 2003 workbook (every ``Worksheet``). The format is taken from the file's bytes, never
 from its name, and so is the text encoding:
 
-1. a BOM decides (UTF-8 / UTF-16);
+1. a BOM decides (UTF-8 / UTF-16); UTF-16 without one is recognised by its NUL bytes (all at odd or
+   all at even offsets);
 2. else the whole file must decode as strict UTF-8, else as strict GB18030 (a superset of GBK and
    GB2312);
 3. else, when only a handful of bytes are broken, the one of the two needing the fewest replacements
@@ -56,6 +57,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from pipeline.canonical import RejectedFile
+
+# A complaint pasted with its attachments can exceed csv's default 131,072-character field limit; a
+# field that long is still one field (the file-size limit, ingest.max_file_mb, bounds it).
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
 from pipeline.validate import norm_header, norm_header_loose
 
 HEADER_SCAN_ROWS = 15
@@ -547,6 +552,16 @@ def _decodes(path: Path, encoding: str) -> bool:
     return True
 
 
+def _bomless_utf16(head: bytes) -> list[str]:
+    """'utf-16-le' or 'utf-16-be' when the NUL bytes of ``head`` sit (almost) only at odd or only at
+    even offsets, as in UTF-16 text without a BOM; else nothing."""
+    sample = head[: len(head) - len(head) % 2]
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    if len(sample) >= 32 and max(odd, even) >= len(sample) // 8 and min(odd, even) <= max(odd, even) // 50:
+        return ["utf-16-le" if odd > even else "utf-16-be"]
+    return []
+
+
 def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
     """(encoding, errors) for a text file, from its bytes (编码识别)."""
     if head.startswith(codecs.BOM_UTF8):
@@ -554,6 +569,11 @@ def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return ("utf-16", "strict") if _decodes(path, "utf-16") else ("utf-16", "replace")
     if b"\x00" in head:
+        # UTF-16 without a BOM (some exporters): the ASCII characters of the table (digits, commas,
+        # line ends) put a NUL in every other byte, all on one side.
+        for encoding in _bomless_utf16(head):
+            if _decodes(path, encoding):
+                return encoding, "strict"
         raise RejectedFile("not a text table: the file contains binary data (NUL bytes)")
     for encoding in ("utf-8-sig", "gb18030"):
         if _decodes(path, encoding):
@@ -724,7 +744,9 @@ def _open_xls(path: Path, matcher: HeaderMatcher) -> TableFile:
     except ImportError:
         raise RejectedFile("old .xls workbooks are not supported here: save it as .xlsx") from None
     try:
-        book = xlrd.open_workbook(str(path), on_demand=False)
+        # xlrd writes its warnings (file size not a multiple of the sector size …) to stdout, which
+        # would corrupt `--json`: they go to a buffer and, if the file is rejected, nowhere else.
+        book = xlrd.open_workbook(str(path), on_demand=False, logfile=io.StringIO(), verbosity=0)
     except Exception as exc:
         raise RejectedFile(f"xls file is truncated or corrupt ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
     tables: list[TableReader] = [XlsTable(book, book.sheet_by_index(i), matcher) for i in range(book.nsheets)]

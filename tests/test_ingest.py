@@ -142,3 +142,32 @@ def test_encodings_load_the_same(sqlite_url, tmp_path, encoding):
         text = conn.execute(select(Feedback.text)).scalar_one()
     eng.dispose()
     assert "电子税务局" in text
+
+
+def test_identifier_columns_and_personal_questions_are_masked_whole(sqlite_url, tmp_path):
+    """An extra column whose header says ID or card number is masked whatever its checksum (a
+    mistyped number is still somebody's), and a questionnaire question that asks for a name is masked
+    as a name field (found by a hostile-file run: both were stored in clear)."""
+    from warehouse.models import SurveyAnswer
+
+    ensure_schema(sqlite_url)
+    rows = [HEADER + ["身份证号码", "银行卡号"], _row("GD9", "核名难") + ["410105199001011234", "6217 0000 1234 5678 908"]]
+    path = tmp_path / "hotline" / "extra.csv"
+    path.parent.mkdir(parents=True)
+    pd.DataFrame(rows[1:], columns=rows[0]).to_csv(path, index=False, encoding="utf-8")
+    assert ingest_file(path, "hotline", sqlite_url).inserted == 1
+    q = tmp_path / "questionnaire" / "问卷.csv"
+    q.parent.mkdir(parents=True)
+    pd.DataFrame([["1", "2026-11-03 10:00:00", "甲公司", "满意", "王建国 410105199003071234"]],
+                 columns=["序号", "提交答卷时间", "1、企业名称", "6、(开办企业)", "11、您的姓名及身份证号"],
+                 ).to_csv(q, index=False, encoding="utf-8")
+    assert ingest_file(q, "questionnaire", sqlite_url).inserted == 1
+    eng = create_engine(resolve_url(sqlite_url))
+    with eng.connect() as conn:
+        payload = conn.scalar(select(SourceRecord.payload).where(SourceRecord.source == "hotline"))
+        answers = dict(conn.execute(select(SurveyAnswer.question, SurveyAnswer.answer_text)).all())
+    eng.dispose()
+    payload = json.loads(payload) if isinstance(payload, str) else payload
+    assert payload["身份证号码"] == "410105********1234"
+    assert payload["银行卡号"] == "6217 00** **** ***8 908"
+    assert answers["11、您的姓名及身份证号"].startswith("王*") and "1990" not in answers["11、您的姓名及身份证号"]

@@ -22,7 +22,7 @@ def write(path: Path, text: str, encoding: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16", "utf-16-le", "utf-16-be"])
 def test_csv_encodings_are_detected_from_bytes(tmp_path: Path, encoding: str) -> None:
     # the file name says nothing about the encoding
     path = write(tmp_path / "export.csv", HEADER + ROWS, encoding)
@@ -127,6 +127,31 @@ def test_xls_workbook(tmp_path: Path) -> None:
     assert table.header_row == 2
     assert table.rows == [{"工单编号": "GD1", "来电时间": "2026-11-03 08:15:00", "诉求内容": "诉求"}]
     assert table.row_numbers == [3]
+
+
+def test_truncated_xls_is_rejected_without_writing_to_stdout(tmp_path: Path, capfd) -> None:
+    """xlrd prints its warnings on stdout: `ingest --json` must stay one JSON document."""
+    xlwt = pytest.importorskip("xlwt", reason="xlwt (dev requirement) writes the .xls fixture")
+    pytest.importorskip("xlrd", reason="xlrd reads .xls")
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("工单")
+    for row in range(60):
+        for col, value in enumerate(["GD%d" % row, "2026-11-03 08:15", "诉求内容" * 20]):
+            ws.write(row, col, value)
+    whole = tmp_path / "whole.xls"
+    wb.save(str(whole))
+    cut = tmp_path / "工单.xls"
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+    with pytest.raises(RejectedFile, match="xls file is truncated or corrupt"):
+        read_table(cut, header_hints=HINTS)
+    assert capfd.readouterr().out == ""
+
+
+def test_csv_field_longer_than_csv_default_limit(tmp_path: Path) -> None:
+    long_text = "反映" * 90_000  # 180,000 characters: over csv's default 131,072 field limit
+    path = write(tmp_path / "export.csv", HEADER + f"GD3,2026-11-03 10:00,李四,{long_text}\n", "utf-8")
+    [table] = read_table(path, header_hints=HINTS)
+    assert len(table.rows) == 1 and table.rows[0]["诉求内容"] == long_text
 
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
