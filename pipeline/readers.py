@@ -58,10 +58,11 @@ from pathlib import Path
 
 from pipeline.canonical import RejectedFile
 
+from pipeline.validate import norm_header, norm_header_loose
+
 # A complaint pasted with its attachments can exceed csv's default 131,072-character field limit; a
 # field that long is still one field (the file-size limit, ingest.max_file_mb, bounds it).
 csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
-from pipeline.validate import norm_header, norm_header_loose
 
 HEADER_SCAN_ROWS = 15
 MIN_HEADER_MATCHES = 2

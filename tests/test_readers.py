@@ -136,7 +136,7 @@ def test_truncated_xls_is_rejected_without_writing_to_stdout(tmp_path: Path, cap
     wb = xlwt.Workbook()
     ws = wb.add_sheet("工单")
     for row in range(60):
-        for col, value in enumerate(["GD%d" % row, "2026-11-03 08:15", "诉求内容" * 20]):
+        for col, value in enumerate([f"GD{row}", "2026-11-03 08:15", "诉求内容" * 20]):
             ws.write(row, col, value)
     whole = tmp_path / "whole.xls"
     wb.save(str(whole))
