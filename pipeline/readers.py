@@ -57,7 +57,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from pipeline.canonical import RejectedFile
-
 from pipeline.validate import norm_header, norm_header_loose
 
 # A complaint pasted with its attachments can exceed csv's default 131,072-character field limit; a
