@@ -86,6 +86,7 @@ __all__ = [
     "mask_name",
     "mask_org_name",
     "mask_phone_field",
+    "preload",
     "mask_pii",
     "might_contain_room",
     "salted_hash",
@@ -287,6 +288,12 @@ def _common_words() -> frozenset[str]:
             if freq >= 500 or (freq >= 50 and not tag.startswith("nr")):
                 words.add(parts[0])
     return frozenset(words)
+
+
+def preload() -> None:
+    """Load what masking reads lazily (jieba's dictionary words, 0.2 s) now: call it in a parent
+    process before forking workers, so they share it instead of each loading it."""
+    _common_words()
 
 
 def _in_word(scan: str, s: int, e: int) -> bool:

@@ -92,6 +92,7 @@ def get_enricher() -> Enricher:
     # single-process loads agree. Clue titles refit the IDF on the month's own texts.
     extractor = KeywordExtractor()
     extractor._idf()  # load the IDF table now (2 s), not inside the first batch or in every worker
+    pii.preload()  # (the same for the masking's word list)
     version = f"area:{getattr(area_model, 'version', 'lexicon')}|sent:{getattr(sentiment_model, 'version', '?')}"
     enricher = Enricher(tokenizer, area_model, sentiment_model, extractor, version)
     probe = _probe_tokens(tokenizer)
