@@ -181,6 +181,23 @@ _AFTER_WEAK_LABEL = re.compile(r"[，,。.、；;：:（()）\s]|反映|投诉|�
 # A document's number label right before a number that looks like a landline (发票代码, 编号 …).
 _CODE_LABEL_BEFORE = re.compile(r"(?:代码|编码|编号|单号|票号|号码|合同号|订单号|案号|批号|条码)[:：\s是为]{0,2}$")
 
+# People named by their role right before their name (业主孙志强, 司机马超).
+_PERSON_ROLES = ("业主", "市民", "居民", "村民", "住户", "租户", "车主", "司机", "老板", "店主", "员工", "职工",
+                 "工人", "丈夫", "妻子", "爱人", "儿子", "女儿", "父亲", "母亲", "同事", "包工头", "经理", "主任",
+                 "校长", "医生", "律师", "会计", "股东", "房东", "网格员", "工作人员", "快递员", "外卖员", "家长",
+                 "患者", "病人", "老人", "孩子")
+# Surnames a bare name may start with: the common ones that seldom start another word here (not 向
+# 于 方 房 管 费 车 关 华 万 安 明 文 全 成 路 解 包 边 甘 谷 宁 单 尚 乐 池 和 …: 向您反映, 业主方, 业主房款).
+_BARE_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏"
+                           "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵钱"
+                           "严覃武戴莫孔汤易常乔赖庞樊殷施洪翟颜倪牛季俞章鲁葛伍申尤毕聂焦柴岳齐祝储康喻涂左艾饶"
+                           "梅柳翁巫欧戚庄仲惠粟鞠巩廉岑苟萧隋郁雍谌蒲姬湛郎赫楚闻穆詹童冀傅耿邢滕纪舒屈项甄柯祁"
+                           "卓蒙阎鲍褚霍虞卜柏冉阮芮邬晏瞿佘佟苗凌骆裴栾靳窦盛辛卞桂桑蔺")
+_PRONOUNS = frozenset("您你我他她它们咱")
+# What follows a bare name: punctuation or a verb or adverb that starts the next word.
+_AFTER_BARE_NAME = (r"[，,。.、；;：:（()）\s]|反映|投诉|来电|称|说|表示|举报|多次|一直|于|在|向|把|将|被|已|也|还|曾|"
+                    r"因|和|与|等|的|拒|不|没|未|要求|承诺|答应|告知|让|叫|$")
+
 _CODE = "0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy"  # GB 32100 code characters (no I, O, Z, S, V)
 _AREA = r"0(?:10|2\d|[3-9]\d{2})"
 _EXT = r"(?:(?:转|-|ext\.?|分机)\d{1,6})?"
@@ -199,6 +216,13 @@ _PII_PATTERN = "|".join(
         r"(?P<lphonectx>(?:电话|手机|座机|联系方式|(?<!发票|票据|合同|订单|运单|快递|单据|证件|车牌|账户|编号|批次|房屋)号码)[:：\s是为]{0,2})"
         r"(?P<lphone>[2-9]\d{6,7})(?![0-9])",
         rf"(?P<titled>(?P<tname>{_SURNAME_RE}[\u4e00-\u9fa5]{{0,2}}?)(?:{'|'.join(_TITLES)}))",
+        # A name with no label or title (no rule sees every one; these two shapes are common in 12345
+        # orders and letters): after a person's role (业主孙志强反映, 其丈夫李强在工地, 包工头王大明不赔偿) …
+        rf"(?P<rolectx>(?:{'|'.join(_PERSON_ROLES)}))(?P<rname>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{1,2}}?)"
+        rf"(?={_AFTER_BARE_NAME})",
+        # … and opening a sentence before a reporting verb (刘洋反映：…, 。张伟来电称…)
+        rf"(?P<openctx>^|[，,。！？!?；;：:\s])(?P<oname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)"
+        r"(?=反映|来电|投诉|举报|称|表示)",
         # 姓王的女士, 物业经理姓陈，: a surname named on its own
         rf"(?P<xingctx>(?<![百同])姓)(?P<xname>{_SURNAME_RE})(?=的|[，,。、；;：:\s）)]|$|女士|先生|小姐|老师|师傅|经理|主任|同志|警官)",
         rf"(?P<labelled>(?:{'|'.join(_NAME_LABELS)})[:：\s]{{0,2}}(?:是|为|叫)?|姓名[，,])(?P<lname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})",
@@ -272,13 +296,13 @@ def _valid_birth(code18: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _common_words() -> frozenset[str]:
+def _common_words() -> dict[str, str]:
     """2–3 character words of jieba's dictionary that are common (frequency ≥ 500, or ≥ 50 and not
     tagged as a person's name): 语文, 保安, 任课, 马上, 高度, 陈述, 多次. A surname character that forms
     such a word with its neighbour is part of that word, not a name (语文老师, 负责人马上安排)."""
     import jieba
 
-    words: set[str] = set()
+    words: dict[str, str] = {}  # word → jieba's part-of-speech tag
     with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as fh:
         for line in fh:
             parts = line.split()
@@ -286,8 +310,17 @@ def _common_words() -> frozenset[str]:
                 continue
             freq, tag = int(parts[1]), (parts[2] if len(parts) > 2 else "")
             if freq >= 500 or (freq >= 50 and not tag.startswith("nr")):
-                words.add(parts[0])
-    return frozenset(words)
+                words[parts[0]] = tag
+            elif freq >= 300:  # jieba tags some frequent words as names (钱财 nr 337): see _bare_word
+                words[parts[0]] = "frequent-nr"
+    return words
+
+
+def _given_is_word(given: str) -> bool:
+    """A would-be given name that is a common word of another kind than a name, place or time word:
+    吴|回复, 向|领导, 业主方|实际 (建国, 国庆, 和平 are given names too and stay possible)."""
+    tag = _common_words().get(given)
+    return tag is not None and not tag.startswith(("nr", "ns", "nz", "t", "frequent-nr"))
 
 
 def preload() -> None:
@@ -299,10 +332,12 @@ def preload() -> None:
 def _in_word(scan: str, s: int, e: int) -> bool:
     """Whether the candidate name ``scan[s:e]`` is (or starts) a common word, or its surname ends one
     with the character before it (语文|老师 → 文 is no surname here)."""
-    words = _common_words()
-    if scan[s:e] in words or scan[s:s + 2] in words and e - s <= 2:
-        return True
-    return s > 0 and scan[s - 1:s + 1] in words
+    return _is_common(scan[s:e]) or (e - s <= 2 and _is_common(scan[s:s + 2])) or (s > 0 and _is_common(scan[s - 1:s + 1]))
+
+
+def _is_common(word: str) -> bool:
+    tag = _common_words().get(word)
+    return tag is not None and tag != "frequent-nr"
 
 
 def _org_code_ok(code: str) -> bool:
@@ -386,6 +421,17 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
                     if _titled_name_ok(scan, start, e):
                         yield PiiMatch("person_name", start, m.end(), text[start : m.end()])
                         break
+        elif kind in ("rname", "oname"):
+            s, e = m.span(kind)
+            k = 2 if _compound_at(scan, s) else 1
+            name = scan[s:e]
+            if (k == 1 and scan[s] not in _BARE_SURNAMES) or "某" in name or any(
+                    c in _NOT_IN_TITLED_NAME or c in _PRONOUNS for c in name[k:]) or name[k:] in _NOT_GIVEN_WORDS:
+                continue  # 向您反映, 王某反映, 业主房款: no name
+            if k == 1 and (name in _common_words() or name[:2] in _common_words() or _in_word(scan, s, e)
+                           or _given_is_word(name[k:])):  # (frequent words tagged as names too: 老板钱财)
+                continue  # 高新区反映, 方面反映, 车主称, 企业主管部门, 吴回复称, 业主方实际
+            yield PiiMatch("person_name", s, e, text[s:e])
         elif kind == "xname":
             s, e = m.span("xname")
             yield PiiMatch("person_name", s, e, text[s:e])
@@ -399,7 +445,9 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             verb_label = label.startswith(_VERB_LABELS)
             if scan[s] == "于" and verb_label:
                 continue  # 本人于近期…, 申请人于2026年…: the preposition
-            if verb_label and not _compound_at(scan, s) and scan[s:s + 2] in _common_words():
+            if label[-1] in "是为叫" and s > 0 and _is_common(scan[s - 1:s + 1]):
+                continue  # 负责人为何没有: 为何, not 为 + 何某
+            if verb_label and not _compound_at(scan, s) and _is_common(scan[s:s + 2]):
                 continue  # 负责人高度重视, 负责人马上安排, 当事人陈述, 本人常年在外 (a name that is a word, 高峰, is lost)
             if scan[s:s + 2] in _NOT_LABELLED_NAMES:
                 continue  # 户主代表大会, 申请人代理 …
@@ -556,7 +604,10 @@ def mask_pii(text: str | None) -> str:
 _ROOM_GATE = r"单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}|\d-\d{1,2}-\d{3}"
 _ROOM_GATE_RE = re.compile(_ROOM_GATE)
 _GATE_RE = re.compile(
-    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|姓|" + _ROOM_GATE + "|" + "|".join(_TITLES + _NAME_LABELS), re.S
+    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|姓|" + _ROOM_GATE + "|" + "|".join(_TITLES + _NAME_LABELS)
+    + "|(?:" + "|".join(_PERSON_ROLES) + ")" + _SURNAME_RE  # bare names after a role …
+    + r"|(?:^|[，,。！？!?；;：:\s])" + _SURNAME_RE + r"[\u4e00-\u9fa5]{1,2}?(?:反映|来电|投诉|举报|称|表示)",  # … or opening a sentence
+    re.S,
 )
 
 

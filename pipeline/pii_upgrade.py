@@ -25,7 +25,9 @@ Versions:
    (the date check read them as 18-digit), an 18-digit number after 身份证号 with a wrong check digit,
    19-digit cards written 4-4-4-4-3, landlines written 0371-6789 1234, flats written 12-3-502, a surname
    on its own (姓王的女士, 经理姓陈), names after 举报人/留言人/委托人/经营者/户名/签名/落款, and the
-   surnames 关, 符, 华, 车 — in every text and JSON column of every table.
+   surnames 关, 符, 华, 车; names with no label or title after a person's role (业主孙志强, 包工头王大明)
+   or opening a sentence before a reporting verb (刘洋反映：) — in every text and JSON column of every
+   table; ID and account columns by header (身份证号码, 银行卡号) masked whole.
 """
 
 from __future__ import annotations

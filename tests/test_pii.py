@@ -435,6 +435,10 @@ def test_yu_is_a_surname_only_where_it_is_not_the_preposition() -> None:
     "全体老师都知道", "许多老师有意见", "负责人高度重视", "负责人马上安排人员处理", "当事人陈述的情况属实",
     "申请人于2026年3月提交", "本人常年在外地", "发票号码：23456789", "合同号码20261005", "发票代码044031900111",
     "3号楼120平方米的商铺", "3栋300户居民", "1单元120户居民用水", "日期2026-10-05", "相关老师已经处理",
+    # around the unlabelled-name rules (a role, or a sentence opening before 反映/称)
+    "您好！向您反映一个情况", "小区的一名业主，向领导反映", "企业主管部门每年检查", "骗取留守老人钱财",
+    "已经纳入了业主房款，", "业主方实际已支付工程款", "？吴回复称，是的", "高新区反映的问题", "负责人为何没有回复",
+    "王某反映：楼上漏水", "市民中心窗口", "工人文化宫门口",
 ])
 def test_words_and_document_numbers_are_not_personal_data(text: str) -> None:
     assert mask_pii(text) == text
@@ -455,6 +459,12 @@ def test_words_and_document_numbers_are_not_personal_data(text: str) -> None:
     ("经营者宋立新。", "经营者宋**。"),
     ("户名：何丽娟", "户名：何**"),
     ("负责人马骏已到现场", "负责人马*已到现场"),
+    # names with no label or title: after a person's role, or opening a sentence before a reporting verb
+    ("业主孙志强反映楼上漏水", "业主孙**反映楼上漏水"),
+    ("其丈夫李强在工地受伤，包工头王大明不赔偿", "其丈夫李*在工地受伤，包工头王**不赔偿"),
+    ("刘洋反映：学校乱收费", "刘*反映：学校乱收费"),
+    ("据了解，黄波洪表示很委屈", "据了解，黄**表示很委屈"),
+    ("村民蔡云庆的安置地", "村民蔡**的安置地"),
 ])
 def test_red_team_personal_data_is_masked(text: str, masked: str) -> None:
     assert mask_pii(text) == masked
