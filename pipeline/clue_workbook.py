@@ -28,7 +28,7 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from pipeline.clues import SOURCE_NAMES_ZH, SOURCE_ORDER
-from pipeline.ledger_rules import FOLLOWUPS, STATUSES
+from pipeline.ledger_rules import EDITABLE_FIELDS, FOLLOWUPS, STATUSES, edit_fingerprint
 from pipeline.readers import unescape_ooxml
 
 SUMMARY_SHEET = "汇总"
@@ -62,14 +62,30 @@ AREA_COLUMNS: list[tuple[str, str, float, str]] = [
     ("回访结果", "followup", 10, "edit"),
     ("是否超期", "overdue_zh", 9, "text"),
     ("版本", "version", 6, "int"),
+    # hidden: the people-owned fields as exported (ledger_rules.edit_fingerprint), so that an import
+    # can tell a row the department left alone from one it edited
+    ("导出校验", "export_hash", 14, "hidden"),
 ]
 # Header → ledger field, for reading back (aliases accepted: people retype headers).
 HEADER_FIELDS = {
     "线索编号": "clue_id", "台账编号": "item_id", "责任单位": "responsible_unit", "整改时限": "deadline",
     "整改措施": "measures", "整改进展": "progress", "状态": "status", "回访结果": "followup",
     "回访情况": "followup", "版本": "version", "版本号": "version", "更新时间": "updated_at",
-    "指标领域": "area_label", "问题标题": "title", "月份": "month",
+    "指标领域": "area_label", "问题标题": "title", "月份": "month", "导出校验": "export_hash",
+    # what people retype the headers as
+    "当前状态": "status", "整改状态": "status", "办理状态": "status", "整改期限": "deadline", "完成时限": "deadline",
+    "整改时间": "deadline", "责任部门": "responsible_unit", "牵头单位": "responsible_unit", "整改单位": "responsible_unit",
+    "整改举措": "measures", "整改情况": "progress", "进展情况": "progress", "回访": "followup", "回访意见": "followup",
+    "编号": "clue_id", "线索号": "clue_id",
 }
+# A header that is none of the above but reads like an editable column: its edits would be lost.
+_EDIT_LIKE = re.compile(r"责任|单位|时限|期限|措施|举措|进展|状态|回访|编号")
+
+
+def _header_key(name: str) -> str:
+    """A header as people leave it, compared loosely: no spaces or line breaks, no （必填）-style notes."""
+    name = re.sub(r"\s+", "", name)
+    return re.sub(r"[（(【\[][^）)】\]]*[）)】\]]", "", name)
 DETAIL_COLUMNS = [("线索编号", 22), ("来源", 14), ("原始编号", 20), ("时间", 17), ("指标领域", 14),
                   ("反映内容（已脱敏）", 80), ("来源名称", 16)]
 
@@ -219,14 +235,15 @@ def _area_rows(clues: pd.DataFrame | None, ledger: pd.DataFrame | None, labels: 
     rows["recurring_zh"] = rows["recurring"].map(lambda v: "是" if v is True or v == 1 else "否") \
         if "recurring" in rows.columns else None
     rows["overdue_zh"] = rows["overdue"].map(lambda v: "是" if v is True or v == 1 else "否")
+    rows["export_hash"] = [edit_fingerprint(r) for r in rows[list(EDITABLE_FIELDS)].to_dict("records")]
     return rows
 
 
 def _write_area_sheet(w: _Writer, ws: Any, rows: pd.DataFrame) -> None:
     cols = AREA_COLUMNS
-    for c, (head, _, width, _kind) in enumerate(cols):
+    for c, (head, _, width, kind) in enumerate(cols):
         ws.write_string(0, c, head, w.fmt["header"])
-        ws.set_column(c, c, width)
+        ws.set_column(c, c, width, None, {"hidden": True} if kind == "hidden" else None)
     ws.set_row(0, 30)
     ws.freeze_panes(1, 2)  # header row and the id columns stay visible
     for r, rec in enumerate(rows.to_dict("records"), start=1):
@@ -256,8 +273,12 @@ def _write_note_sheet(w: _Writer) -> None:
         "1. 黄色列（责任单位、整改时限、整改措施、整改进展、状态、回访结果）由责任单位填写，其他列请勿修改。",
         "2. 状态流转：待交办 → 整改中 → 已整改待回访 → 已销号；回访不满意的条目重新交办。",
         "3. 销号须经回访，且回访结果为「满意」或「基本满意」。",
-        "4. 「版本」列用于防止覆盖他人的修改，请勿改动；导入时版本落后的行会被退回并说明原因。",
+        "4. 「版本」列用于防止覆盖他人的修改，请勿改动；导入时版本落后而又改动过的行会被退回并说明原因"
+        "（未改动的行不受影响，同一文件重复导入不会出错）。",
         "5. 空白单元格视为「不修改」。",
+        "6. 回访结果在整改完成（已整改待回访）之后填写；重新交办后须重新回访。已销号的条目不能再修改。",
+        "7. 整改时限请写带年份的日期，如 2026-11-20 或 2026年11月20日。",
+        "8. 请勿删除「线索编号」列；新发现的问题请通过12345热线或特邀监督员渠道反映，不要在本表中加行。",
     ]
     for r, text in enumerate(lines):
         w.cell(ws, r, 0, text, "wrap")
@@ -420,26 +441,51 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
 
     Returns one row per data row with ``sheet``, ``excel_row`` (the row number Excel shows) and the
     ledger fields found by header (clue_id, responsible_unit, deadline, measures, progress, status,
-    followup, version, …). Rows without a 线索编号 are skipped; sheets without one in their first
-    ten rows (汇总, 线索明细, 说明) are ignored.
+    followup, version, export_hash …); headers are matched loosely (整改措施（必填）, 当前状态, a line
+    break typed into a header). Merged cells count for every row they cover. Sheets without a
+    线索编号 header in their first ten rows (汇总, 线索明细, 说明) are not read.
+
+    What cannot be taken is listed in ``df.attrs["problems"]`` (``{"row", "sheet", "clue_id",
+    "error"}``), never dropped silently: a column that reads like an editable one but is not
+    (责任单位2), a row with edits but no 线索编号 (a problem typed in by hand), a sheet with data but no
+    header found. A workbook with no readable sheet at all raises ``ValueError``.
     """
-    wb = load_workbook(str(path), read_only=True, data_only=True)
+    wb = load_workbook(str(path), data_only=True)  # (not read-only: merged cells are needed)
     out: list[dict] = []
+    problems: list[dict] = []
+    read_sheets = 0
     try:
         for ws in wb.worksheets:
             if ws.title in (SUMMARY_SHEET, DETAIL_SHEET, NOTE_SHEET):
                 continue
+            grid = [list(r) for r in ws.iter_rows(values_only=True)]
+            for rng in ws.merged_cells.ranges:  # a merged 责任单位 over rows 3–5 is meant for all three
+                top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(grid) else None
+                for r in range(rng.min_row, min(rng.max_row, len(grid)) + 1):
+                    for c in range(rng.min_col, rng.max_col + 1):
+                        if c - 1 < len(grid[r - 1]):
+                            grid[r - 1][c - 1] = top
             header_row, mapping = None, {}
-            rows = ws.iter_rows(values_only=True)
-            for r_idx, values in enumerate(rows, start=1):
-                if header_row is None:
-                    names = [unescape_ooxml(str(v)).strip() if v is not None else "" for v in values]
-                    if "线索编号" in names or "台账编号" in names:
-                        header_row = r_idx
-                        mapping = {i: HEADER_FIELDS[n] for i, n in enumerate(names) if n in HEADER_FIELDS}
-                    elif r_idx >= 10:
-                        break
-                    continue
+            for r_idx, values in enumerate(grid[:10], start=1):
+                names = [_header_key(unescape_ooxml(str(v))) if v is not None else "" for v in values]
+                if "线索编号" in names or "台账编号" in names:
+                    header_row = r_idx
+                    mapping = {i: HEADER_FIELDS[n] for i, n in enumerate(names) if n in HEADER_FIELDS}
+                    known = set(HEADER_FIELDS) | {h for h, _, _, _ in AREA_COLUMNS}
+                    for i, n in enumerate(names):
+                        if n and n not in known and _EDIT_LIKE.search(n):
+                            problems.append({"row": r_idx, "sheet": ws.title, "clue_id": None,
+                                             "error": f"第{r_idx}行（{ws.title}）：列「{n}」不是台账的列，其中的修改不会导入；"
+                                                      f"请使用导出时的列名（{'、'.join(h for h, _, _, k in AREA_COLUMNS if k.startswith('edit'))}）"})
+                    break
+            if header_row is None:
+                if any(v not in (None, "") for row in grid for v in row):
+                    problems.append({"row": None, "sheet": ws.title, "clue_id": None,
+                                     "error": f"工作表「{ws.title}」的前10行里没有「线索编号」列，整张表未导入"})
+                continue
+            read_sheets += 1
+            edit_cols = [i for i, f in mapping.items() if f in EDITABLE_FIELDS]
+            for r_idx, values in enumerate(grid[header_row:], start=header_row + 1):
                 rec: dict[str, Any] = {"sheet": ws.title, "excel_row": r_idx}
                 for i, field in mapping.items():
                     v = values[i] if i < len(values) else None
@@ -449,15 +495,23 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                     rec[field] = None if v == "" else v
                 if rec.get("clue_id") or rec.get("item_id"):
                     out.append(rec)
+                elif any(not _blank(values[i]) for i in edit_cols if i < len(values)):
+                    problems.append({"row": r_idx, "sheet": ws.title, "clue_id": None,
+                                     "error": f"第{r_idx}行（{ws.title}）：缺少线索编号，无法对应台账条目，本行未导入"
+                                              "（新问题请通过12345热线或特邀监督员渠道反映）"})
     finally:
         wb.close()
+    if read_sheets == 0:
+        raise ValueError("没有找到含「线索编号」列的工作表：请使用 yingshang ledger export / clues 导出的台账填写")
     cols = ["sheet", "excel_row", "clue_id", "item_id", "month", "area_label", "title", "responsible_unit",
-            "deadline", "measures", "progress", "status", "followup", "version", "updated_at"]
+            "deadline", "measures", "progress", "status", "followup", "version", "updated_at", "export_hash"]
     df = pd.DataFrame(out)
     for c in cols:
         if c not in df.columns:
             df[c] = None
-    return df[cols + [c for c in df.columns if c not in cols]]
+    df = df[cols + [c for c in df.columns if c not in cols]]
+    df.attrs["problems"] = problems
+    return df
 
 
 def as_date(v: Any) -> date | None:

@@ -12,7 +12,18 @@ Status flow (状态流转)::
 * 销号 (closing) is only allowed from 已整改待回访 and only with a 满意 or 基本满意 follow-up (回访).
 * A 不满意 follow-up sends the item back: 已整改待回访 → 重新交办 (done automatically when a
   department records 不满意 without changing the status).
-* 已销号 is final.
+* 已销号 is final: a closed item takes no more edits.
+* A follow-up (回访) is about a finished rectification: it is accepted only when the item is, or
+  in the same row becomes, 已整改待回访; 重新交办 clears it (the next round is judged by its own), and
+  so does reaching 已整改待回访 again without one.
+
+Importing a returned sheet (:func:`apply_department_edits`): a row whose editable fields equal the
+ledger's is skipped (so the same file can be imported twice), and so is a row whose fields still
+match the hidden 导出校验 fingerprint written at export (:func:`edit_fingerprint`: the department
+left it alone, although another department's import may have moved the item on since). Only a row
+that was edited *and* exported from an older 版本 is a conflict, reported with the fields it changed.
+Excel error values (#NAME? …), deadlines without a year (11月5日) or in day/month order (5/12/2026)
+are refused by row.
 
 Who owns which field: the clue build owns title, description, grade, area and month; people own
 responsible_unit (责任单位), deadline (整改时限), measures (整改措施), progress (整改进展), status,
@@ -23,6 +34,7 @@ only while nobody has edited them (``edited_fields``); it never touches what peo
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -61,6 +73,31 @@ FIELD_NAMES_ZH = {
     "status": "状态", "followup": "回访结果", "title": "问题标题", "description": "问题描述",
     "grade": "分级", "area": "指标领域", "month": "月份", "item": "台账条目",
 }
+
+
+# What Excel shows in a cell whose formula failed (a typed 「-已完成」 or 「=+约谈」 becomes #NAME?).
+EXCEL_ERRORS = ("#NAME?", "#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
+
+
+def edit_fingerprint(values: dict[str, Any]) -> str:
+    """A short fingerprint of the people-owned fields of one ledger row (导出校验), written into a
+    hidden column of every exported sheet: on import, a row whose fields still match it was not
+    touched by the department, however much the ledger changed since (another department's edits)."""
+    import hashlib
+
+    parts = []
+    for f in EDITABLE_FIELDS:
+        v = values.get(f)
+        v = _parse_deadline_quiet(v) if f == "deadline" else _norm(v)
+        parts.append("" if v is None else (v.isoformat() if isinstance(v, date) else str(v)))
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+def _parse_deadline_quiet(v: Any) -> date | None:
+    try:
+        return _parse_deadline(v)
+    except ValueError:
+        return None
 
 
 class IllegalTransition(ValueError):
@@ -219,21 +256,34 @@ def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: date
     return led.reset_index(drop=True), events
 
 
+_DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{4})(\d{2})(\d{2})")
+
+
 def _parse_deadline(v: Any) -> date | None:
+    """A deadline cell: a date cell, an Excel serial number, or text with the year first (2026-11-05,
+    2026/11/5, 2026年11月5日, 2026.11.5, 20261105). 11月5日 (no year) and 5/12/2026 (month or day
+    first?) are refused rather than guessed, and so is a year outside 2000–2099."""
     if _blank(v):
         return None
     if isinstance(v, (datetime, pd.Timestamp)):
-        return v.date() if hasattr(v, "date") else v
-    if isinstance(v, date):
-        return v
-    s = str(v).strip().replace("/", "-").replace(".", "-")
-    for suffix in ("日",):
-        s = s.replace(suffix, "")
-    s = s.replace("年", "-").replace("月", "-")
-    try:
-        return pd.Timestamp(s).date()
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"整改时限「{v}」不是日期（例：2025-11-20）") from exc
+        d = v.date()
+    elif isinstance(v, date):
+        d = v
+    elif isinstance(v, (int, float)) and not isinstance(v, bool) and 36526 <= v < 73051:
+        d = (pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(v))).date()  # Excel serial, General format
+    else:
+        text = str(v).strip()
+        m = _DATE_TEXT.fullmatch(text)
+        if not m:
+            raise ValueError(f"整改时限「{v}」不是带年份的日期（例：2026-11-20 或 2026年11月20日）")
+        y, mo, dd = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
+        try:
+            d = date(int(y), int(mo), int(dd))
+        except ValueError as exc:
+            raise ValueError(f"整改时限「{v}」不是有效日期") from exc
+    if not 2000 <= d.year <= 2099:
+        raise ValueError(f"整改时限「{v}」的年份不对（{d.year}）")
+    return d
 
 
 def apply_department_edits(
@@ -279,27 +329,11 @@ def apply_department_edits(
             fail("台账中没有这个线索编号")
             continue
         cur = led.iloc[i]
-        # Conflict check (版本): the sheet must have been exported from the current version.
-        cur_version = int(cur["version"] or 1)
-        row_version = e.get("version")
-        if _blank(row_version):
-            row_ts, cur_ts = e.get("updated_at"), cur["updated_at"]
-            if _blank(row_ts):
-                fail("缺少版本号，无法判断是否与他人的修改冲突；请使用最新导出的台账")
-                continue
-            if pd.Timestamp(row_ts) < pd.Timestamp(cur_ts):
-                fail(f"台账已于 {pd.Timestamp(cur_ts):%Y-%m-%d %H:%M} 被更新，晚于本表；请重新导出后再修改")
-                continue
-        else:
-            try:
-                rv = int(float(row_version))
-            except (TypeError, ValueError):
-                fail(f"版本号「{row_version}」不是数字")
-                continue
-            if rv < cur_version:
-                fail(f"台账已被更新（当前版本 {cur_version}，本表版本 {rv}），为避免覆盖他人的修改，本行未导入；"
-                     "请重新导出后再修改")
-                continue
+        bad = next((f"{FIELD_NAMES_ZH[f]}是 Excel 错误值「{e[f]}」（公式出错）；请改为文字，开头的 = + - @ 前加一个英文单引号"
+                    for f in EDITABLE_FIELDS if isinstance(e.get(f), str) and e[f].strip() in EXCEL_ERRORS), None)
+        if bad:
+            fail(bad)
+            continue
 
         # Collect changes of the editable fields present in the row.
         changes: dict[str, tuple[Any, Any]] = {}
@@ -319,7 +353,38 @@ def apply_department_edits(
             fail(str(exc))
             continue
         if not changes:
+            continue  # nothing new (a row nobody touched, or the same file imported again)
+        exported = _text(e.get("export_hash"))
+        if exported is not None and exported == edit_fingerprint(e):
+            continue  # untouched since export: the ledger moved on (another department's edit), keep it
+
+        if _norm(cur["status"]) == "已销号":
+            fail("已销号的条目不能再修改（整改已完成并经回访满意）；问题再次出现时会作为新线索交办")
             continue
+        # Conflict check (版本): the sheet must have been exported from the current version.
+        cur_version = int(cur["version"] or 1)
+        row_version = e.get("version")
+        if _blank(row_version):
+            row_ts, cur_ts = e.get("updated_at"), cur["updated_at"]
+            if _blank(row_ts):
+                fail("缺少版本号，无法判断是否与他人的修改冲突；请使用最新导出的台账")
+                continue
+            if pd.Timestamp(row_ts) < pd.Timestamp(cur_ts):
+                fail(f"台账已于 {pd.Timestamp(cur_ts):%Y-%m-%d %H:%M} 被更新，晚于本表；请重新导出后再修改")
+                continue
+        else:
+            try:
+                rv = int(float(row_version))
+            except (TypeError, ValueError):
+                fail(f"版本号「{row_version}」不是数字")
+                continue
+            if rv < cur_version:
+                fail(f"台账已被他人更新（当前版本 {cur_version}，本表版本 {rv}），为避免覆盖他人的修改，本行未导入；"
+                     f"本行改动：{'、'.join(FIELD_NAMES_ZH[f] for f in changes)}。请重新导出后再修改")
+                continue
+            if rv > cur_version:
+                fail(f"版本号「{row_version}」比台账中的版本（{cur_version}）还新：版本列不能手工修改，请使用导出的台账")
+                continue
 
         status_old = _norm(cur["status"])
         status_new = changes.get("status", (status_old, status_old))[1]
@@ -332,6 +397,9 @@ def apply_department_edits(
         try:
             if followup is not None and followup not in FOLLOWUPS:
                 raise IllegalTransition(f"未知回访结果「{followup}」，可选：{'、'.join(FOLLOWUPS)}")
+            if "followup" in changes and status_old != "已整改待回访" and status_new != "已整改待回访":
+                raise IllegalTransition(
+                    f"回访结果只能在整改完成（已整改待回访）之后填写；本条目当前是「{status_old}」")
             if "status" in changes:
                 check_transition(status_old, status_new, followup)
         except IllegalTransition as exc:
@@ -346,6 +414,17 @@ def apply_department_edits(
             led.iat[i, led.columns.get_loc("followup_at")] = now
         if status_new == "已销号" and status_old != "已销号":
             led.iat[i, led.columns.get_loc("closed_at")] = now
+        if status_new == "已整改待回访" and status_old != "已整改待回访" and "followup" not in changes \
+                and _norm(cur["followup"]) is not None:
+            # a follow-up recorded before the rectification was reported says nothing about it
+            events.append(_event(item_id, now, who, "followup", _norm(cur["followup"]), None, "整改完成，待重新回访"))
+            led.iat[i, led.columns.get_loc("followup")] = None
+            led.iat[i, led.columns.get_loc("followup_at")] = None
+        if status_new == "重新交办" and status_old != "重新交办":
+            # the 不满意 belongs to this round: the next round is judged by its own follow-up
+            events.append(_event(item_id, now, who, "followup", followup, None, "重新交办，回访结果留待下一轮"))
+            led.iat[i, led.columns.get_loc("followup")] = None
+            led.iat[i, led.columns.get_loc("followup_at")] = None
         if status_new == "重新交办" and "deadline" not in changes and cfg is not None:
             new_deadline = workdays.deadline_for(str(cur["grade"]), today, cfg)
             old_deadline = _norm(cur["deadline"])

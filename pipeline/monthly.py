@@ -219,7 +219,9 @@ def import_ledger(path: Path, db_url: str | None, who: str = "import", now: dt.d
     try:
         edits = read_ledger_workbook(path)
     except Exception as exc:
-        raise ValueError(f"{path}: not a readable ledger workbook ({type(exc).__name__}: {exc})") from exc
+        hint = "；请另存为 .xlsx 后再导入" if Path(path).suffix.lower() in (".xls", ".csv", ".ods", ".et", ".wps") else ""
+        raise ValueError(f"{path}: not a readable ledger workbook ({type(exc).__name__}: {exc}){hint}") from exc
+    problems = list(edits.attrs.get("problems", []))
     edits = _mask_typed_text(edits)
     now = now or _now()
     with get_engine(db_url).begin() as conn:
@@ -229,4 +231,4 @@ def import_ledger(path: Path, db_url: str | None, who: str = "import", now: dt.d
         _store_ledger(conn, new_ledger, events)
     return {"rows": len(edits), "accepted": len(events),
             "errors": [{"row": e.get("row"), "sheet": e.get("sheet"), "clue_id": e.get("clue_id"),
-                        "message": e.get("error")} for e in errors]}
+                        "message": e.get("error")} for e in problems + errors]}

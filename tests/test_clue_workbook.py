@@ -179,3 +179,60 @@ def test_reader_ignores_summary_and_detail(tmp_path, built, areas):
     assert len(df) == len(clues)
     assert set(df["clue_id"]) == set(clues["clue_id"])
     assert (df["excel_row"] >= 2).all()
+
+
+def test_departments_sheets_as_people_return_them(tmp_path, built, areas):
+    """Two departments fill copies of the same export; headers retyped, cells merged, a row typed in
+    by hand, a column renamed beyond recognition: every edit lands or is reported, none is lost."""
+    _, _, clues, _, ledger = built
+    export = tmp_path / "ledger.xlsx"
+    write_ledger_workbook(export, ledger, areas, clues)
+
+    def fill(name: str, edit) -> pd.DataFrame:
+        wb = load_workbook(export)
+        ws = wb[_area_sheet_names(wb)[0]]
+        col = {c.value: i + 1 for i, c in enumerate(ws[1])}
+        edit(ws, col)
+        wb.save(tmp_path / name)
+        return read_ledger_workbook(tmp_path / name)
+
+    def dept_a(ws, col):
+        ws.cell(2, col["整改措施"]).value = "甲：增开窗口"
+
+    def dept_b(ws, col):
+        ws.cell(1, col["整改措施"]).value = "整改措施\n（必填）"  # a note typed into the header
+        ws.cell(1, col["整改进展"]).value = "进展2"  # not a ledger column any more
+        ws.cell(3, col["整改措施"]).value = "乙：上门辅导"
+        ws.cell(3, col["责任单位"]).value = "区税务局"
+        ws.merge_cells(start_row=3, start_column=col["责任单位"], end_row=4, end_column=col["责任单位"])
+        last = ws.max_row + 1
+        ws.cell(last, col["整改措施"]).value = "新发现的问题，手工加的一行"
+
+    a, b = fill("a.xlsx", dept_a), fill("b.xlsx", dept_b)
+    led, ev_a, err_a = apply_department_edits(ledger, a, "甲", datetime(2025, 11, 5))
+    assert err_a == [] and [e["field"] for e in ev_a] == ["measures"]
+    # 乙's copy was exported before 甲's import; its row 2 is as exported: no conflict there
+    led, ev_b, err_b = apply_department_edits(led, b, "乙", datetime(2025, 11, 6))
+    assert err_b == []
+    ids = b[b["sheet"] == b["sheet"].iloc[0]].set_index("excel_row")["clue_id"]
+    item = led.set_index("clue_id")
+    assert item.loc[ids[2], "measures"] == "甲：增开窗口"
+    assert item.loc[ids[3], "measures"] == "乙：上门辅导"
+    assert item.loc[ids[3], "responsible_unit"] == item.loc[ids[4], "responsible_unit"] == "区税务局"
+    problems = [p["error"] for p in b.attrs["problems"]]
+    assert any("进展2" in p for p in problems) and any("缺少线索编号" in p for p in problems), problems
+    assert not any("列「整改措施" in p for p in problems)  # the retyped header was read
+    # importing 甲's file again: nothing to do, nothing refused
+    _, ev, err = apply_department_edits(led, a, "甲", datetime(2025, 11, 7))
+    assert ev == [] and err == []
+
+
+def test_a_workbook_without_a_ledger_sheet_is_refused(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["序号", "问题", "措施"])
+    wb.active.append([1, "排队", "增开窗口"])
+    wb.save(tmp_path / "x.xlsx")
+    with pytest.raises(ValueError, match="线索编号"):
+        read_ledger_workbook(tmp_path / "x.xlsx")

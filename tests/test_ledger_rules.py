@@ -224,3 +224,67 @@ def test_deadline_edit_and_overdue_flag():
     # Rectified items are not overdue.
     led3, _, _ = apply_department_edits(led2, _edit(led2, cid, status="已整改待回访"), "x", NOW)
     assert not flag_overdue(led3, date(2025, 11, 17)).set_index("clue_id").loc[cid, "overdue"]
+
+
+# --------------------------------------------------------------------------- found by a red-team run
+
+
+def test_same_file_twice_and_rows_left_alone_are_not_conflicts():
+    """Importing the same sheet again changes nothing and refuses nothing; a row a department left as
+    exported (its 导出校验 fingerprint matches) is skipped even though another department has moved
+    the item on since."""
+    from pipeline.ledger_rules import edit_fingerprint
+
+    led = _ledger()
+    cid = "2025-10-A9-bbbbbb"
+    cur = led.set_index("clue_id").loc[cid].to_dict()
+    exported = {**cur, "excel_row": 4, "clue_id": cid, "export_hash": edit_fingerprint(cur)}
+    first = _edit(led, cid, progress="已增开窗口")
+    led, ev, err = apply_department_edits(led, first, "甲", NOW)
+    assert len(ev) == 1 and err == []
+    led, ev, err = apply_department_edits(led, first, "甲", NOW)  # the same file again
+    assert ev == [] and err == []
+    # another department's sheet, exported before 甲's import, with this row untouched
+    led, ev, err = apply_department_edits(led, pd.DataFrame([exported]), "乙", NOW)
+    assert ev == [] and err == []
+    # … and the same stale row, edited: a conflict, named
+    edited = {**exported, "measures": "乙的措施"}
+    _, ev, err = apply_department_edits(led, pd.DataFrame([edited]), "乙", NOW)
+    assert ev == [] and len(err) == 1 and "整改措施" in err[0]["error"] and "版本" in err[0]["error"]
+
+
+def test_followup_belongs_to_a_finished_rectification():
+    cfg = load_clue_config()
+    led = _ledger()
+    cid = "2025-10-A1-aaaaaa"
+    _, ev, err = apply_department_edits(led, _edit(led, cid, followup="满意"), "甲", NOW, cfg=cfg)
+    assert ev == [] and "已整改待回访" in err[0]["error"]  # 待交办: nothing to follow up yet
+    steps = [dict(status="整改中"), dict(status="已整改待回访"), dict(followup="不满意"),  # → 重新交办
+             dict(status="整改中"), dict(status="已整改待回访"), dict(followup="不满意")]   # second round
+    for k, s in enumerate(steps):
+        led, ev, err = apply_department_edits(led, _edit(led, cid, **s), "甲", datetime(2025, 11, 4 + k), cfg=cfg)
+        assert err == [], (k, err)
+    item = led.set_index("clue_id").loc[cid]
+    assert item["status"] == "重新交办"  # the second 不满意 counted: it is not "the same value as before"
+    _, ev, err = apply_department_edits(led, _edit(led, cid, status="已整改待回访", followup=None), "甲", NOW, cfg=cfg)
+    assert err == []
+
+
+def test_closed_items_error_values_and_yearless_deadlines_are_refused():
+    led = _ledger()
+    cid = "2025-10-A1-aaaaaa"
+    for s in (dict(status="整改中"), dict(status="已整改待回访"), dict(status="已销号", followup="满意")):
+        led, _, err = apply_department_edits(led, _edit(led, cid, **s), "甲", NOW)
+        assert err == []
+    _, ev, err = apply_department_edits(led, _edit(led, cid, responsible_unit="另一个局"), "甲", NOW)
+    assert ev == [] and "已销号" in err[0]["error"]
+    other = "2025-10-A9-bbbbbb"
+    cases = {"#NAME?": "错误值", "11月5日": "年份", "5/12/2026": "年份", "1970-01-01": "年份"}
+    for value, words in cases.items():
+        field = "measures" if value.startswith("#") else "deadline"
+        _, ev, err = apply_department_edits(led, _edit(led, other, **{field: value}), "甲", NOW)
+        assert ev == [] and words in err[0]["error"], (value, err)
+    for value, want in {"2026年1月5日": date(2026, 1, 5), "20260105": date(2026, 1, 5), 46027: date(2026, 1, 5),
+                        "2026/1/5": date(2026, 1, 5)}.items():
+        out, _, err = apply_department_edits(led, _edit(led, other, deadline=value), "甲", NOW)
+        assert err == [] and out.set_index("clue_id").loc[other, "deadline"] == want, value
