@@ -472,7 +472,7 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                     header_row = r_idx
                     mapping = {i: HEADER_FIELDS[n] for i, n in enumerate(names) if n in HEADER_FIELDS}
                     known = set(HEADER_FIELDS) | {h for h, _, _, _ in AREA_COLUMNS}
-                    for i, n in enumerate(names):
+                    for n in names:
                         if n and n not in known and _EDIT_LIKE.search(n):
                             problems.append({"row": r_idx, "sheet": ws.title, "clue_id": None,
                                              "error": f"第{r_idx}行（{ws.title}）：列「{n}」不是台账的列，其中的修改不会导入；"
