@@ -358,8 +358,18 @@ def cross_validated_predictions(
 
 def load_model(task: str, model_path: str | Path | None = None,
                keywords: Mapping[str, Sequence[str]] | None = None) -> AreaModel | SentimentModel:
-    """The given model file, else the shipped one (area: lexicon fallback if none is shipped)."""
+    """The given model file, else the shipped one (area: lexicon fallback if none is shipped). A model
+    whose card (the .json beside it) names another task is refused: a sentiment model asked for areas
+    would otherwise label everything with its own classes, silently."""
     _check_task(task)
+    if model_path is not None:
+        card = Path(model_path).with_suffix(".json")
+        try:
+            other = json.loads(card.read_text(encoding="utf-8")).get("task") if card.is_file() else None
+        except (ValueError, OSError):
+            other = None
+        if other and other != task:
+            raise ValueError(f"{model_path} is a {other} model (its card {card.name} says so), not {'an' if task == 'area' else 'a'} {task} model")
     if task == "area":
         return load_area_model(model_path, keywords=keywords)
     return load_sentiment_model(model_path)

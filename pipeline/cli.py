@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -188,6 +189,12 @@ def _print_results(results, as_json: bool) -> int:
 
     if as_json:
         _echo_json({"files": [r.as_json() for r in results], "totals": totals(results)})
+        rejected = [r for r in results if r.status == "rejected"]
+        if rejected:  # the contract's one-line reason, on stderr beside the JSON on stdout
+            first = rejected[0]
+            more = f" (and {len(rejected) - 1} more; see the JSON)" if len(rejected) > 1 else ""
+            typer.echo(f"yingshang: error: {len(rejected)} of {len(results)} file(s) rejected: "
+                       f"{first.path}: {first.error}{more}", err=True)
     else:
         from rich.console import Console
         from rich.table import Table
@@ -205,12 +212,30 @@ def _print_results(results, as_json: bool) -> int:
     return 1 if any(r.status == "rejected" for r in results) else 0
 
 
+@contextmanager
+def _busy(label: str):
+    """A progress bar (indeterminate, with elapsed time) on stderr while long work runs, when stderr
+    is a terminal; nothing otherwise."""
+    if not _interactive():
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn(label), BarColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        progress.add_task(label, total=None)
+        yield
+
+
 def _with_progress(paths, fn):
     if not _interactive() or len(paths) < 2:
         return fn(None)
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as progress:
+    # on stderr: stdout may be a pipe or a file of JSON
+    with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("ingesting", total=len(paths))
 
         def tick(_p):
@@ -229,9 +254,12 @@ def ingest(
 ) -> None:
     """Parse, validate, enrich and load files. Exit 1 if any file was rejected."""
     from pipeline.ingest import ingest_files
+    from pipeline.nightly import refresh_after
 
     src = source.value if source else None
     results = _with_progress(files, lambda tick: ingest_files(files, src, _db(ctx), progress=tick))
+    with _busy("refreshing the marts"):
+        refresh_after(results, _db(ctx))  # as `run` does: the report and the analysts' marts see the files
     raise typer.Exit(_print_results(results, as_json))
 
 
@@ -263,7 +291,8 @@ def clues(
     """Build the month's problem-clue list (问题线索清单), merge it into the ledger, write the workbook."""
     from pipeline.monthly import build_month_clues
 
-    summary = build_month_clues(month, out, _db(ctx))
+    with _busy(f"building the clues of {month}"):
+        summary = build_month_clues(month, out, _db(ctx))
     typer.echo(f"{summary['clues']} clues ({summary['new_ledger_items']} new ledger items) for {month} "
                f"written to {out}")
 
@@ -305,9 +334,12 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Folder for report.html and its chart images.")],
 ) -> None:
     """Write the monthly HTML report with charts."""
+    from pipeline.ingest import ensure_schema
     from pipeline.report import write_report
 
-    path = write_report(month, out, _db(ctx))
+    with _busy(f"writing the report of {month}"):
+        ensure_schema(_db(ctx))
+        path = write_report(month, out, _db(ctx))
     typer.echo(f"report written to {path}")
 
 
@@ -339,7 +371,8 @@ def train(
     from nlp import modeling
 
     _need_file(data)
-    summary = modeling.train(task.value, data, text_col, label_col, model_out, keywords=_keywords(task))
+    with _busy(f"training the {task.value} model"):
+        summary = modeling.train(task.value, data, text_col, label_col, model_out, keywords=_keywords(task))
     typer.echo(f"model written to {model_out} ({summary.get('n', '?')} examples)")
 
 
@@ -359,8 +392,9 @@ def evaluate(
     _need_file(data)
     if model is not None:
         _need_file(model)
-    metrics = modeling.evaluate(task.value, data, text_col, label_col, model_path=model, cv=cv,
-                                keywords=_keywords(task))
+    with _busy(f"evaluating the {task.value} model" + (f" ({cv}-fold)" if cv else "")):
+        metrics = modeling.evaluate(task.value, data, text_col, label_col, model_path=model, cv=cv,
+                                    keywords=_keywords(task))
     if as_json:
         _echo_json(metrics)
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,12 @@ def _clue_records(clues: pd.DataFrame, built_at: dt.datetime) -> list[dict[str, 
 
 
 def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.datetime | None = None) -> dict:
-    """Build ``month``'s problem clues, merge them into the ledger and write the clue workbook."""
+    """Build ``month``'s problem clues, merge them into the ledger and write the clue workbook.
+
+    The workbook is written inside the transaction: if it cannot be written (a folder given as
+    ``out``, a full disk), the clues and the ledger stay as they were."""
+    if out is not None:
+        check_output_file(out)
     ensure_schema(db_url)
     now = now or _now()
     cfg = load_clue_config()
@@ -176,14 +182,28 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
         ledger, events = merge_clues_into_ledger(ledger, clues, now)
         ledger = flag_overdue(ledger, now.date())
         _store_ledger(conn, ledger, events)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_clue_workbook(out, month, clues, members, ledger[ledger["month"] == month], _areas_as_dicts())
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_clue_workbook(out, month, clues, members, ledger[ledger["month"] == month], _areas_as_dicts())
     return {"month": month, "candidates": len(candidates), "clues": len(clues), "members": len(members),
             "new_ledger_items": len(ledger) - n_before, "events": len(events)}
 
 
+def check_output_file(out: Path) -> None:
+    """Refuse, before any work, an output path that cannot be a file: an existing folder, or a
+    parent that is a file or not writable."""
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"{out} is a folder: give a file name, e.g. {out / 'clues.xlsx'}")
+    parent = next((p for p in [out.parent, *out.parent.parents] if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise ValueError(f"cannot write {out}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"cannot write {out}: no permission to write in {parent}")
+
+
 def export_ledger(out: Path, db_url: str | None) -> int:
+    check_output_file(out)
     ensure_schema(db_url)
     with get_engine(db_url).begin() as conn:
         ledger = load_ledger(conn)

@@ -198,8 +198,9 @@ def collect(month: str, db_url: str | None = None, *, today: dt.date | None = No
 
     volume = {m: total(m, "n_feedback") for m in months}
     if volume[month] == 0:
-        raise NoDataError(f"the marts hold no feedback for {month}: load that month with `yingshang run` "
-                          f"(it refreshes the marts), or after `yingshang ingest` run `yingshang marts refresh`")
+        raise NoDataError(f"the marts hold no feedback for {month}: load that month with `yingshang run` or "
+                          f"`yingshang ingest` (both refresh the marts; after loading by other means run "
+                          f"`yingshang marts refresh`)")
     negatives = {m: total(m, "n_negative") for m in months}
 
     def has(m: str) -> bool:

@@ -94,3 +94,53 @@ def test_marts_refresh_says_what_it_did(tmp_path, capsys):
     assert run_cli("--db", url, "marts", "refresh", "--full", "--json") == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["full"] is True and "rows" in summary
+
+
+def test_json_failures_also_say_why_on_stderr(tmp_path, capsys):
+    """cli.md: non-zero exit with a one-line reason; with --json the reason is on stderr too and
+    stdout stays one JSON document."""
+    import json
+
+    ok = tmp_path / "hotline.csv"
+    ok.write_text("工单编号,来电时间,诉求内容\nGD1,2026-10-08 09:30,营业执照办了一个月还没下来\n", encoding="utf-8")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert run_cli("--db", url, "ingest", "--source", "hotline", "--json", str(ok), str(empty)) == 1
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["totals"]["rejected"] == 1
+    err = cap.err.strip()
+    assert err.startswith("yingshang: error: 1 of 2 file(s) rejected:") and "empty" in err and "\n" not in err
+
+
+def test_ingest_refreshes_marts_and_a_failed_clue_write_changes_nothing(tmp_path, capsys, sample_month):
+    """After `ingest` the report has its data (as after `run`); `clues --out FOLDER` fails before it
+    touches the ledger."""
+    from sqlalchemy import create_engine, func, select
+
+    from warehouse.models import LedgerItem
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    landing, month = sample_month
+    hotline = sorted((landing / "hotline").iterdir())
+    assert run_cli("--db", url, "ingest", "--source", "hotline", *map(str, hotline)) == 0
+    assert run_cli("--db", url, "report", "--month", month, "--out", str(tmp_path / "rep")) == 0
+    folder = tmp_path / "out"
+    folder.mkdir()
+    capsys.readouterr()
+    assert run_cli("--db", url, "clues", "--month", month, "--out", str(folder)) == 1
+    assert "is a folder" in capsys.readouterr().err
+    eng = create_engine(url)
+    with eng.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(LedgerItem)) == 0
+    eng.dispose()
+
+
+def test_a_model_of_the_other_task_is_refused(tmp_path, capsys):
+    from nlp.sentiment import DEFAULT_SENTIMENT_MODEL
+
+    src = tmp_path / "in.csv"
+    src.write_text("text\n营业执照办不下来\n", encoding="utf-8")
+    code = run_cli("predict", "--task", "area", "--data", str(src), "--model", str(DEFAULT_SENTIMENT_MODEL),
+                   "--out", str(tmp_path / "o.csv"))
+    assert code == 1 and "is a sentiment model" in capsys.readouterr().err
