@@ -370,9 +370,14 @@ def load_model(task: str, model_path: str | Path | None = None,
             other = None
         if other and other != task:
             raise ValueError(f"{model_path} is a {other} model (its card {card.name} says so), not {'an' if task == 'area' else 'a'} {task} model")
-    if task == "area":
-        return load_area_model(model_path, keywords=keywords)
-    return load_sentiment_model(model_path)
+    try:
+        if task == "area":
+            return load_area_model(model_path, keywords=keywords)
+        return load_sentiment_model(model_path)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # joblib/pickle on a file that is no model: KeyError 110, UnpicklingError …
+        raise ValueError(f"{model_path} is not a readable {task} model file ({type(exc).__name__}: {exc})") from None
 
 
 def evaluate(
