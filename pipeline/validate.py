@@ -325,12 +325,13 @@ NOT_APPLICABLE = {"", "-", "--", "/", "—", "——", "无", "n/a", "na", "不�
 
 
 def parse_number(value: object) -> float | None:
-    """A numeric cell (``85``, ``85.5``, ``85.5分``, ``８５``); ``None`` for empty / not-applicable
-    markers (``-``, ``/``, ``无``); ``ValueError`` for anything else."""
+    """A numeric cell (``85``, ``85.5``, ``85.5分``, ``８５``, ``90%`` — a score written as a percentage
+    of the full 100, as 得分率 columns do); ``None`` for empty / not-applicable markers (``-``, ``/``,
+    ``无``); ``ValueError`` for anything else."""
     s = unicodedata.normalize("NFKC", clean(value)).replace(",", "")
     if s.lower() in NOT_APPLICABLE:
         return None
-    s = s.removesuffix("分").strip()
+    s = s.removesuffix("分").removesuffix("%").strip()
     try:
         number = float(s)
     except ValueError:

@@ -97,6 +97,7 @@ def test_due_dates_accept_durations() -> None:
 def test_numbers() -> None:
     assert parse_number("85.5") == 85.5
     assert parse_number("９０分") == 90
+    assert parse_number("90%") == parse_number("90.5％") - 0.5 == 90  # 得分率: a percentage of the full 100
     assert parse_number("-") is None
     assert parse_number("/") is None
     assert parse_number("") is None
