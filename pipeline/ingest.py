@@ -760,6 +760,10 @@ def _jobs(chunks: Iterator[ParsedFile], source: str, now: dt.datetime, workers: 
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _LoadedMeanwhile(Exception):
+    """The same file content was loaded by another process while this one waited to start."""
+
+
 def ingest_file(path: Path, source: str | None = None, db_url: str | None = None, *,
                 now: dt.datetime | None = None, workers: int | None = None) -> FileResult:
     """Ingest one landing file; never raises for bad input (the result says what happened).
@@ -801,8 +805,13 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
             raise RejectedFile(f"file is {size / 1048576:.1f} MB, over the {max_bytes / 1048576:.0f} MB limit "
                                "(ingest.max_file_mb in config/settings.yaml)")
         with engine.begin() as conn:
+            wl.lock_file_sha(conn, sha)  # PostgreSQL: another process loading these bytes finishes first
             file_id = wl.register_file(conn, path=str(path), file_name=path.name, source=source, sha256=sha,
                                        size_bytes=size, status="loading", started_at=started)
+            # (SQLite: the insert above took the write lock.) Loaded by another process since the check
+            # above? Then this load is not needed: roll it back and say skipped.
+            if wl.find_loaded_file(conn, sha) is not None:
+                raise _LoadedMeanwhile
             loader = _FileLoader(conn, source, file_id, result, now=now)
             chunks = _iter_parsed(path, source, cfg, chunk_rows, max_bytes)
             with closing(_jobs(chunks, source, loader.now, workers, result)) as jobs:  # stops the pool
@@ -814,6 +823,11 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
                                  updated=result.updated, unchanged=result.unchanged,
                                  quarantined=result.quarantined, ignored_rows=result.ignored_rows,
                                  finished_at=_utcnow()))
+    except _LoadedMeanwhile:
+        for c in COUNTERS:
+            setattr(result, c, 0)
+        result.status = "skipped"
+        return result
     except RejectedFile as exc:
         for c in COUNTERS:
             setattr(result, c, 0)

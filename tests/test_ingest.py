@@ -171,3 +171,43 @@ def test_identifier_columns_and_personal_questions_are_masked_whole(sqlite_url, 
     assert payload["身份证号码"] == "410105********1234"
     assert payload["银行卡号"] == "6217 00** **** ***8 908"
     assert answers["11、您的姓名及身份证号"].startswith("王*") and "1990" not in answers["11、您的姓名及身份证号"]
+
+
+def test_a_file_loaded_by_another_process_meanwhile_is_skipped(db_url, tmp_path):
+    """Two runs started at once (a manual run beside the DAG's) must not load a file twice: while
+    another transaction is finishing the same bytes, ingest_file waits for it (PostgreSQL: an
+    advisory lock on the content; SQLite: the write lock) and then reports the file skipped."""
+    import datetime as dt
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from pipeline.ingest import file_sha256
+    from warehouse import load as wl
+    from warehouse.db import get_engine
+
+    ensure_schema(db_url)
+    path = _write_csv(tmp_path / "hotline" / "d1.csv", [_row("GD1", "核名难")])
+    sha = file_sha256(path)
+    eng = get_engine(db_url)
+    other = eng.connect()
+    tx = other.begin()
+    if other.dialect.name == "sqlite":
+        other.exec_driver_sql("SELECT 1")  # (the insert below takes SQLite's write lock)
+    wl.lock_file_sha(other, sha)
+    wl.register_file(other, path=str(path), file_name=path.name, source="hotline", sha256=sha, size_bytes=1,
+                     status="loaded", started_at=dt.datetime(2026, 10, 8), finished_at=dt.datetime(2026, 10, 8))
+    out: dict = {}
+    worker = threading.Thread(target=lambda: out.setdefault("r", ingest_file(path, "hotline", db_url)))
+    worker.start()
+    time.sleep(1.0)
+    assert worker.is_alive()  # waiting for the other load to finish
+    tx.commit()
+    other.close()
+    worker.join(30)
+    assert out["r"].status == "skipped" and out["r"].inserted == 0
+    with eng.connect() as conn:
+        loaded = conn.execute(text("SELECT count(*) FROM ingest_file WHERE sha256 = :s AND status = 'loaded'"),
+                              {"s": sha}).scalar()
+    assert loaded == 1 and _count(db_url, Feedback) == 0

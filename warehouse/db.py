@@ -12,9 +12,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 DEFAULT_URL = "sqlite:///var/warehouse.db"
+# PostgreSQL advisory lock key held while the schema is migrated ('yingshang' in ASCII, as an int)
+SCHEMA_LOCK_KEY = int.from_bytes(b"yingshng", "big") & 0x7FFFFFFFFFFFFFFF
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -61,6 +63,10 @@ def upgrade(url: str | None = None, revision: str = "head") -> str:
     engine = get_engine(url)
     cfg = alembic_config(url)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # two processes starting at once (a manual run beside the DAG's) must not both create the
+            # schema: the second waits here, then finds it done
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return current_revision(url) or ""

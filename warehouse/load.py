@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy import Connection, Table, delete, select, text
 
 from warehouse.bulk import bulk_insert, bulk_upsert
 from warehouse.models import (
@@ -72,6 +72,14 @@ def find_loaded_file(conn: Connection, sha256: str) -> IngestFile | None:
     row = conn.execute(select(t).where(t.c.sha256 == sha256, t.c.status == "loaded")
                        .order_by(t.c.file_id).limit(1)).mappings().first()
     return IngestFile(**row) if row else None
+
+
+def lock_file_sha(conn: Connection, sha256: str) -> None:
+    """PostgreSQL: hold, until this transaction ends, a lock on the file content ``sha256``, so that a
+    second process loading the same bytes waits and then finds them loaded (two runs started at once
+    loaded files twice). SQLite needs none: its one writer is serialised by the database lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(sha256[:15], 16)})
 
 
 def register_file(conn: Connection, **values: Any) -> int:
