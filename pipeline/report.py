@@ -552,7 +552,7 @@ def _unit_table(data: dict[str, Any]) -> str:
 
 def _satisfaction_table(data: dict[str, Any]) -> str:
     rows = ['<table data-table="satisfaction"><thead><tr><th>领域</th><th>问卷满意度</th><th>回答数</th><th>环比</th>'
-            '<th>同比</th><th>第三方测评</th><th>测评样本</th><th>环比</th><th>同比</th></tr></thead><tbody>']
+            '<th>同比</th><th>第三方测评</th><th>测评得分数</th><th>环比</th><th>同比</th></tr></thead><tbody>']
     order = [a["area"] for a in data["areas"]]
     for r in sorted(data["area_rank"], key=lambda r: order.index(r["area"])):
         if r["survey_satisfaction"] is None and r["third_party"] is None:

@@ -384,3 +384,29 @@ def test_touched_since_finds_the_days_and_months_of_recent_loads(wh):
     answer_months = {f"{d:%Y-%m}" for d in data["survey_answer"]["submitted_date"]}
     assert set(months) == answer_months | set(data["survey_score"]["month"])
     assert touched_since(url, LOADED_AT + dt.timedelta(seconds=1)) == ([], [])
+
+
+def test_an_overall_score_is_not_counted_beside_its_method_scores(fresh):
+    """A vendor's 汇总 row (no method) for an indicator stands for its 明细 rows (暗访, 问卷调查 …):
+    counting both weighed that indicator twice (found by a reconciliation run: n 12 instead of 9)."""
+    from sqlalchemy import insert
+
+    from mart_data import _source_rows
+    from warehouse.models import SourceRecord, SurveyScore
+
+    url, _ = fresh
+    month, unit = "2026-03", "区某局"
+    rows = [("指标一", "暗访", 80.0, 10), ("指标一", "问卷调查", 90.0, 200), ("指标一", None, 86.0, None),
+            ("指标二", "暗访", 70.0, 8), ("指标二", "问卷调查", 74.0, 100)]
+    with get_engine(url).begin() as conn:
+        keys = [f"rx{i}" for i in range(len(rows))]
+        conn.execute(insert(SourceRecord.__table__), _source_rows(keys, "survey", dt.datetime(2026, 4, 1)))
+        conn.execute(insert(SurveyScore.__table__), [
+            {"score_id": f"X{i}", "record_key": k, "month": month, "unit": unit, "indicator": ind, "area": "A2",
+             "method": m, "score": v, "sample_size": n, "rank": None}
+            for i, (k, (ind, m, v, n)) in enumerate(zip(keys, rows, strict=True))])
+    refresh_marts(url)
+    got = read(url, "mart_score_monthly").set_index(["month", "area", "unit"]).loc[(month, "A2", unit)]
+    # 指标一 by its overall 86; 指标二 by its two method scores 70 and 74
+    assert got["n_scores"] == 3 and np.isclose(got["score_mean"], (86 + 70 + 74) / 3)
+    assert got["sample_size"] == 318 and got["score_min"] == 70 and got["score_max"] == 86

@@ -121,3 +121,18 @@ def test_overdue_view_uses_the_ledger_rules_open_statuses():
 
     assert tuple(LEDGER_OPEN_STATUSES) == tuple(OPEN_STATUSES)
     assert all(f"'{s}'" in VIEWS["v_ledger_overdue"] for s in OPEN_STATUSES)
+
+
+def test_overdue_view_counts_today_in_beijing_time(url):
+    """The warehouse's times are Beijing times: "today" for 超期 is Beijing's date, not the UTC date
+    (SQLite's CURRENT_DATE), which lags behind from 00:00 to 08:00 in Beijing."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from warehouse.views import TODAY_SQL
+
+    with get_engine(url).connect() as conn:
+        today = conn.execute(text(f"SELECT {TODAY_SQL[conn.dialect.name]}")).scalar()
+    beijing = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).date()
+    assert str(today)[:10] == str(beijing)

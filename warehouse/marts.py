@@ -548,15 +548,34 @@ def _refresh_survey(conn: Connection, month: str) -> int:
     return bulk_insert(conn, t, rows)
 
 
+def _unit_scores(conn: Connection, month: str) -> list[tuple[str, str, int, float, float, float, int | None]]:
+    """Per area × evaluated unit: (area, unit, n, mean, min, max, sample) over its indicators' scores.
+
+    A vendor often delivers an overall score per unit × indicator (汇总: no method) *and* the scores
+    by method behind it (明细: 问卷调查, 暗访, 座谈访谈). Counting both would weigh each indicator
+    twice over; so an indicator's overall score is used where there is one, else each of its
+    method scores. The sample size is summed over the method rows (an overall row carries none)."""
+    sc = SurveyScore.__table__.c
+    rows = conn.execute(select(sc.area, sc.unit, sc.indicator, sc.method, sc.score, sc.sample_size)
+                        .where(sc.month == month, sc.area.is_not(None))).all()
+    overall = {(a, u, i) for a, u, i, m, _, _ in rows if m is None}
+    used: dict[tuple[str, str], list[float]] = defaultdict(list)
+    sample: dict[tuple[str, str], int | None] = {}
+    for a, u, i, m, score, size in rows:
+        if m is None or (a, u, i) not in overall:
+            used[(a, u)].append(float(score))
+        if size is not None:
+            sample[(a, u)] = (sample.get((a, u)) or 0) + int(size)
+        else:
+            sample.setdefault((a, u), None)
+    return [(a, u, len(v), sum(v) / len(v), min(v), max(v), sample.get((a, u)))
+            for (a, u), v in sorted(used.items())]
+
+
 def _refresh_scores(conn: Connection, month: str) -> int:
     t = MartScoreMonthly.__table__
-    sc = SurveyScore.__table__.c
     conn.execute(delete(t).where(t.c.month == month))
-    res = conn.execute(
-        select(sc.area, sc.unit, func.count(), func.avg(sc.score), func.min(sc.score), func.max(sc.score),
-               func.sum(sc.sample_size))
-        .where(sc.month == month, sc.area.is_not(None))
-        .group_by(sc.area, sc.unit)).all()
+    res = _unit_scores(conn, month)
     prev, prev_year = _prev_rows(conn, t, month, ["area", "unit"])
     rows = []
     for area, unit, n, mean, lo, hi, sample in res:

@@ -105,16 +105,25 @@ SELECT l.item_id, l.clue_id, l.month, l.area, a.name_zh AS area_name, l.title, l
        l.responsible_unit, l.deadline, l.status, l.progress, l.followup, l.created_at, l.updated_at
 FROM ledger_item l
 LEFT JOIN dim_area a ON a.code = l.area
-WHERE l.status IN ('待交办', '整改中', '重新交办') AND l.deadline IS NOT NULL AND l.deadline < CURRENT_DATE""",
+WHERE l.status IN ('待交办', '整改中', '重新交办') AND l.deadline IS NOT NULL AND l.deadline < {TODAY}""",
 }
 
 VIEW_NAMES: tuple[str, ...] = tuple(VIEWS)
 LEDGER_OPEN_STATUSES = ("待交办", "整改中", "重新交办")  # as written in v_ledger_overdue
 
 
+# "Today" in Beijing time (the warehouse's times are naive local times, Asia/Shanghai, UTC+8 all
+# year): CURRENT_DATE is UTC in SQLite, so from 00:00 to 08:00 items due the day before were not yet
+# overdue in v_ledger_overdue.
+TODAY_SQL = {"sqlite": "date('now', '+8 hours')",
+             "postgresql": "CAST((now() AT TIME ZONE 'Asia/Shanghai') AS date)"}
+
+
 def create_views(conn: Connection) -> list[str]:
     """Create or replace every analyst view; returns their names."""
+    today = TODAY_SQL.get(conn.dialect.name, "CURRENT_DATE")
     for name, body in VIEWS.items():
+        body = body.replace("{TODAY}", today)
         if conn.dialect.name == "postgresql":
             # CREATE OR REPLACE keeps grants; it refuses when columns were renamed or removed, and
             # then the view is dropped and made again (re-run grant-analyst afterwards).
