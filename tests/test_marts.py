@@ -389,9 +389,9 @@ def test_touched_since_finds_the_days_and_months_of_recent_loads(wh):
 def test_an_overall_score_is_not_counted_beside_its_method_scores(fresh):
     """A vendor's 汇总 row (no method) for an indicator stands for its 明细 rows (暗访, 问卷调查 …):
     counting both weighed that indicator twice (found by a reconciliation run: n 12 instead of 9)."""
+    from mart_data import _source_rows
     from sqlalchemy import insert
 
-    from mart_data import _source_rows
     from warehouse.models import SourceRecord, SurveyScore
 
     url, _ = fresh
