@@ -312,7 +312,7 @@ def ledger_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The edited ledger workbook.")],
     who: Annotated[str, typer.Option("--who", help="Who is importing (recorded in the event trail).")] = "import",
-    as_json: Annotated[bool, typer.Option("--json", help="Print accepted changes and refused rows as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts and the refused rows (row, sheet, clue id, message) as JSON.")] = False,
 ) -> None:
     """Apply departments' edits; illegal transitions and conflicts are refused by row, nothing is dropped."""
     from pipeline.monthly import import_ledger
