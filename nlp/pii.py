@@ -168,8 +168,10 @@ _NOT_GIVEN_WORDS = frozenset(
      "医院", "物业", "快递", "外卖", "维修", "司机", "送餐", "开锁", "驾校", "教练", "家教", "兴趣班", "代课",
      "年级", "班级", "学生", "同学", "家长", "社区", "街道", "窗口"]
 )
+# After 于, characters that start a time (本人于今年/上月/昨日/本周…): the preposition, not the surname.
+_YU_TIME_STARTS = frozenset("今去前昨上下本次当近日月年周星早晚同该此")
 # Characters that form a word with a following 于 (关于, 由于, 对于 …): 关于老师 is not 于老师.
-_YU_WORDS = frozenset("关由对至属等基鉴处出用终急善便易忙在限归过敢乐勇甘位免源")
+_YU_WORDS = frozenset("关由对至属等基鉴处出用终急善便易忙在限归过敢乐勇甘位免源从")
 # Words after a label that start with a surname character and are not names.
 _NOT_LABELLED_NAMES = frozenset(["代表", "代理", "代办"])
 # Form fields that can follow 姓名， in a list (姓名，单位，电话) and start with a surname character.
@@ -443,8 +445,9 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
                 e -= 1
             label = m.group("labelled")
             verb_label = label.startswith(_VERB_LABELS)
-            if scan[s] == "于" and verb_label:
-                continue  # 本人于近期…, 申请人于2026年…: the preposition
+            if scan[s] == "于" and verb_label and (not label.startswith(_WEAK_LABELS) or _is_common(
+                    scan[s + 1:s + 3]) or scan[s + 1] in _YU_TIME_STARTS):
+                continue  # 本人于近期…, 申请人于2026年…: the preposition (我是于海波，is a name)
             if label[-1] in "是为叫" and s > 0 and _is_common(scan[s - 1:s + 1]):
                 continue  # 负责人为何没有: 为何, not 为 + 何某
             if verb_label and not _compound_at(scan, s) and _is_common(scan[s:s + 2]):

@@ -439,6 +439,7 @@ def test_yu_is_a_surname_only_where_it_is_not_the_preposition() -> None:
     "您好！向您反映一个情况", "小区的一名业主，向领导反映", "企业主管部门每年检查", "骗取留守老人钱财",
     "已经纳入了业主房款，", "业主方实际已支付工程款", "？吴回复称，是的", "高新区反映的问题", "负责人为何没有回复",
     "王某反映：楼上漏水", "市民中心窗口", "工人文化宫门口",
+    "本人于近期反映过", "本人于今年3月申请", "本人于昨日来电", "我是于此地经营", "完全听从于老师的指令",
 ])
 def test_words_and_document_numbers_are_not_personal_data(text: str) -> None:
     assert mask_pii(text) == text
@@ -465,6 +466,8 @@ def test_words_and_document_numbers_are_not_personal_data(text: str) -> None:
     ("刘洋反映：学校乱收费", "刘*反映：学校乱收费"),
     ("据了解，黄波洪表示很委屈", "据了解，黄**表示很委屈"),
     ("村民蔡云庆的安置地", "村民蔡**的安置地"),
+    ("我是于海波，在二七区开了一家小饭店", "我是于**，在二七区开了一家小饭店"),  # 于 the surname, not the preposition
+    ("本人于丽，反映医保报销", "本人于*，反映医保报销"),
 ])
 def test_red_team_personal_data_is_masked(text: str, masked: str) -> None:
     assert mask_pii(text) == masked
