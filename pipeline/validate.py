@@ -164,6 +164,9 @@ _GENERAL = re.compile(
     re.IGNORECASE,
 )
 _PM = {"下午", "晚上", "pm"}
+_AM = {"上午", "凌晨", "早上", "am"}  # 上午12:15 is a quarter past midnight (Excel's Chinese AM/PM format)
+# 2026-10-05 09:03-09:10: a call from 09:03 to 09:10, which fromisoformat would read as 09:03 at UTC-09:10
+_TIME_RANGE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?)\s*[-~～至]\s*\d{1,2}(?::\d{2}){0,2}$")
 DATE_HINT = "expected a date such as 2026-11-03 08:15"
 
 
@@ -178,7 +181,8 @@ def parse_datetime(value: object) -> datetime | None:
 
     Accepted: ``2026-11-03 08:15:00``, ``2026-11-03T08:15``, ``2026/11/3 8:15``,
     ``2026年11月3日 8时15分``, ``2026.11.03``, ``20261103``, ``20261103081500``, Excel serial numbers
-    (``46329.34375``) and ISO strings with an offset (converted to UTC+8). Raises ``ValueError``.
+    (``46329.34375``), ISO strings with an offset (converted to UTC+8), 上午/下午 (上午12:15 is 00:15)
+    and a time range ``2026-11-03 09:03-09:10`` (its start). Raises ``ValueError``.
     """
     if isinstance(value, datetime):
         return value.astimezone(_CST).replace(tzinfo=None) if value.tzinfo else value
@@ -187,6 +191,9 @@ def parse_datetime(value: object) -> datetime | None:
     s = clean(value)
     if not s:
         return None
+    m = _TIME_RANGE.match(s)
+    if m:  # a range: the call began at its start (an offset is written with T, Z or +)
+        s = m.group(1)
     try:  # the C-speed path for the usual machine export
         dt = datetime.fromisoformat(s)
     except ValueError:
@@ -213,6 +220,8 @@ def parse_datetime(value: object) -> datetime | None:
         hour = int(h) if h else 0
         if ampm and ampm.lower() in _PM and hour < 12:
             hour += 12
+        elif ampm and ampm.lower() in _AM and hour == 12:
+            hour = 0
         return _build(int(y), int(mo), int(d), hour, int(mi or 0), int(sec or 0))
     raise ValueError("unrecognised format")
 
@@ -269,11 +278,19 @@ def parse_month(value: object) -> str | None:
     return None if dt is None else f"{dt.year:04d}-{dt.month:02d}"
 
 
-_DURATION = re.compile(r"^(\d{1,3})\s*个?\s*(工作日|自然日|天|日)$")
+_DURATION = re.compile(r"^(\d{1,3})\s*个?\s*(工作日|自然日|天|日)\s*(?:内|以内)?$")
+# What an export writes in an optional date column of an order not yet there (办结时间 of an open order).
+NOT_YET = frozenset(["未办结", "未完成", "办理中", "处理中", "未结案", "暂无", "无", "/", "-", "--", "—", "——", "n/a", "na"])
+
+
+def optional_datetime_text(text: str) -> str:
+    """'' for the not-applicable markers of an optional date column (未办结, /, —), else the text."""
+    return "" if unicodedata.normalize("NFKC", text).strip().lower() in NOT_YET else text
 
 
 def parse_due(value: object, received: datetime | None) -> datetime | None:
-    """办理时限: a date, or a duration such as ``5个工作日`` / ``3天`` counted from the 来电时间.
+    """办理时限: a date (``2026-10-10``, ``2026-10-10前``), or a duration such as ``5个工作日``,
+    ``3天``, ``5个工作日内`` counted from the 来电时间.
 
     Working days follow the official holiday calendar (chinesecalendar) when it covers the year,
     else Monday–Friday. Raises ``ValueError`` for anything else.
@@ -281,7 +298,7 @@ def parse_due(value: object, received: datetime | None) -> datetime | None:
     s = unicodedata.normalize("NFKC", clean(value))
     m = _DURATION.match(s)
     if not m:
-        return parse_datetime(s)
+        return parse_datetime(re.sub(r"\s*(?:前|之前|以前)$", "", s))  # 2026-10-10前: the date itself
     if received is None:
         return None
     n, unit = int(m.group(1)), m.group(2)

@@ -382,6 +382,34 @@ def test_questionnaire_rating_off_the_scale_quarantines_the_response(tmp_path: P
     assert set(parsed.feedback["source_record_id"]) == set()  # 1 is quarantined with its answer; 4 says 无
 
 
+def test_questionnaire_header_variants_of_other_templates(tmp_path: Path, cfg: dict) -> None:
+    """Matrix rows written 6(开办企业), 满意度:纳税 or 6、办理建筑许可; a question that states its scale
+    (0-10分) or numbers its options 1非常满意…5非常不满意; an open question that names a street; more
+    wordings of open questions (found by a run of 66 export variants: each was misread)."""
+    header = ["序号", "提交答卷时间", "1、企业名称", "6(开办企业)", "6、您对以下方面的满意度:纳税", "6、办理建筑许可",
+              "11、您对本区营商环境的总体评价（0-10分）",
+              "12、您对本区营商环境的总体满意度（1非常满意 2满意 3一般 4不满意 5非常不满意）",
+              "13、您对所在街道和园区有何意见建议", "14、您在办事过程中遇到的困难和问题"]
+    rows = [header, [1, datetime(2026, 11, 3, 10, 0), "甲", 5, 4, 2, 9, 1, "园区路灯坏了一个月", "施工许可材料前后不一致"]]
+    parsed = parse_file(write_xlsx(tmp_path / "问卷_变体.xlsx", {"Sheet1": rows}), "questionnaire", cfg)
+    assert (parsed.rows_in, len(parsed.quarantine)) == (1, 0)
+    a = parsed.answers.set_index("question")
+    assert list(a.loc[["6(开办企业)", "6、您对以下方面的满意度:纳税", "6、办理建筑许可"], "area_code"]) == ["A1", "A5", "A2"]
+    assert list(a.loc[["6(开办企业)", "6、您对以下方面的满意度:纳税", "6、办理建筑许可"], "score_100"]) == [100, 75, 25]
+    assert a.loc[header[6], "score_100"] == 90  # 9 on 0-10, not 9 unscored on a 1-5 scale
+    assert a.loc[header[7], "score_100"] == 100  # 1 = 非常满意 here
+    fb = parsed.feedback.set_index("part")["text"]
+    assert fb["13、您对所在街道和园区有何意见建议"] == "园区路灯坏了一个月"  # an opinion, not the street field
+    assert fb["14、您在办事过程中遇到的困难和问题"] == "施工许可材料前后不一致"
+
+
+def test_survey_wide_rank_and_sample_columns_are_not_scores(tmp_path: Path, cfg: dict) -> None:
+    rows = [["月份", "评价对象", "开办企业", "开办企业排名", "纳税", "纳税样本量"],
+            ["2026年10月", "区市场监督管理局", 86.6, 2, 79.2, 45]]
+    parsed = parse_file(write_xlsx(tmp_path / "测评_宽表.xlsx", {"Sheet1": rows}), "survey", cfg)
+    assert sorted(parsed.scores["score"].astype(float)) == [79.2, 86.6]
+
+
 def test_questionnaire_missing_metadata(tmp_path: Path, cfg: dict) -> None:
     path = write_csv(tmp_path / "q.csv", [["1、企业名称", "2、(开办企业)"], ["甲", "满意"]])
     with pytest.raises(RejectedFile, match=r"^missing required columns: 序号 \(response_no\), 提交答卷时间 \(submitted_at\)$"):

@@ -65,6 +65,12 @@ def test_dates_without_time_are_midnight(text: str) -> None:
 
 def test_afternoon_and_datetime_cells() -> None:
     assert parse_datetime("2026/11/3 下午3:05") == datetime(2026, 11, 3, 15, 5)
+    # Excel's Chinese AM/PM format: 上午12:15 is a quarter past midnight, 下午12:15 a quarter past noon
+    assert parse_datetime("2026/11/3 上午12:15") == datetime(2026, 11, 3, 0, 15)
+    assert parse_datetime("2026/11/3 下午12:15") == datetime(2026, 11, 3, 12, 15)
+    # a time range is its start, not a time zone (-09:10 would have read it as 18:13 the next day)
+    assert parse_datetime("2026-11-03 09:03-09:10") == datetime(2026, 11, 3, 9, 3)
+    assert parse_datetime("2026-11-03T09:03:00-01:00") == datetime(2026, 11, 3, 18, 3)  # an ISO offset still is
     assert parse_datetime(datetime(2026, 11, 3, 9)) == datetime(2026, 11, 3, 9)
     assert parse_datetime("  ") is None
     assert parse_datetime(None) is None
@@ -87,7 +93,8 @@ def test_months() -> None:
 
 def test_due_dates_accept_durations() -> None:
     received = datetime(2026, 11, 6, 9, 0)  # a Friday
-    assert parse_due("3天", received) == datetime(2026, 11, 9, 9, 0)
+    assert parse_due("3天", received) == parse_due("3天内", received) == datetime(2026, 11, 9, 9, 0)
+    assert parse_due("2026-11-20前", received) == datetime(2026, 11, 20)
     assert parse_due("2个工作日", received) == datetime(2026, 11, 10, 9, 0)  # Mon, Tue
     assert parse_due("2026-11-20", received) == datetime(2026, 11, 20)
     with pytest.raises(ValueError):

@@ -26,6 +26,7 @@ from pipeline.validate import (
     normalise_resolved,
     normalise_satisfaction,
     normalise_writer_type,
+    optional_datetime_text,
     parse_datetime_column,
     parse_due,
 )
@@ -99,11 +100,11 @@ def parse_chunk(
         elif i in received_errors:
             rc.reject(i, date_error(label("received_at"), received_txt[i], received_errors[i]))
 
-    closed_txt = column("closed_at")
+    closed_txt = [optional_datetime_text(t) for t in column("closed_at")]  # 未办结, / : not closed yet
     closed, closed_errors = parse_datetime_column(closed_txt)
     for i, why in closed_errors.items():
         rc.reject(i, date_error(label("closed_at"), closed_txt[i], why))
-    due_txt = column("due_at")
+    due_txt = [optional_datetime_text(t) for t in column("due_at")]
     due: list[datetime | None] = [None] * n
     for i in range(n):
         if due_txt[i]:

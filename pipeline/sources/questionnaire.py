@@ -46,11 +46,18 @@ SOURCE = "questionnaire"
 MULTI_SEPARATOR = "┋"
 DEFAULT_CHANNEL = "问卷"
 
-_QUESTION = re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?(\d{1,3})\s*(?:[、.:]|题)\s*(.*)$", re.S)
+_QUESTION = re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?(\d{1,3})\s*(?:[、.:]|题|(?=\())\s*(.*)$", re.S)
 _QUESTION_Q = re.compile(r"^[Qq]\s*(\d{1,3})\s*(.*)$", re.S)
-PATTERNS = (re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?\d{1,3}\s*(?:[、.．:：]|题)"), re.compile(r"^[Qq]\s*\d{1,3}"))
+PATTERNS = (re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?\d{1,3}\s*(?:[、.．:：]|题|[(（])"), re.compile(r"^[Qq]\s*\d{1,3}"))
 _MATRIX_SPLIT = re.compile(r"\s*(?:—+|─+|－|--+|_)\s*")
+# Weaker separators (满意度:开办企业, 满意度-开办企业): a matrix row only when the part after them names
+# an area of matrix_areas (a single - also writes ranges such as 1-5分).
+_MATRIX_SPLIT_WEAK = re.compile(r"\s*[:：-]\s*")
 _SCORED_WORDS = ("满意", "评价")
+# The scale a question states (（1-10分）, (0-10分), 满分10分, 10分制) and 1非常满意…5非常不满意 (reversed).
+_SCALE_RANGE = re.compile(r"(\d{1,3})\s*(?:-|~|～|－|—|至|到)\s*(\d{1,3})\s*分(?!钟)")
+_SCALE_FULL = re.compile(r"满分\s*(\d{1,3})\s*分|(\d{1,3})\s*分制")
+_SCALE_REVERSED = re.compile(r"1\s*[=:：.、．]?\s*[(（]?\s*非常满意")
 
 
 @dataclass
@@ -64,6 +71,7 @@ class Question:
     area: str | None = None
     fld: str | None = None
     scored: bool = False
+    scale: tuple[int, int] | None = None  # (rating worth 0, rating worth 100) when the header states one
 
 
 @dataclass
@@ -88,7 +96,7 @@ def parse_question(header: str) -> tuple[int, str] | None:
     return int(m.group(1)), m.group(2).strip()
 
 
-def _matrix_row(header: str, stem: str) -> str | None:
+def _matrix_row(header: str, stem: str, cfg: dict | None = None) -> str | None:
     """Row title of a matrix column, or None for an ordinary question."""
     if stem.startswith("(") and stem.endswith(")") and len(stem) > 2:
         return stem[1:-1].strip()
@@ -96,6 +104,29 @@ def _matrix_row(header: str, stem: str) -> str | None:
     parts = _MATRIX_SPLIT.split(raw)
     if len(parts) >= 2 and parts[-1].strip():
         return parts[-1].strip()
+    if cfg is not None:
+        weak = _MATRIX_SPLIT_WEAK.split(stem)
+        if len(weak) >= 2 and weak[0].strip() and weak[-1].strip() and _area(weak[-1], cfg) is not None:
+            return weak[-1].strip()  # 满意度:开办企业
+        key = norm_header(stem)
+        if len(key) <= 8 and any(norm_header(p) in key for pats in cfg.get("matrix_areas", {}).values()
+                                 for p in pats):
+            return stem.strip()  # 6、开办企业, 6、办理建筑许可: the row title alone
+    return None
+
+
+def _scale(header: str) -> tuple[int, int] | None:
+    """The rating scale a question's header states, as (rating worth 0, rating worth 100): （1-10分）→
+    (1, 10), 满分10分 / 10分制 → (0, 10), 1非常满意…5非常不满意 → (5, 1); None when it states none."""
+    text = unicodedata.normalize("NFKC", clean(header))
+    if _SCALE_REVERSED.search(text):
+        return (5, 1)
+    m = _SCALE_RANGE.search(text)
+    if m and int(m.group(1)) < int(m.group(2)):
+        return int(m.group(1)), int(m.group(2))
+    m = _SCALE_FULL.search(text)
+    if m:
+        return 0, int(m.group(1) or m.group(2))
     return None
 
 
@@ -124,11 +155,14 @@ def plan(header: Sequence[str], cfg: dict) -> Plan:
         if parsed is None:
             continue
         number, stem = parsed
-        q = Question(index=i, label=clean(h), number=number, stem=stem, kind="scalar")
-        row_title = _matrix_row(h, stem)
+        q = Question(index=i, label=clean(h), number=number, stem=stem, kind="scalar", scale=_scale(h))
         key = norm_header(stem)
+        is_open = any(p and p in key for p in open_patterns)
+        row_title = None if is_open else _matrix_row(h, stem, cfg)
         if row_title is not None:
             q.kind, q.row_title, q.area, q.scored = "matrix", row_title, _area(row_title, cfg), True
+        elif is_open:  # before the fields: 您对所在街道和园区有何意见建议 is no street
+            q.kind = "open"
         else:
             fld = next(
                 (f for f, pats in field_patterns.items() if f not in taken_fields and any(norm_header(p) in key for p in pats)),
@@ -137,10 +171,8 @@ def plan(header: Sequence[str], cfg: dict) -> Plan:
             if fld is not None:
                 q.kind, q.fld = "field", fld
                 taken_fields.add(fld)
-            elif any(p and p in key for p in open_patterns):
-                q.kind = "open"
             else:
-                q.scored = any(w in stem for w in _SCORED_WORDS)
+                q.scored = any(w in stem for w in _SCORED_WORDS)  # (a stated scale says how, not whether)
         result.questions.append(q)
     return result
 
@@ -158,7 +190,7 @@ class _Scorer:
     def is_missing(self, answer: str) -> bool:
         return norm_value(answer) in self.missing
 
-    def score(self, answer: str, scored: bool) -> float:
+    def score(self, answer: str, scored: bool, scale: tuple[int, int] | None = None) -> float:
         key = norm_value(answer)
         if key in self.missing:
             return math.nan
@@ -169,14 +201,18 @@ class _Scorer:
                 number = float(key.removesuffix("分"))  # 问卷星 "按分数" exports may write 4分
             except ValueError:
                 return math.nan
+            if scale is not None:  # the scale the question states: linear onto 0..100
+                lo, hi = scale
+                inside = min(lo, hi) <= number <= max(lo, hi)
+                return 100.0 * (number - lo) / (hi - lo) if inside else math.nan
             if number.is_integer() and int(number) in self.numeric:
                 return self.numeric[int(number)]
         return math.nan
 
-    def describe(self) -> str:
+    def describe(self, scale: tuple[int, int] | None = None) -> str:
         """The accepted ratings, for error messages: '1–5 or 非常满意/满意/…'."""
         nums = sorted(self.numeric)
-        span = f"{nums[0]}–{nums[-1]}" if nums else ""
+        span = f"{min(scale)}–{max(scale)}" if scale else (f"{nums[0]}–{nums[-1]}" if nums else "")
         words = "/".join(self.text)
         return " or ".join(x for x in (span, words) if x) + "; blank or a missing-answer word is fine"
 
@@ -212,8 +248,8 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
             # quarantined instead, naming the cell, until the file or config/sources.yaml scale is fixed.
             text = clean(row[q.index])
             if text and not scorer.is_missing(text) and any(
-                    o.strip() and math.isnan(scorer.score(o.strip(), True)) for o in text.split(MULTI_SEPARATOR)):
-                rc.reject(i, f"{header[q.index]} {text[:40]!r} is not on the answer scale ({scorer.describe()})")
+                    o.strip() and math.isnan(scorer.score(o.strip(), True, q.scale)) for o in text.split(MULTI_SEPARATOR)):
+                rc.reject(i, f"{header[q.index]} {text[:40]!r} is not on the answer scale ({scorer.describe(q.scale)})")
                 break
         if not rc.ok(i):
             continue
@@ -239,7 +275,7 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
             for option in options:
                 if not option:
                     continue
-                score = scorer.score(option, q.scored)
+                score = scorer.score(option, q.scored, q.scale)
                 if q.kind == "matrix" and not math.isnan(score):
                     matrix_scores.append(score)
                 append_row(

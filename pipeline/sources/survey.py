@@ -83,12 +83,18 @@ def hints(cfg: dict) -> list[str]:
     return names + sorted(_OVERALL_NAMES)
 
 
+# Columns beside a wide table's scores that name an indicator but hold something else.
+_NOT_A_SCORE = re.compile(r"(?:排名|名次|排序|样本量|样本数|样本|权重|等级|评级)\s*$")
+
+
 def _wide_indicators(header: Sequence[str], used: set[int], cfg: dict) -> list[tuple[int, str, str | None]]:
     indicators: list[tuple[int, str, str | None]] = []
     for i, h in enumerate(header):
         if i in used:
             continue
         name = clean(h)
+        if _NOT_A_SCORE.search(name):
+            continue  # 开办企业排名, 纳税样本量: about an indicator, but no score of it
         stripped = _SUFFIX.sub("", name).strip() or name
         if norm_header_loose(name) in _OVERALL_NAMES or norm_header_loose(stripped) in _OVERALL_NAMES:
             indicators.append((i, OVERALL, None))
