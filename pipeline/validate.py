@@ -226,6 +226,24 @@ def parse_datetime(value: object) -> datetime | None:
     raise ValueError("unrecognised format")
 
 
+_TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
+
+
+def with_date_column(times: Sequence[str], dates: Sequence[str]) -> list[str]:
+    """Exports that split the moment over two columns (来电日期 2026-10-05, 来电时间 09:03): a time-only
+    cell gets the date of its row in front; every other cell is returned as it is."""
+    out = list(times)
+    for i, t in enumerate(out):
+        if t and dates[i] and _TIME_ONLY.match(t.strip()):
+            try:
+                d = parse_datetime(dates[i])
+            except ValueError:
+                continue  # the time stays alone and is reported as not a date
+            if d is not None:
+                out[i] = f"{d:%Y-%m-%d} {t.strip()}"
+    return out
+
+
 def parse_datetime_column(values: Sequence[str]) -> tuple[list[datetime | None], dict[int, str]]:
     """Parse a column of stripped cell texts: (datetimes, {index: why}) — the fast path of
     :func:`parse_datetime` for the machine-written ISO form, inlined for large files."""

@@ -403,6 +403,19 @@ def test_questionnaire_header_variants_of_other_templates(tmp_path: Path, cfg: d
     assert fb["14、您在办事过程中遇到的困难和问题"] == "施工许可材料前后不一致"
 
 
+def test_date_and_time_in_two_columns(tmp_path: Path, cfg: dict) -> None:
+    """来电日期 2026-10-05 + 来电时间 09:03 (and a supervisor's 日期 + 时间) are one moment; before, the
+    time-only column was read alone and every row was quarantined."""
+    rows = [["工单编号", "来电日期", "来电时间", "诉求内容"], ["GD1", "2026-10-05", "09:03", "营业执照办不下来"],
+            ["GD2", datetime(2026, 10, 6), "14:30:15", "停电"]]
+    parsed = parse_file(write_xlsx(tmp_path / "工单.xlsx", {"Sheet1": rows}), "hotline", cfg)
+    assert len(parsed.quarantine) == 0
+    assert list(parsed.feedback["received_at"]) == [pd.Timestamp("2026-10-05 09:03"), pd.Timestamp("2026-10-06 14:30:15")]
+    rows = [["序号", "日期", "时间", "监督员姓名", "反映问题"], [1, "2026-10-04", "09:30", "张三", "窗口排队太久"]]
+    parsed = parse_file(write_xlsx(tmp_path / "监督员.xlsx", {"Sheet1": rows}), "supervisor", cfg)
+    assert len(parsed.quarantine) == 0 and list(parsed.feedback["received_at"]) == [pd.Timestamp("2026-10-04 09:30")]
+
+
 def test_survey_wide_rank_and_sample_columns_are_not_scores(tmp_path: Path, cfg: dict) -> None:
     rows = [["月份", "评价对象", "开办企业", "开办企业排名", "纳税", "纳税样本量"],
             ["2026年10月", "区市场监督管理局", 86.6, 2, 79.2, 45]]

@@ -29,6 +29,7 @@ from pipeline.validate import (
     optional_datetime_text,
     parse_datetime_column,
     parse_due,
+    with_date_column,
 )
 
 SOURCE = "hotline"
@@ -83,6 +84,8 @@ def parse_chunk(
     order_no = column("order_no")
     content = column("content")
     received_txt = column("received_at")
+    if "received_date" in cols:  # 来电日期 beside a time-only 来电时间
+        received_txt = with_date_column(received_txt, column("received_date"))
     received, received_errors = parse_datetime_column(received_txt)
     for i in range(n):
         if not order_no[i]:

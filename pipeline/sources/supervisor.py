@@ -24,6 +24,7 @@ from pipeline.validate import (
     new_frame,
     normalise_reporter_category,
     stable_hash,
+    with_date_column,
 )
 
 SOURCE = "supervisor"
@@ -66,6 +67,8 @@ def parse_chunk(
             return clean(row[cols[fld]]) if fld in cols else ""
 
         content, when_txt, name = get("content"), get("reported_at"), get("supervisor_name")
+        if when_txt and "reported_date" in cols:  # 日期 beside a time-only 时间
+            when_txt = with_date_column([when_txt], [get("reported_date")])[0]
         if not content:
             rc.reject(i, f"{label('content')} is empty (no feedback text)")
         when = rc.required_datetime(i, label("reported_at"), when_txt)
