@@ -97,7 +97,10 @@ def parse_question(header: str) -> tuple[int, str] | None:
 
 
 def _matrix_row(header: str, stem: str, cfg: dict | None = None) -> str | None:
-    """Row title of a matrix column, or None for an ordinary question."""
+    """Row title of a matrix column, or None for an ordinary question. With ``cfg`` (only for a
+    question number that heads several columns, as a matrix does), also the weaker forms whose row
+    names an area of ``matrix_areas``: 满意度:开办企业, and 6、开办企业 alone (a lone 3、纳税人类型 is a
+    question of its own, not a rating)."""
     if stem.startswith("(") and stem.endswith(")") and len(stem) > 2:
         return stem[1:-1].strip()
     raw = clean(header)  # split on the exported dash before NFKC folds － into -
@@ -113,6 +116,14 @@ def _matrix_row(header: str, stem: str, cfg: dict | None = None) -> str | None:
                                  for p in pats):
             return stem.strip()  # 6、开办企业, 6、办理建筑许可: the row title alone
     return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(norm_value(text).removesuffix("分"))
+    except ValueError:
+        return False
+    return True
 
 
 def _scale(header: str) -> tuple[int, int] | None:
@@ -148,6 +159,10 @@ def plan(header: Sequence[str], cfg: dict) -> Plan:
     open_patterns = [norm_header(p) for p in cfg.get("open_questions", [])]
     result = Plan(meta)
     taken_fields: set[str] = set()
+    numbers: dict[int, int] = {}
+    for i, h in enumerate(header):
+        if i not in used and (parsed := parse_question(h)) is not None:
+            numbers[parsed[0]] = numbers.get(parsed[0], 0) + 1
     for i, h in enumerate(header):
         if i in used:
             continue
@@ -158,7 +173,7 @@ def plan(header: Sequence[str], cfg: dict) -> Plan:
         q = Question(index=i, label=clean(h), number=number, stem=stem, kind="scalar", scale=_scale(h))
         key = norm_header(stem)
         is_open = any(p and p in key for p in open_patterns)
-        row_title = None if is_open else _matrix_row(h, stem, cfg)
+        row_title = None if is_open else _matrix_row(h, stem, cfg if numbers.get(number, 0) >= 2 else None)
         if row_title is not None:
             q.kind, q.row_title, q.area, q.scored = "matrix", row_title, _area(row_title, cfg), True
         elif is_open:  # before the fields: 您对所在街道和园区有何意见建议 is no street
@@ -243,12 +258,15 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
             rc.reject(i, f"{label('response_no')} is empty")
         submitted = rc.required_datetime(i, label("submitted_at"), submitted_txt)
         for q in matrix:
-            # A rating off the scale (11 on 1–5, 比较满意 when the config does not know it) would load
-            # as an answer with no score and silently leave the satisfaction figures: the response is
-            # quarantined instead, naming the cell, until the file or config/sources.yaml scale is fixed.
+            # A number off the scale (11 on 1–5: a typo, or a 10-point questionnaire the config does
+            # not know) would load with no score and silently leave the satisfaction figures: the
+            # response is quarantined instead, naming the cell, until the file or the scale in
+            # config/sources.yaml is fixed. Words stay answers (a matrix of options such as 很快/很慢 is
+            # no rating; scale words are scored by questionnaire.scale).
             text = clean(row[q.index])
             if text and not scorer.is_missing(text) and any(
-                    o.strip() and math.isnan(scorer.score(o.strip(), True, q.scale)) for o in text.split(MULTI_SEPARATOR)):
+                    _is_number(o) and math.isnan(scorer.score(o.strip(), True, q.scale))
+                    for o in text.split(MULTI_SEPARATOR)):
                 rc.reject(i, f"{header[q.index]} {text[:40]!r} is not on the answer scale ({scorer.describe(q.scale)})")
                 break
         if not rc.ok(i):
