@@ -415,6 +415,14 @@ def test_date_and_time_in_two_columns(tmp_path: Path, cfg: dict) -> None:
     assert len(parsed.quarantine) == 0 and list(parsed.feedback["received_at"]) == [pd.Timestamp("2026-10-04 09:30")]
 
 
+def test_two_findings_with_one_number_are_both_kept(tmp_path: Path, cfg: dict) -> None:
+    rows = [["序号", "月份", "评价对象", "暗访发现问题"], [1, "2026-10", "区税务局", "取号机故障"],
+            [2, "2026-10", "区税务局", "窗口无人值守"], [2, "2026-10", "区税务局", "未公示投诉电话"]]
+    parsed = parse_file(write_xlsx(tmp_path / "暗访发现问题清单.xlsx", {"Sheet1": rows}), "survey", cfg)
+    assert sorted(parsed.feedback["text"]) == sorted(["取号机故障", "窗口无人值守", "未公示投诉电话"])
+    assert parsed.feedback["record_key"].nunique() == 3
+
+
 def test_survey_wide_rank_and_sample_columns_are_not_scores(tmp_path: Path, cfg: dict) -> None:
     rows = [["月份", "评价对象", "开办企业", "开办企业排名", "纳税", "纳税样本量"],
             ["2026年10月", "区市场监督管理局", 86.6, 2, 79.2, 45]]

@@ -233,6 +233,7 @@ def _parse_findings(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: d
     rc = RowCollector(SOURCE, header, chunk.cells, chunk.row_numbers, chunk.overflow, sheet)
     feedback = new_frame(FEEDBACK_COLUMNS)
     cols = plan.cols
+    texts_of_key: dict[str, str] = {}  # key → its finding's text, within this file
 
     def label(fld: str) -> str:
         return header[cols[fld]] if fld in cols else fld
@@ -262,6 +263,10 @@ def _parse_findings(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: d
         if not rc.ok(i):
             continue
         key = f"{month}|{unit}|{number}" if number else f"{month}|{unit}|{stable_hash(text)}"
+        if texts_of_key.setdefault(key, text) != text:
+            # the same 序号 twice in one list with two findings (a numbering slip): both are findings;
+            # keyed by their text, the second no longer overwrites the first
+            key = f"{key}|{stable_hash(text)}"
         rc.accept(i, key)
         append_row(
             feedback, record_key=key, source_record_id=number or key, part="", channel="暗访",
