@@ -295,6 +295,11 @@ def clues(
         summary = build_month_clues(month, out, _db(ctx))
     typer.echo(f"{summary['clues']} clues ({summary['new_ledger_items']} new ledger items) for {month} "
                f"written to {out}")
+    if summary.get("orphaned"):
+        n = len(summary["orphaned"])
+        typer.echo(f"note: {n} ledger item(s) of {month} no longer have a clue of their own (their complaints now "
+                   f"belong to other clues); they are kept as they are, check them in the ledger: "
+                   f"{', '.join(summary['orphaned'][:5])}{' …' if n > 5 else ''}", err=True)
 
 
 @ledger_app.command("export")

@@ -207,7 +207,8 @@ def _area_labels(areas: Iterable[dict]) -> dict[str, str]:
 
 
 def _sources_zh(sources: Any) -> str:
-    items = [s for s in str(sources or "").split(",") if s]
+    # (a ledger item whose clue vanished on a rebuild has no sources: NaN, which is truthy, printed 'nan')
+    items = [s for s in ("" if _blank(sources) else str(sources)).split(",") if s]
     return "、".join(SOURCE_NAMES_ZH.get(s, s) for s in items)
 
 

@@ -25,6 +25,7 @@ from pipeline.ledger_rules import (
     apply_department_edits,
     flag_overdue,
     merge_clues_into_ledger,
+    orphaned_items,
 )
 from pipeline.report import month_bounds, shift_month
 from warehouse import load as wl
@@ -180,13 +181,14 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
         ledger = load_ledger(conn)
         n_before = len(ledger)
         ledger, events = merge_clues_into_ledger(ledger, clues, now)
+        orphaned = orphaned_items(ledger, clues)
         ledger = flag_overdue(ledger, now.date())
         _store_ledger(conn, ledger, events)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             write_clue_workbook(out, month, clues, members, ledger[ledger["month"] == month], _areas_as_dicts())
     return {"month": month, "candidates": len(candidates), "clues": len(clues), "members": len(members),
-            "new_ledger_items": len(ledger) - n_before, "events": len(events)}
+            "new_ledger_items": len(ledger) - n_before, "events": len(events), "orphaned": orphaned}
 
 
 def check_output_file(out: Path) -> None:

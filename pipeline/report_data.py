@@ -80,9 +80,13 @@ def diff(cur: float | None, prev: float | None, scale: float = 1.0) -> float | N
 
 
 def shift_day(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` months away, clamped to the month's length (31 Oct − 1 month = 30 Sep)."""
+    """The same day ``months`` months away, clamped to the month's length (31 Oct − 1 month = 30 Sep);
+    a month's last day goes to the other month's last day (28 Feb − 1 month = 31 Jan: the day the
+    previous report's snapshot was taken, when snapshots are capped at a month's end)."""
     target = add_months(f"{day.year:04d}-{day.month:02d}", months)
     first, last = month_bounds(target)
+    if day == month_bounds(f"{day.year:04d}-{day.month:02d}")[1]:
+        return last
     return first.replace(day=min(day.day, last.day))
 
 

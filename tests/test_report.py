@@ -373,6 +373,11 @@ def test_old_month_ledger_snapshot_is_capped():
     assert as_of_day("2026-03", dt.date(2026, 11, 20)) == dt.date(2026, 4, 30)
     assert as_of_day("2026-10", dt.date(2026, 11, 20)) == dt.date(2026, 11, 20)
     assert shift_day(dt.date(2026, 3, 31), -1) == dt.date(2026, 2, 28)
+    # a capped snapshot (a month's last day) compares with the previous report's, also a last day:
+    # the January report (as of 28 Feb) against the December one (as of 31 Jan), not 28 Jan
+    assert shift_day(as_of_day("2026-01", dt.date(2026, 11, 20)), -1) == as_of_day("2025-12", dt.date(2026, 11, 20))
+    assert shift_day(dt.date(2026, 4, 30), -1) == dt.date(2026, 3, 31)
+    assert shift_day(dt.date(2026, 3, 15), -1) == dt.date(2026, 2, 15)
 
 
 def test_satisfaction_chart_of_a_month_without_scores_says_so():
