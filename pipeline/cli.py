@@ -295,6 +295,11 @@ def clues(
         summary = build_month_clues(month, out, _db(ctx))
     typer.echo(f"{summary['clues']} clues ({summary['new_ledger_items']} new ledger items) for {month} "
                f"written to {out}")
+    if not summary.get("feedback"):
+        # An empty list is a legitimate answer only if the month really had no feedback; usually the month
+        # is mistyped or the nightly load has not run, and the operator should hear it.
+        typer.echo(f"note: the warehouse holds no feedback received in {month}; the list is empty (wrong month, "
+                   f"or the month's files not loaded yet?)", err=True)
     if summary.get("orphaned"):
         n = len(summary["orphaned"])
         typer.echo(f"note: {n} ledger item(s) of {month} no longer have a clue of their own (their complaints now "
@@ -541,6 +546,20 @@ def audit_pii(
 # --------------------------------------------------------------------------- entry point
 
 
+_MISSING_TABLE = (re.compile(r"no such table: (\S+)"),                 # SQLite
+                  re.compile(r'relation "([^"]+)" does not exist'))      # PostgreSQL (UndefinedTable)
+
+
+def _missing_table(exc: BaseException) -> str | None:
+    """The table a database error says is missing (a warehouse without schema), else None."""
+    text = str(getattr(exc, "orig", None) or exc)
+    for pattern in _MISSING_TABLE:
+        m = pattern.search(text)
+        if m:
+            return m.group(1)
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, non-zero exits, no tracebacks unless YINGSHANG_DEBUG."""
     debug = bool(os.environ.get("YINGSHANG_DEBUG"))
@@ -565,6 +584,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
+        table = _missing_table(exc)
+        if table:
+            typer.echo(f"yingshang: error: the warehouse has no table {table}: it was never set up, or --db / "
+                       f"YINGSHANG_DB_URL points at another database; run 'yingshang db upgrade' (or 'yingshang "
+                       f"run') first", err=True)
+            sys.exit(1)
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         typer.echo(f"yingshang: error: {type(exc).__name__}: {msg}".rstrip(": "), err=True)
         sys.exit(1)

@@ -187,7 +187,8 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             write_clue_workbook(out, month, clues, members, ledger[ledger["month"] == month], _areas_as_dicts())
-    return {"month": month, "candidates": len(candidates), "clues": len(clues), "members": len(members),
+    return {"month": month, "feedback": len(feedback), "candidates": len(candidates), "clues": len(clues),
+            "members": len(members),
             "new_ledger_items": len(ledger) - n_before, "events": len(events), "orphaned": orphaned}
 
 

@@ -144,3 +144,26 @@ def test_a_model_of_the_other_task_is_refused(tmp_path, capsys):
     code = run_cli("predict", "--task", "area", "--data", str(src), "--model", str(DEFAULT_SENTIMENT_MODEL),
                    "--out", str(tmp_path / "o.csv"))
     assert code == 1 and "is a sentiment model" in capsys.readouterr().err
+
+
+def test_a_warehouse_without_schema_and_an_empty_month_are_explained(tmp_path, capsys):
+    """`summary` on a database that was never set up says to run `db upgrade` (it said "OperationalError:
+    no such table: feedback"); `clues` for a month without feedback says so instead of quietly writing an
+    empty list."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert run_cli("--db", url, "summary", "--month", "2026-10") == 1
+    err = capsys.readouterr().err.strip()
+    assert "no table feedback" in err and "yingshang db upgrade" in err and "\n" not in err
+    assert run_cli("--db", url, "db", "upgrade") == 0
+    capsys.readouterr()
+    assert run_cli("--db", url, "clues", "--month", "2026-10", "--out", str(tmp_path / "c.xlsx")) == 0
+    assert "holds no feedback received in 2026-10" in capsys.readouterr().err
+
+
+def test_a_postgresql_warehouse_without_schema_is_explained(capsys):
+    from pg import pg_url_or_skip
+
+    url = pg_url_or_skip()
+    assert run_cli("--db", url, "summary", "--month", "2026-10") == 1
+    err = capsys.readouterr().err.strip()
+    assert "no table feedback" in err and "yingshang db upgrade" in err
