@@ -277,6 +277,11 @@ class _TextSpace:
         # last columns of the vectors, outside every similarity block.
         self.extra_kind_names = list(cfg.kinds)
         self._extra_kind_res = [_compile_variants(v) for v in cfg.kinds.values()]
+        # concept_precedence: {A: [B, ...]}: a text naming A is not counted as naming B (B is the earlier
+        # stage of A's story: money already at the court was collected by an enforcement).
+        index = {n: i for i, n in enumerate(self.concept_names)}
+        self._precedence = [(index[a], [index[b] for b in bs if b in index])
+                            for a, bs in (cfg.g("concept_precedence") or {}).items() if a in index]
 
     def concepts_of(self, text: str) -> list[str]:
         """Names of the lexicon concepts (概念) that occur in ``text``."""
@@ -284,6 +289,14 @@ class _TextSpace:
 
     def _concept_counts(self, texts: list[str]) -> sp.csr_matrix:
         m = _presence(texts, self._concept_res)
+        if self._precedence:
+            m = m.tolil()
+            for a, bs in self._precedence:
+                rows = np.flatnonzero(m[:, a].toarray().ravel() > 0)
+                for b in bs:
+                    m[rows, b] = 0
+            m = sp.csr_matrix(m)
+            m.eliminate_zeros()
         if self.issue_needs_object and self._is_issue.any():
             # A kind of problem without any object ('太慢了') carries no concept evidence.
             has_object = np.asarray(m[:, ~self._is_issue].sum(axis=1)).ravel() > 0
@@ -705,6 +718,11 @@ def _merge_across_areas(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | Non
     alive = np.ones(n, dtype=bool)
     raw = s.astype(float)  # mean similarity between clusters, kept up to date (Lance–Williams, UPGMA)
     allowed = (code[:, None] != code[None, :])
+    small = cfg.g("cross_area_max_smaller")
+    zcode = codes.get("Z", -1)
+    if small is not None:
+        allowed &= ((np.minimum(sizes[:, None], sizes[None, :]) <= float(small))
+                    | (code[:, None] == zcode) | (code[None, :] == zcode))
     np.fill_diagonal(allowed, False)
     s = np.where(allowed, raw, -np.inf)
     while True:
@@ -725,6 +743,8 @@ def _merge_across_areas(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | Non
         raw[i, :] = row
         raw[:, i] = row
         ok = alive & pure & (code != maj[i])
+        if small is not None:
+            ok &= (np.minimum(sizes, sizes[i]) <= float(small)) | (code == zcode) | (maj[i] == zcode)
         ok[i] = False
         s[j, :] = -np.inf
         s[:, j] = -np.inf

@@ -880,6 +880,78 @@ def test_misclassified_members_join_their_problem(cfg):
     assert all(q["area"] == specs[p]["area"] for p, q in q_on.items()), q_on
 
 
+def test_two_recognised_problems_of_different_areas_stay_two_clues(cfg):
+    """The cross-area merge joins misread complaints to their problem; two groups that each hold more
+    than ``cross_area_max_smaller`` complaints in their own area are two problems (repeated tax
+    inspections in A5, multi-department inspections of restaurants in A8), however alike their wording.
+    A misread pair (two restaurant complaints read as A5) still joins the restaurants, and a group in Z
+    (the remainder) joins at any size."""
+    import copy
+
+    from pipeline.clues import _merge_across_areas, _TextSpace
+
+    tax = ["同一个事项税务已经检查过一次，这次又来查，企业疲于应付"] * 4
+    shops = ["同一个问题不同的部门轮流来查，这次又来查，饭店疲于应付"] * 4
+    misread = ["同一个问题不同的部门轮番来查，这次又来查，餐馆疲于应付"] * 2
+    texts = tax + shops + misread
+    areas = np.array(["A5"] * 4 + ["A8"] * 4 + ["A5"] * 2)
+    space = _TextSpace(cfg)
+    x, _ = space.fit_transform(texts, [list(t) for t in texts], list(areas))
+    groups = [("A5", np.arange(0, 4)), ("A8", np.arange(4, 8)), ("A5", np.arange(8, 10))]
+    assert space.sim(x[0:1], x[4:5])[0, 0] >= cfg.g("cross_area_threshold")  # alike enough to merge
+    rank = {a: i for i, a in enumerate(cfg.area_order)}
+
+    def merged(config, area_of=areas, gs=groups):
+        out = _merge_across_areas(space, x, None, area_of, gs, config, rank)
+        return sorted(sorted(r.tolist()) for _, r in out)
+
+    assert cfg.g("cross_area_max_smaller") == 3
+    assert merged(cfg) == [[0, 1, 2, 3], [4, 5, 6, 7, 8, 9]]
+    off = copy.deepcopy(cfg)
+    off.grouping["cross_area_max_smaller"] = None
+    assert merged(off) == [list(range(10))]  # without the limit the two problems become one clue
+    in_z = areas.copy()
+    in_z[0:4] = "Z"
+    assert merged(cfg, in_z, [("Z", np.arange(0, 4))] + groups[1:]) == [list(range(10))]
+
+
+def test_an_upload_that_fails_is_a_system_fault(cfg):
+    """What is uploaded goes into an online system whether or not the text names one: without 上传 /
+    传不上 as its object, 'PDF压缩了好几遍还是传不上去' named no object and got no concept at all."""
+    from pipeline.clues import _TextSpace
+
+    space = _TextSpace(cfg)
+    for text in ("PDF压缩了好几遍还是传不上去，工期一天天往后推", "在网上报建的时候，一份图纸传了一个下午都没传上",
+                 "工改系统上传附件一直失败"):
+        assert {"网上办事系统", "系统故障"} <= set(space.concepts_of(text)), text
+
+
+def test_a_later_stage_concept_takes_precedence(cfg):
+    """concept_precedence: a text about money the court already collected (执行案款) names the
+    enforcement (被执行人: 判决执行) only as its story; it conflicts with an unenforced judgment
+    as a 执行案款 text does, and without the rule it conflicts with neither."""
+    import copy
+
+    from pipeline.clues import _TextSpace
+
+    texts = ["法院已经把被执行人的钱划扣到账了，就是不给我们", "被执行人名下明明有车有房，执行却一直没有进展",
+             "款到法院8个月了，一分钱没拿到"]
+    tokens = [list(t) for t in texts]
+
+    def conflict(config):
+        space = _TextSpace(config)
+        x, _ = space.fit_transform(texts, tokens, ["A7"] * 3)
+        return space.conflict(x, objects=False), set(space.concept_names[j] for j in x[0, :space.n_concepts].indices)
+
+    on, named = conflict(cfg)
+    assert "执行案款" in named and "判决执行" not in named
+    assert on[0, 1] and on[2, 1] and not on[0, 2]
+    off = copy.deepcopy(cfg)
+    off.grouping["concept_precedence"] = {}
+    off_conflict, named_off = conflict(off)
+    assert {"执行案款", "判决执行"} <= named_off and not off_conflict[0, 1]
+
+
 def test_unseen_wordings(cfg):
     """Problems written after the method and lexicon were frozen: generalisation, with a floor.
 
