@@ -572,6 +572,11 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("yingshang: aborted", err=True)
         sys.exit(130)
     except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # `yingshang` or `yingshang db` alone: the help as written (it is not an error to squash
+            # into one line), exit 2 as click does for a command that needs a subcommand.
+            typer.echo(exc.format_message(), err=True)
+            sys.exit(2)
         # click's UsageError/BadParameter (vendored by typer): a wrong argument, exit code 2.
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None and getattr(exc, "exit_code", 1) == 2 else ""

@@ -167,3 +167,11 @@ def test_a_postgresql_warehouse_without_schema_is_explained(capsys):
     assert run_cli("--db", url, "summary", "--month", "2026-10") == 1
     err = capsys.readouterr().err.strip()
     assert "no table feedback" in err and "yingshang db upgrade" in err
+
+
+@pytest.mark.parametrize("args", [[], ["db"], ["ledger"]])
+def test_a_command_without_subcommand_shows_its_help_as_written(args, capsys):
+    """`yingshang` alone printed its help squashed into one 'error:' line; it shows the help, line by line."""
+    assert run_cli(*args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Usage: yingshang") and "error:" not in err and err.count("\n") > 5

@@ -592,3 +592,16 @@ def test_real_message_board_export_parses_as_hotline(cfg: dict) -> None:
     assert len(parsed.quarantine) == 0, parsed.quarantine[:2]
     assert check_contract(parsed) == []
     assert parsed.feedback["received_at"].notna().all()
+
+
+@pytest.mark.parametrize("joined", ["开办企业|纳税|获得电力", "开办企业｜纳税 ｜获得电力", "开办企业┋纳税┋获得电力"])
+def test_a_multi_select_answer_joined_by_a_bar_is_split(tmp_path: Path, cfg: dict, joined: str) -> None:
+    """Exporters other than 问卷星 join a multi-select answer with | (it was stored as one option
+    '开办企业|纳税|获得电力'); a comma stays inside an option (满意，但需改进 is one answer)."""
+    rows = [Q_HEADER,
+            ["1", "2026/11/3 10:20:05", "300秒", "微信", "", "", "郑州甲公司", "", "制造业", "小型", "龙子湖街道",
+             "非常满意", "满意", "满意", joined, "满意，但需改进", "", ""]]
+    parsed = parse_file(write_csv(tmp_path / "问卷.csv", rows, encoding="utf-8-sig"), "questionnaire", cfg)
+    a = parsed.answers
+    assert list(a.loc[a["question"] == "8、您近一年办理过哪些业务", "answer_text"]) == ["开办企业", "纳税", "获得电力"]
+    assert list(a.loc[a["question"] == "9、您对本区营商环境的总体评价", "answer_text"]) == ["满意，但需改进"]

@@ -44,6 +44,18 @@ from pipeline.validate import (
 
 SOURCE = "questionnaire"
 MULTI_SEPARATOR = "┋"
+# Other exporters (and a questionnaire re-typed in Excel) join the options of a multi-select answer
+# with | or ｜; questionnaire.multi_separators in config/sources.yaml lists the ones read (not ， or 、:
+# an option's own text may hold them, 满意，但需改进).
+DEFAULT_MULTI_SEPARATORS = ("┋", "|", "｜")
+
+
+def split_options(text: str, separators: Sequence[str]) -> list[str]:
+    """The options of a (possibly multi-select) answer, stripped, empty parts dropped."""
+    if not any(sep in text for sep in separators):
+        return [text]
+    pattern = "|".join(re.escape(sep) for sep in separators)
+    return [o.strip() for o in re.split(pattern, text) if o.strip()]
 DEFAULT_CHANNEL = "问卷"
 
 _QUESTION = re.compile(r"^(?:第\s*)?(?:[Qq]\s*)?(\d{1,3})\s*(?:[、.:]|题|(?=\())\s*(.*)$", re.S)
@@ -247,6 +259,7 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
     answered = [q for q in plan.questions if q.kind in ("matrix", "scalar")]
     matrix = [q for q in answered if q.kind == "matrix"]
     open_questions = plan.of_kind("open")
+    separators = tuple(str(x) for x in cfg.get("multi_separators") or DEFAULT_MULTI_SEPARATORS)
 
     def label(fld: str) -> str:
         return header[meta[fld]] if fld in meta else fld
@@ -266,7 +279,7 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
             text = clean(row[q.index])
             if text and not scorer.is_missing(text) and any(
                     _is_number(o) and math.isnan(scorer.score(o.strip(), True, q.scale))
-                    for o in text.split(MULTI_SEPARATOR)):
+                    for o in split_options(text, separators)):
                 rc.reject(i, f"{header[q.index]} {text[:40]!r} is not on the answer scale ({scorer.describe(q.scale)})")
                 break
         if not rc.ok(i):
@@ -289,8 +302,7 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
             text = clean(row[q.index])
             if not text:
                 continue
-            options = [o.strip() for o in text.split(MULTI_SEPARATOR)] if MULTI_SEPARATOR in text else [text]
-            for option in options:
+            for option in split_options(text, separators):
                 if not option:
                     continue
                 score = scorer.score(option, q.scored, q.scale)
