@@ -926,6 +926,20 @@ def test_an_upload_that_fails_is_a_system_fault(cfg):
         assert {"网上办事系统", "系统故障"} <= set(space.concepts_of(text)), text
 
 
+def test_arrears_of_a_government_project_are_public_without_naming_the_debtor(cfg):
+    """A government-funded project is paid after an audit of its settlement (结算审计): such an arrears
+    complaint is public-side even when it does not name the 平台公司, and conflicts with a commercial
+    debt; it did not, and bridged the two clues."""
+    from pipeline.clues import _TextSpace
+
+    texts = ["结算审计做完了，工程款拖了一年多还是不付", "一家大公司欠我们货款，拖了一年多",
+             "区属平台公司拖欠工程款一年多"]
+    space = _TextSpace(cfg)
+    x, _ = space.fit_transform(texts, [list(t) for t in texts], ["A7"] * 3)
+    conflict = space.conflict(x, objects=False)
+    assert conflict[0, 1] and conflict[2, 1] and not conflict[0, 2]
+
+
 def test_a_later_stage_concept_takes_precedence(cfg):
     """concept_precedence: a text about money the court already collected (执行案款) names the
     enforcement (被执行人: 判决执行) only as its story; it conflicts with an unenforced judgment
