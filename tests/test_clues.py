@@ -668,21 +668,26 @@ def test_concepts_tell_apart_problems_of_one_object(cfg):
     assert "抽贷断贷" in renew - access and "融资门槛高" in access - renew
 
 
+def _fitted(config, texts: list[str], area: str):
+    """A text space fitted on ``texts`` (one area, characters as tokens) and their vectors."""
+    from pipeline.clues import _TextSpace
+
+    space = _TextSpace(config)
+    x, _ = space.fit_transform(texts, [list(t) for t in texts], [area] * len(texts))
+    return space, x
+
+
 def test_different_kinds_of_problem_at_one_object_are_kept_apart(cfg):
     """Both texts are about the service hall; one is about the queue, the other about the staff's
     attitude: a conflict of kinds, so their lexical similarity is scaled down. A text naming both kinds
     conflicts with neither."""
     import copy
 
-    from pipeline.clues import _TextSpace
-
     texts = ["政务服务中心大厅排队取号等了两个小时", "政务服务中心大厅窗口工作人员态度很差，爱答不理",
              "政务服务中心大厅排队两个小时，轮到了工作人员态度还很差"]
-    tokens = [list(t) for t in texts]
 
     def sims(config):
-        space = _TextSpace(config)
-        x, _ = space.fit_transform(texts, tokens, ["A9"] * 3)
+        space, x = _fitted(config, texts, "A9")
         return space.conflict(x), space.sim(x)
 
     conflict, with_kinds = sims(cfg)
@@ -930,12 +935,8 @@ def test_arrears_of_a_government_project_are_public_without_naming_the_debtor(cf
     """A government-funded project is paid after an audit of its settlement (结算审计): such an arrears
     complaint is public-side even when it does not name the 平台公司, and conflicts with a commercial
     debt; it did not, and bridged the two clues."""
-    from pipeline.clues import _TextSpace
-
-    texts = ["结算审计做完了，工程款拖了一年多还是不付", "一家大公司欠我们货款，拖了一年多",
-             "区属平台公司拖欠工程款一年多"]
-    space = _TextSpace(cfg)
-    x, _ = space.fit_transform(texts, [list(t) for t in texts], ["A7"] * 3)
+    space, x = _fitted(cfg, ["结算审计做完了，工程款拖了一年多还是不付", "一家大公司欠我们货款，拖了一年多",
+                             "区属平台公司拖欠工程款一年多"], "A7")
     conflict = space.conflict(x, objects=False)
     assert conflict[0, 1] and conflict[2, 1] and not conflict[0, 2]
 
@@ -946,15 +947,11 @@ def test_a_later_stage_concept_takes_precedence(cfg):
     as a 执行案款 text does, and without the rule it conflicts with neither."""
     import copy
 
-    from pipeline.clues import _TextSpace
-
     texts = ["法院已经把被执行人的钱划扣到账了，就是不给我们", "被执行人名下明明有车有房，执行却一直没有进展",
              "款到法院8个月了，一分钱没拿到"]
-    tokens = [list(t) for t in texts]
 
     def conflict(config):
-        space = _TextSpace(config)
-        x, _ = space.fit_transform(texts, tokens, ["A7"] * 3)
+        space, x = _fitted(config, texts, "A7")
         return space.conflict(x, objects=False), set(space.concept_names[j] for j in x[0, :space.n_concepts].indices)
 
     on, named = conflict(cfg)
