@@ -85,8 +85,11 @@ def test_planted_problems_are_found(month_warehouse, tmp_path):
 
     Measured on this month (seed 11, scale 0.5; 2026-11-29): best clue in the planted area for 12 of
     12, mean F1 0.931, 11 of 12 at F1 >= 0.8 (P02 0.75; before the places of work orders and the
-    先还后贷 / 款到法院 wordings of the kinds: 0.873, 9 of 12). The issue's target (F1 >= 0.8 for every planted problem)
-    is not met on sample months; docs/clues.md says why. The bounds below keep a margin for model
+    先还后贷 / 款到法院 wordings of the kinds: 0.873, 9 of 12). 2026-11-30: mean 0.973, 12 of 12 at
+    >= 0.8 (lowest P04 0.92); clue sizes against the planted counts within one item for 11 of 12 (P04
+    14 for 12: an office building's and a shop's certificate complaints without address join the
+    compound's clue). The issue's target (F1 >= 0.8 for every planted problem) is not met on every
+    sample month; docs/clues.md says where. The bounds below keep a margin of one problem for model
     rebuilds and guard against regressions; the grouping itself is measured in tests/test_clues.py.
     """
     url, month, landing = month_warehouse
@@ -95,9 +98,9 @@ def test_planted_problems_are_found(month_warehouse, tmp_path):
     for q in quality:
         assert q["clue_area"] == q["area"], q
     f1 = {q["id"]: q["f1"] for q in quality}
-    assert sum(f1.values()) / len(f1) >= 0.85, f1
-    assert sum(v >= 0.8 for v in f1.values()) >= 10, f1
-    assert min(f1.values()) >= 0.4, f1
+    assert sum(f1.values()) / len(f1) >= 0.9, f1
+    assert sum(v >= 0.8 for v in f1.values()) >= 11, f1
+    assert min(f1.values()) >= 0.6, f1
 
 
 def test_workbook_hash_is_deterministic(month_warehouse, tmp_path):
