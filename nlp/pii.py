@@ -289,6 +289,19 @@ def _valid_id15(code: str) -> bool:
     return True
 
 
+def _mistyped_id(code18: str) -> bool:
+    """An 18-digit number shaped like a 身份证号 with a wrong check digit: province code, and a birth date
+    of somebody at least ten years old. Order and serial numbers that start with a region code carry
+    the date they were made (410100 20261029 0001), which is no birth date of a caller."""
+    if code18[:2] not in _PROVINCE_CODES or not code18[:17].isdigit():
+        return False
+    try:
+        born = dt.date(int(code18[6:10]), int(code18[10:12]), int(code18[12:14]))
+    except ValueError:
+        return False
+    return 1900 <= born.year <= dt.date.today().year - 10
+
+
 def _valid_birth(code18: str) -> bool:
     """An 18-digit 身份证号 whose birth date (digits 7–14) is a real date from 1900 on."""
     try:
@@ -396,6 +409,8 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
                 k = "credit_code"
             elif any(c.isalpha() for c in code):
                 k = "credit_code_invalid"
+            elif _mistyped_id(code):
+                k = "id_card"  # a province, a birth date and a wrong check digit: a mistyped ID number
             else:
                 continue  # an 18-digit number that is neither: an order number, a serial …
             yield PiiMatch(k, m.start(), m.end(), text[m.start() : m.end()])
@@ -831,13 +846,23 @@ _ROAD_ENDINGS = ("路", "街", "道")  # (大道, 大街 too; a number in a 巷,
 # address_masked …) or an IP address (来自IP, IP地址, ip; not 'description').
 _ADDRESS_FIELD_HINTS = ("地址", "住址", "地点", "住所", "address", "Address", "ADDRESS")
 _IDENTIFIER_FIELD_HINTS = ("身份证", "证件号", "护照", "银行卡", "银行账号", "银行帐号", "卡号", "账号", "帐号")
+# Column names and raw headers whose cells are a person's name (来电人, 留言用户, 申请人 …; masked as a name
+# by :func:`mask_name`, whatever the text, since a bare name has no pattern free text could find) —
+# unless the header says the cell is something else about the person (来电人电话, 申请人类型, 监督员编号).
+_PERSON_FIELD_HINTS = ("姓名", "来电人", "监督员", "联系人", "诉求人", "填报人", "留言用户", "留言人", "来信人",
+                       "申请人", "投诉人", "举报人", "经办人", "反映人", "当事人", "法定代表人", "法人代表",
+                       "负责人", "户主", "委托人", "代理人", "签名")
+_PERSON_FIELD_NOT = ("类型", "电话", "手机", "号码", "方式", "邮箱", "单位", "企业", "公司", "人数", "数量", "编号",
+                     "时间", "日期", "意见", "内容", "类别", "性别", "年龄")
 _IP_FIELD = re.compile(r"(?<![A-Za-z])ip(?![A-Za-z])", re.IGNORECASE)
 
 
 def field_mask(name: str) -> Callable[[str], str | None] | None:
-    """The masking rule of an address, IP or identifier column (:func:`field_kind`), else None (free
-    text, names …)."""
+    """The masking rule of an address, IP, identifier or person-name column (:func:`field_kind`), else
+    None (free text)."""
     kind = field_kind(name)
+    if kind == "person":
+        return mask_name
     if kind == "ip":
         return _mask_ip_cell
     if kind == "identifier":
@@ -861,14 +886,18 @@ def _mask_ip_cell(value: str) -> str | None:
 
 def field_kind(name: str) -> str | None:
     """'ip' for a column or header that holds an IP address, 'identifier' for an ID or account number
-    (身份证号码, 证件号, 银行卡号), 'address' for a postal address (an IP column named IP地址 is 'ip'), else
-    None: which of :func:`mask_ip` / :func:`mask_identifier` / :func:`mask_address` it takes."""
+    (身份证号码, 证件号, 银行卡号), 'address' for a postal address (an IP column named IP地址 is 'ip'),
+    'person' for a person's name (来电人姓名, 留言用户, 申请人), else None: which of :func:`mask_ip` /
+    :func:`mask_identifier` / :func:`mask_address` / :func:`mask_name` it takes."""
     if _IP_FIELD.search(name):
         return "ip"
-    if any(h in name for h in _IDENTIFIER_FIELD_HINTS):
-        return "identifier"
     if any(h in name for h in _ADDRESS_FIELD_HINTS):
         return "address"
+    # (a person's column before an ID column: 您的姓名及身份证号 holds a name the ID rule would keep)
+    if any(h in name for h in _PERSON_FIELD_HINTS) and not any(h in name for h in _PERSON_FIELD_NOT):
+        return "person"
+    if any(h in name for h in _IDENTIFIER_FIELD_HINTS):
+        return "identifier"
     return None
 
 

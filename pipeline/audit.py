@@ -22,7 +22,7 @@ from typing import Any
 import openpyxl
 from sqlalchemy import String, Text, inspect, select, text
 
-from nlp.pii import field_kind, find_pii, mask_address, mask_identifier, mask_ip, mask_matches
+from nlp.pii import field_kind, find_pii, mask_address, mask_identifier, mask_ip, mask_matches, mask_name
 from warehouse.db import get_engine
 
 AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email", "bank_card", "room", "person_name"}
@@ -59,6 +59,8 @@ def _field_hits(value: str, field: str, where: str) -> list[dict[str, Any]]:
         return [{"where": where, "kind": "ip", "sample": mask_ip(value)}]
     if kind == "identifier" and mask_identifier(value) != value:
         return [{"where": where, "kind": "identifier", "sample": mask_identifier(value)}]
+    if kind == "person" and value.strip() and "*" not in value and mask_name(value) != value:
+        return [{"where": where, "kind": "person_name", "sample": mask_name(value)}]  # a bare name
     return []
 
 

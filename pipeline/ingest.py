@@ -133,7 +133,6 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
-_NAME_HEADER_HINTS = ("姓名", "来电人", "监督员", "联系人", "诉求人", "填报人")
 _ORG_HEADER_HINTS = ("企业名称", "单位名称", "涉及企业")
 
 
@@ -160,13 +159,12 @@ def warehouse_record_key(source: str, natural_key: str) -> str:
 
 
 def _mask_for_header(header: str) -> Callable[[str], Any]:
-    """The masking rule of a raw column, chosen by its header: names, enterprise names, IP addresses
-    and postal addresses by their own rules, anything else as free text."""
-    if any(h in header for h in _NAME_HEADER_HINTS) and "类型" not in header:
-        return pii.mask_name
-    if any(h in header for h in _ORG_HEADER_HINTS):
+    """The masking rule of a raw column, chosen by its header: person names, enterprise names, IP
+    addresses, ID numbers and postal addresses by their own rules (:func:`nlp.pii.field_kind`),
+    anything else as free text."""
+    if pii.field_kind(header) != "person" and any(h in header for h in _ORG_HEADER_HINTS):
         return pii.mask_org_name
-    rule = pii.field_mask(header)  # 来自IP / 事发地址 …
+    rule = pii.field_mask(header)  # 来电人 / 留言用户 / 来自IP / 身份证号 / 事发地址 …
     if rule is not None:
         return rule
     return pii.mask_pii

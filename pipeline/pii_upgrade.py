@@ -28,6 +28,12 @@ Versions:
    surnames 关, 符, 华, 车; names with no label or title after a person's role (业主孙志强, 包工头王大明)
    or opening a sentence before a reporting verb (刘洋反映：) — in every text and JSON column of every
    table; ID and account columns by header (身份证号码, 银行卡号) masked whole.
+6. what a red-team run of the quarantine found (docs/ingestion.md): cells under a caller's header that
+   the person-name rule did not know (留言用户, 留言人, 来信人, 申请人, 投诉人, 经办人 …) masked as names in
+   the raw rows of ``source_record.payload``, ``record_history.changes`` and ``quarantine.raw``; an
+   18-digit number shaped like an ID number (province, birth date of somebody at least ten years old)
+   with a wrong check digit, anywhere; a quarantine reason that quoted a cell cut before it was masked
+   (13812…) — such a reason keeps the cut digits, so reasons are masked with the rest.
 """
 
 from __future__ import annotations
@@ -46,14 +52,18 @@ from warehouse.models import Base, WarehouseMeta
 
 log = logging.getLogger(__name__)
 
-MASKING_VERSION = 5
+MASKING_VERSION = 6
 META_KEY = "pii_masking_version"
 PAGE_ROWS = 2000
 
 
 @lru_cache(maxsize=4096)
 def _key_rule(key: str) -> Callable[[str], str | None] | None:
-    """The rule (from version 2) for a column or raw header: IP address, postal address, else None."""
+    """The rule (from version 2) for a column or raw header: IP address, postal address, ID number or
+    (from version 6) person name, else None. A name cell with a ``*`` was masked already (欧阳** must
+    not become 欧***)."""
+    if pii.field_kind(key) == "person":
+        return lambda v: v if "*" in v else pii.mask_name(v)
     return pii.field_mask(key)
 
 

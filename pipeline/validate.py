@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from nlp.pii import mask_pii
 from pipeline.canonical import (
     ANSWER_COLUMNS,
     FEEDBACK_COLUMNS,
@@ -64,7 +65,9 @@ def echo(value: object, limit: int = ECHO_MAX) -> str:
     """A cell as quoted in a quarantine reason (隔离原因): whitespace runs — line breaks included —
     collapsed to one space, and cut to ``limit`` characters with "…", so every reason stays one line
     in ``yingshang quarantine list`` and in the registry."""
-    text = " ".join(clean(value).split())
+    # Masked before it is cut: a phone or ID number cut in half is no longer recognised, and its first
+    # digits (13812…, 41010519…) would be stored in the reason.
+    text = " ".join(mask_pii(clean(value)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -260,6 +260,8 @@ def test_mask_ip(value: str | None, masked: str | None) -> None:
     ("name", "kind"),
     [("来自IP", "ip"), ("IP地址", "ip"), ("ip", "ip"), ("事发地址", "address"), ("联系地址", "address"),
      ("住址", "address"), ("address_masked", "address"), ("诉求内容", None), ("description", None),
+     ("留言用户", "person"), ("来信人", "person"), ("申请人", "person"), ("来电人姓名", "person"),
+     ("监督员", "person"), ("来电人电话", None), ("申请人类型", None), ("监督员编号", None), ("身份证号", "identifier"),
      ("工单编号", None)],
 )
 def test_field_kind(name: str, kind: str | None) -> None:
@@ -473,3 +475,12 @@ def test_red_team_personal_data_is_masked(text: str, masked: str) -> None:
     assert mask_pii(text) == masked
     assert mask_many([text]) == [masked]
     assert mask_pii(masked) == masked  # idempotent
+
+
+def test_an_id_number_with_a_wrong_check_digit_is_masked_but_not_an_order_number() -> None:
+    """An 18-digit number shaped like an ID number (province, the birth date of somebody at least ten
+    years old) is masked even with a wrong check digit; a number that starts with a region code and
+    carries this year's date (an order or serial number) is not."""
+    assert mask_pii("来电时间填的410105199001011234") == "来电时间填的410105********1234"
+    assert mask_pii("工单410100202610290001，之前的工单") == "工单410100202610290001，之前的工单"
+    assert mask_pii("编号200105199001011234") == "编号200105199001011234"  # 20: no province

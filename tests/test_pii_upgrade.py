@@ -36,13 +36,15 @@ def _plant_old_rows(url: str) -> None:
             text="本人姓名，罗粲，身份证号*****，请填写姓名，单位，电话"))  # version 4: a name after 姓名，
         conn.execute(update(f).where(f.c.feedback_id == "fb000003").values(text=V5_TEXT))  # version 5
         conn.execute(update(sr).where(sr.c.record_key == "rk000001").values(
-            payload={"事发地址": FLAT, "诉求内容": "3号楼2单元电梯坏了", "来自IP": IP}))
+            payload={"事发地址": FLAT, "诉求内容": "3号楼2单元电梯坏了", "来自IP": IP,
+                     "留言用户": "李秀英", "来电人": "欧阳**"}))  # version 6: a caller's header it did not know
         conn.execute(insert(RecordHistory.__table__).values(
             record_key="rk000001", file_id=1, version=2, changed_at=dt.datetime(2026, 10, 3),
             old_hash="a", new_hash="b", changes={"事发地址": [FLAT, "祥润花园5号楼1单元801"], "工单状态": ["办理中", "已办结"]}))
         conn.execute(insert(QuarantineRow.__table__).values(
             file_id=1, source="questionnaire", row_number=9, raw={"来自IP": IP, "序号": "9"},
-            reason="提交答卷时间 is empty", status="open", created_at=dt.datetime(2026, 10, 3)))
+            reason="提交答卷时间 '410105199001011234' is not a date", status="open",  # version 6: a mistyped ID
+            created_at=dt.datetime(2026, 10, 3)))
         conn.execute(delete(WarehouseMeta.__table__).where(WarehouseMeta.key == META_KEY))
 
 
@@ -68,11 +70,13 @@ def test_old_rows_are_masked_once_on_the_next_run(db_url) -> None:
         payload = conn.scalar(select(SourceRecord.payload).where(SourceRecord.record_key == "rk000001"))
         # address and IP cells by their rules; free text loses only flats (a staircase is no one's home)
         assert payload == {"事发地址": "郑东新区祥润花园3号楼***", "诉求内容": "3号楼2单元电梯坏了",
-                           "来自IP": "171.8.*.*(河南-郑州)"}
+                           "来自IP": "171.8.*.*(河南-郑州)", "留言用户": "李**", "来电人": "欧阳**"}
         changes = conn.scalar(select(RecordHistory.changes).where(RecordHistory.record_key == "rk000001"))
         assert changes == {"事发地址": ["郑东新区祥润花园3号楼***", "祥润花园5号楼***"], "工单状态": ["办理中", "已办结"]}
         raw = conn.scalar(select(QuarantineRow.raw).where(QuarantineRow.row_number == 9))
         assert raw == {"来自IP": "171.8.*.*(河南-郑州)", "序号": "9"}
+        assert conn.scalar(select(QuarantineRow.reason).where(QuarantineRow.row_number == 9)) \
+            == "提交答卷时间 '410105********1234' is not a date"
         assert conn.scalar(select(WarehouseMeta.value).where(WarehouseMeta.key == META_KEY)) == str(MASKING_VERSION)
         # done once: a second pass finds nothing to do and does not scan again
         assert upgrade_masking(conn) == {}
