@@ -88,6 +88,7 @@ class QuarantinedRow:
     row_number: int  # row number as a person sees it in Excel or a text editor (1-based, header counted)
     raw: dict[str, object]
     reason: str
+    sheet: str = ""  # the sheet of a workbook that has several used sheets (row numbers repeat across them)
 
 
 @dataclass
@@ -101,6 +102,7 @@ class ParsedFile:
     scores: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCORE_COLUMNS))
     quarantine: list[QuarantinedRow] = field(default_factory=list)
     ignored_rows: int = 0  # blank and 合计/总计 rows: not data, not counted in rows_in
+    sheet: str = ""  # the sheet these rows come from, when the file has several used sheets
 
     @property
     def rows_in(self) -> int:

@@ -55,6 +55,13 @@ class Source(StrEnum):
     supervisor = "supervisor"
 
 
+class QuarantineStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    superseded = "superseded"
+    all = "all"
+
+
 class Task(StrEnum):
     area = "area"
     sentiment = "sentiment"
@@ -452,18 +459,21 @@ def _need_file(path: Path) -> None:
 @quarantine_app.command("list")
 def quarantine_list(
     ctx: typer.Context,
-    status: Annotated[str, typer.Option("--status", help="open, resolved or all")] = "open",
+    status: Annotated[QuarantineStatus, typer.Option("--status", help="open, resolved, superseded or all")]
+    = QuarantineStatus.open,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List quarantined rows with their file, row number and reason."""
     from pipeline.quarantine import list_quarantine
 
-    rows = list_quarantine(_db(ctx), status)
+    rows = list_quarantine(_db(ctx), status.value)
     if as_json:
         _echo_json(rows)
         return
     for r in rows:
-        typer.echo(f"#{r['quarantine_id']:<6} {r['file_name']} row {r['row_number']}: {r['reason']}")
+        where = f"{r['file_name']} {'[' + r['sheet'] + '] ' if r.get('sheet') else ''}row {r['row_number']}"
+        state = f"({r['status']}) " if status is QuarantineStatus.all else ""
+        typer.echo(f"#{r['quarantine_id']:<6} {state}{where}: {r['reason']}")
     typer.echo(f"{len(rows)} row(s)")
 
 
@@ -479,16 +489,23 @@ def quarantine_show(ctx: typer.Context, quarantine_id: Annotated[int, typer.Argu
 def quarantine_retry(
     ctx: typer.Context,
     ids: Annotated[list[int] | None, typer.Argument(help="Quarantine ids (default: all open).")] = None,
+    from_masked: Annotated[bool, typer.Option(
+        "--from-masked", help="Parse the masked copy of rows whose original file is gone or changed (hashes of "
+                              "masked phone numbers and names are not the real ones).")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Re-process quarantined rows with the current configuration."""
-    from pipeline.quarantine import retry_quarantine
+    """Re-process quarantined rows with the current configuration (from the original file)."""
+    from pipeline.quarantine import RetryError, retry_quarantine
 
-    summary = retry_quarantine(_db(ctx), ids or None)
+    try:
+        summary = retry_quarantine(_db(ctx), ids or None, from_masked=from_masked)
+    except RetryError as exc:
+        raise UserError(str(exc)) from None
     if as_json:
         _echo_json(summary)
     else:
-        typer.echo(f"{summary['loaded']} row(s) loaded, {summary['still_quarantined']} still quarantined")
+        typer.echo(f"{summary['loaded']} row(s) loaded, {summary['still_quarantined']} still quarantined"
+                   + (f", {summary['superseded']} superseded by a later file" if summary["superseded"] else ""))
 
 
 # --------------------------------------------------------------------------- labels / audit

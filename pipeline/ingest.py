@@ -653,11 +653,11 @@ class _FileLoader:
             return
         self.result.quarantined += len(rows)
         wl.upsert(self.conn, QuarantineRow.__table__, [
-            {"file_id": self.file_id, "source": self.source, "row_number": q.row_number,
+            {"file_id": self.file_id, "source": self.source, "sheet": q.sheet, "row_number": q.row_number,
              "raw": mask_raw_row(q.raw), "reason": pii.mask_pii(q.reason), "status": "open",
              "created_at": self.now, "resolved_at": None}
             for q in rows
-        ], ["file_id", "row_number"])
+        ], ["file_id", "sheet", "row_number"])
 
 
 def _iter_parsed(path: Path, source: str, cfg: dict, chunk_rows: int,
@@ -804,7 +804,7 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
                                "(ingest.max_file_mb in config/settings.yaml)")
         with engine.begin() as conn:
             wl.lock_file_sha(conn, sha)  # PostgreSQL: another process loading these bytes finishes first
-            file_id = wl.register_file(conn, path=str(path), file_name=path.name, source=source, sha256=sha,
+            file_id = wl.register_file(conn, path=str(path.resolve()), file_name=path.name, source=source, sha256=sha,
                                        size_bytes=size, status="loading", started_at=started)
             # (SQLite: the insert above took the write lock.) Loaded by another process since the check
             # above? Then this load is not needed: roll it back and say skipped.
@@ -831,7 +831,7 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
             setattr(result, c, 0)
         result.status, result.error = "rejected", str(exc).splitlines()[0] if str(exc) else "unreadable file"
         with engine.begin() as conn:
-            wl.register_file(conn, path=str(path), file_name=path.name, source=source, sha256=sha,
+            wl.register_file(conn, path=str(path.resolve()), file_name=path.name, source=source, sha256=sha,
                              size_bytes=size, status="rejected", error=result.error, started_at=started,
                              finished_at=_utcnow())
     return result

@@ -123,11 +123,80 @@ def test_quarantine_retry_after_config_fix(sqlite_url, tmp_path, monkeypatch, ca
     fixed = _write_csv(tmp_path / "fixed" / "d1.csv", [
         _row("GD100", "窗口排队两个小时"), _row("GD101", "窗口排队三个小时"),
     ])
-    shutil.copy(fixed, path)  # the original file changed: retry parses the kept (masked) raw row instead
+    shutil.copy(fixed, path)  # the original file changed: retry does not read it, nor (unasked) the masked copy
     assert run_cli("--db", sqlite_url, "quarantine", "retry", "--json") == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary == {"loaded": 0, "still_quarantined": 1}
+    assert summary == {"loaded": 0, "still_quarantined": 1, "superseded": 0}
+    assert run_cli("--db", sqlite_url, "quarantine", "list", "--json") == 0
+    assert "has changed since it was loaded" in json.loads(capsys.readouterr().out)[0]["reason"]
+    # the masked copy, when asked for: its date is still unreadable
+    assert run_cli("--db", sqlite_url, "quarantine", "retry", "--from-masked", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["still_quarantined"] == 1
     assert _count(sqlite_url, Feedback) == 1
+
+
+def _two_week_workbook(path: Path, first_bad: str, second_bad: str | None) -> Path:
+    """A hotline workbook with two used sheets (第一周, 第二周); row 3 of each is the second order."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for k, (title, bad) in enumerate((("第一周", first_bad), ("第二周", second_bad))):
+        ws = wb.active if k == 0 else wb.create_sheet()
+        ws.title = title
+        ws.append(HEADER)
+        ws.append(_row(f"W{k}01", "窗口排队两个小时"))
+        ws.append(_row(f"W{k}02", "营业执照办不下来", when=bad or "2026-10-09 10:00:00"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def test_quarantined_rows_of_two_sheets_with_one_row_number_are_both_kept_and_retried_apart(
+        sqlite_url, tmp_path, capsys):
+    """Row 3 of 第一周 and row 3 of 第二周 are two rows: both bad, both were counted quarantined but one
+    overwrote the other (a work order neither loaded nor quarantined); with only 第一周's bad, a retry
+    marked it resolved because 第二周's row 3 parses (and it never reached the warehouse)."""
+    ensure_schema(sqlite_url)
+    both = ingest_file(_two_week_workbook(tmp_path / "hotline" / "两周.xlsx", "不知道", "明天"), "hotline", sqlite_url)
+    assert both.quarantined == 2 and _count(sqlite_url, QuarantineRow) == 2
+    one = ingest_file(_two_week_workbook(tmp_path / "hotline" / "两周b.xlsx", "后天", None), "hotline", sqlite_url)
+    assert one.quarantined == 1
+    assert run_cli("--db", sqlite_url, "quarantine", "retry", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {"loaded": 0, "still_quarantined": 3, "superseded": 0}
+    assert run_cli("--db", sqlite_url, "quarantine", "list") == 0
+    out = capsys.readouterr().out
+    assert "两周.xlsx [第一周] row 3" in out and "两周.xlsx [第二周] row 3" in out
+
+
+def test_a_retry_does_not_overwrite_a_later_corrected_delivery(sqlite_url, tmp_path, capsys, monkeypatch):
+    """Order GD300 was quarantined (来电时间 '十月八号上午'), then re-delivered corrected in a later file.
+    After a config change that makes the old row parse, retry must not load the stale row over the
+    corrected one: the quarantine entry is marked superseded, naming the later file."""
+    ensure_schema(sqlite_url)
+    old = _write_csv(tmp_path / "hotline" / "d1.csv", [_row("GD300", "旧的诉求：窗口排队", when="十月八号上午九点")])
+    assert ingest_file(old, None, sqlite_url).quarantined == 1
+    new = _write_csv(tmp_path / "hotline" / "d2.csv", [_row("GD300", "更正后的诉求：窗口排队两个小时")])
+    assert ingest_file(new, None, sqlite_url).inserted == 1
+    import pipeline.validate as validate
+
+    real = validate.parse_datetime
+    monkeypatch.setattr(validate, "parse_datetime",  # 'the config fix': the old date now parses
+                        lambda text: real("2026-10-08 09:00") if "十月八号" in str(text) else real(text))
+    assert run_cli("--db", sqlite_url, "quarantine", "retry", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {"loaded": 0, "still_quarantined": 0, "superseded": 1}
+    eng = create_engine(resolve_url(sqlite_url))
+    with eng.connect() as conn:
+        assert conn.scalar(select(Feedback.text)).startswith("更正后的诉求")
+        status, reason = conn.execute(select(QuarantineRow.status, QuarantineRow.reason)).one()
+    eng.dispose()
+    assert status == "superseded" and "d2.csv" in reason
+
+
+def test_quarantine_commands_say_what_is_wrong(sqlite_url, capsys):
+    ensure_schema(sqlite_url)
+    assert run_cli("--db", sqlite_url, "quarantine", "retry", "999") == 1
+    assert "no quarantined row #999" in capsys.readouterr().err
+    assert run_cli("--db", sqlite_url, "quarantine", "list", "--status", "bogus") == 2
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])

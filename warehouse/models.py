@@ -164,6 +164,8 @@ class QuarantineRow(Base):
     quarantine_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("ingest_file.file_id"), index=True)
     source: Mapped[str] = mapped_column(String(32))
+    # The sheet, for a workbook with several used sheets ('' otherwise): row numbers repeat across sheets.
+    sheet: Mapped[str] = mapped_column(String(128), default="", server_default="")
     row_number: Mapped[int] = mapped_column(Integer)
     raw: Mapped[dict] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(Text)
@@ -171,7 +173,7 @@ class QuarantineRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = (UniqueConstraint("file_id", "row_number", name="uq_quarantine_file_row"),)
+    __table_args__ = (UniqueConstraint("file_id", "sheet", "row_number", name="uq_quarantine_file_sheet_row"),)
 
 
 # --------------------------------------------------------------------------- facts
