@@ -843,9 +843,39 @@ def ensure_schema(db_url: str | None = None) -> None:
     engine = get_engine(db_url)
     sources_cfg = settings().get("sources", {}) or {s: {"name_zh": s} for s in SOURCES}
     with engine.begin() as conn:
+        check_salt(conn)
         wl.sync_dimensions(conn, load_areas(), sources_cfg)
         # rows stored under older masking rules are masked to the current ones (once; then a no-op)
         upgrade_masking(conn)
+
+
+SALT_CHECK_KEY = "hash_salt_check"
+
+
+class SaltMismatch(RuntimeError):
+    """The hash salt of this process is not the one the warehouse was loaded with."""
+
+
+def check_salt(conn: Connection) -> None:
+    """Refuse to load with another hash salt than the warehouse's (脱敏盐校验).
+
+    Phone numbers and credit codes are joined by salted hashes; a process started from another
+    directory (the default salt file var/hash_salt is relative) or without YINGSHANG_SALT_FILE made a
+    new salt silently, and every hash it stored matched nothing before it. The warehouse keeps a
+    fingerprint of its salt (not the salt) in warehouse_meta; the first run records it."""
+    from pipeline.salt import hash_salt
+    from warehouse.models import WarehouseMeta
+
+    mine = hashlib.sha256(("yingshang-salt-check\x1f" + hash_salt()).encode("utf-8")).hexdigest()[:16]
+    meta = WarehouseMeta.__table__
+    stored = conn.scalar(select(meta.c.value).where(meta.c.key == SALT_CHECK_KEY))
+    if stored is None:
+        wl.upsert(conn, meta, [{"key": SALT_CHECK_KEY, "value": mine}], ["key"])
+    elif stored != mine:
+        raise SaltMismatch(
+            "this process's hash salt is not the one the warehouse was loaded with: set YINGSHANG_SALT_FILE "
+            "(or YINGSHANG_HASH_SALT) to the salt used before — the default var/hash_salt is relative to the "
+            "working directory, so a run from another folder makes a new one (docs/deploy.md)")
 
 
 def ingest_files(paths: Iterable[Path], source: str | None = None, db_url: str | None = None,

@@ -319,3 +319,22 @@ def test_every_configured_name_column_is_masked_as_a_name():
                if f.endswith("_name") and f != "entity_name" for a in names}
     assert len(aliases) >= 10
     assert {a for a in aliases if field_kind(a) != "person"} == set()
+
+
+def test_a_run_with_another_hash_salt_is_refused(sqlite_url, monkeypatch):
+    """A process started from another folder made a new var/hash_salt silently, and every phone and
+    credit-code hash it stored matched nothing before it: the warehouse keeps a fingerprint of its salt."""
+    from pipeline.ingest import SaltMismatch
+    from pipeline.salt import hash_salt
+
+    ensure_schema(sqlite_url)
+    ensure_schema(sqlite_url)  # the same salt: fine, again and again
+    monkeypatch.setenv("YINGSHANG_HASH_SALT", "another-salt")
+    hash_salt.cache_clear()
+    try:
+        with pytest.raises(SaltMismatch, match="YINGSHANG_SALT_FILE"):
+            ensure_schema(sqlite_url)
+    finally:
+        monkeypatch.undo()
+        hash_salt.cache_clear()
+    ensure_schema(sqlite_url)
