@@ -78,6 +78,10 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
         raise ValueError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__})") from exc
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)
+    # The same sheet read for its formulas: a formula in a correction cell has no value in a file
+    # saved by a script (it was skipped) and Excel's result in one saved by Excel (="A"&"4" became A4);
+    # either way it is no label a person typed, so the row is refused.
+    formulas = _formula_rows(path)
     header = [cell_text(h) for h in next(it, [])]
     if "feedback_id" not in header:
         raise ValueError(f"{path}: first sheet has no feedback_id column; export it with 'yingshang labels export'")
@@ -85,16 +89,20 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
     codes = {a.code for a in load_areas()}
     errors: list[dict[str, Any]] = []
     wanted: list[tuple[int, dict[str, Any]]] = []
+    first_row: dict[str, int] = {}
     for excel_row, values in enumerate(it, start=2):
         def get(name, values=values):
             i = idx.get(name)
             return cell_text(values[i]) if i is not None and i < len(values) else None
 
         area, area2, sentiment = get("更正领域"), get("更正次领域"), get("更正情感")
-        if not (area or area2 or sentiment):
+        typed = formulas.get(excel_row, {})
+        bad_formulas = [f"{name} is a formula ({typed[name]}): type the label itself"
+                        for name in ("更正领域", "更正次领域", "更正情感") if name in typed]
+        if not (area or area2 or sentiment or bad_formulas):
             continue
         fid = get("feedback_id")
-        problems = []
+        problems = list(bad_formulas)
         if area and area.upper() not in codes:
             problems.append(f"更正领域 '{area}' is not an area code ({', '.join(sorted(codes))})")
         if area2 and area2.upper() not in codes:
@@ -103,9 +111,12 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
             problems.append(f"更正情感 '{sentiment}' must be one of neg, neu, pos")
         if not fid:
             problems.append("feedback_id is empty")
+        if fid and fid in first_row and not problems:
+            problems.append(f"feedback_id {fid} is corrected in row {first_row[fid]} already: one row per feedback")
         if problems:
             errors.append({"row": excel_row, "message": "; ".join(problems)})
             continue
+        first_row[fid] = excel_row
         wanted.append((excel_row, {"feedback_id": fid, "area": area.upper() if area else None,
                                    "area2": area2.upper() if area2 else None,
                                    "sentiment": sentiment.lower() if sentiment else None,
@@ -124,15 +135,32 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
                 errors.append({"row": excel_row, "message": f"feedback_id {w['feedback_id']} is not in the warehouse"})
                 continue
             rows.append({**w, "corrected_by": who, "corrected_at": now})
-        wl.upsert(conn, LabelCorrection.__table__, rows, ["feedback_id"])
+        # A correction adds to the one stored before (a sentiment now, the area last week): the fields
+        # this row leaves empty keep their earlier correction instead of being erased.
+        lc = LabelCorrection.__table__
+        before = {}
+        for part in wl.chunked([r["feedback_id"] for r in rows], 900):
+            before.update({r["feedback_id"]: r for r in conn.execute(
+                select(lc.c.feedback_id, lc.c.area, lc.c.area2, lc.c.sentiment, lc.c.note)
+                .where(lc.c.feedback_id.in_(part))).mappings()})
+        for r in rows:
+            old = before.get(r["feedback_id"])
+            if old is not None:
+                for col in ("area", "area2", "sentiment", "note"):
+                    if r[col] is None:
+                        r[col] = old[col]
+        wl.upsert(conn, lc, rows, ["feedback_id"])
         rq = ReviewQueueItem.__table__
         for r in rows:
             values: dict[str, Any] = {}
             if r["area"]:
                 values.update(area=r["area"], area2=r["area2"], area_confidence=1.0, area_origin="correction")
+            elif r["area2"]:
+                values.update(area2=r["area2"])  # (a second area alone: the first stays the model's)
             if r["sentiment"]:
                 values.update(sentiment=r["sentiment"], sentiment_confidence=1.0)
-            conn.execute(f.update().where(f.c.feedback_id == r["feedback_id"]).values(**values))
+            if values:
+                conn.execute(f.update().where(f.c.feedback_id == r["feedback_id"]).values(**values))
             conn.execute(rq.update().where(rq.c.feedback_id == r["feedback_id"], rq.c.status == "open")
                          .values(status="resolved", resolved_at=now))
             applied += 1
@@ -146,6 +174,23 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
 
         refresh_marts_for(db_url, days)
     return {"corrections": applied, "errors": sorted(errors, key=lambda e: e["row"])}
+
+
+def _formula_rows(path: Path) -> dict[int, dict[str, str]]:
+    """{excel row: {column header: formula}} for the formulas typed into the first sheet."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        it = wb.worksheets[0].iter_rows()
+        header = [cell_text(c.value) for c in next(it, [])]
+        out: dict[int, dict[str, str]] = {}
+        for excel_row, cells in enumerate(it, start=2):
+            found = {header[i]: str(c.value) for i, c in enumerate(cells)
+                     if i < len(header) and getattr(c, "data_type", None) == "f"}
+            if found:
+                out[excel_row] = found
+        return out
+    finally:
+        wb.close()
 
 
 def corrections_frame(db_url: str | None):

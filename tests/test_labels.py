@@ -41,3 +41,53 @@ def test_label_round_trip(sample_month, sqlite_url, tmp_path):
     assert tuple(row) == ("A4", "neu", "correction")
     assert corr == "analyst-1"
     assert queued in (None, "resolved")
+
+
+def test_hostile_label_files_lose_nothing(sample_month, sqlite_url, tmp_path):
+    """Found by a red-team run: a row correcting only 更正次领域 crashed the whole import (an UPDATE with
+    nothing to set); one feedback twice in a file kept only the second row's fields in label_correction
+    (the sentiment of the first was lost at the next re-ingest); a later correction of the sentiment
+    erased the stored area correction; a formula in a correction cell was skipped without a word (or,
+    after Excel, its result taken as typed)."""
+    landing, month = sample_month
+    run_nightly(landing, sqlite_url)
+    out = tmp_path / "labels.xlsx"
+    export_labels(month, out, sqlite_url)
+
+    def edit(cells: dict[tuple[int, str], str], name: str):
+        wb = openpyxl.load_workbook(out)
+        ws = wb.active
+        header = [c.value for c in ws[1]]
+        for (row, col), value in cells.items():
+            ws.cell(row=row, column=header.index(col) + 1).value = value
+        ids = [ws.cell(row=r, column=header.index("feedback_id") + 1).value for r in range(2, 8)]
+        wb.save(tmp_path / name)
+        return tmp_path / name, ids
+
+    path, ids = edit({(2, "更正次领域"): "A5", (3, "更正领域"): "A1", (4, "更正领域"): '="A"&"4"'}, "a.xlsx")
+    summary = import_labels(path, sqlite_url)
+    assert summary["corrections"] == 2
+    assert [(e["row"], "formula" in e["message"]) for e in summary["errors"]] == [(4, True)]
+    # the same feedback twice (rows 5 and 6 of a file that carries row 5's id on row 6 too)
+    wb = openpyxl.load_workbook(out)
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    col = {h: header.index(h) + 1 for h in ("feedback_id", "更正领域", "更正情感")}
+    ws.cell(row=6, column=col["feedback_id"]).value = ws.cell(row=5, column=col["feedback_id"]).value
+    ws.cell(row=5, column=col["更正情感"]).value = "pos"
+    ws.cell(row=6, column=col["更正领域"]).value = "A2"
+    wb.save(tmp_path / "dup.xlsx")
+    summary = import_labels(tmp_path / "dup.xlsx", sqlite_url)
+    assert summary["corrections"] == 1 and [e["row"] for e in summary["errors"]] == [6]
+    assert "row 5 already" in summary["errors"][0]["message"]
+    # a later file corrects the sentiment of row 3's feedback: its area correction stays
+    path, _ = edit({(3, "更正情感"): "neg"}, "b.xlsx")
+    assert import_labels(path, sqlite_url)["corrections"] == 1
+    eng = create_engine(resolve_url(sqlite_url))
+    with eng.connect() as conn:
+        corr = {r.feedback_id: r for r in conn.execute(select(LabelCorrection))}
+        area2 = conn.scalar(select(Feedback.area2).where(Feedback.feedback_id == ids[0]))
+    eng.dispose()
+    assert area2 == "A5" and corr[ids[0]].area2 == "A5"
+    assert (corr[ids[1]].area, corr[ids[1]].sentiment) == ("A1", "neg")
+    assert ids[2] not in corr
