@@ -305,6 +305,10 @@ def load_area_model(
             return obj
         if isinstance(obj, dict) and "estimator" in obj:
             return AreaModel(**obj)
+        if type(obj).__name__ == "SentimentModel" or getattr(obj, "meta", {}).get("task") == "sentiment":
+            # (a bare estimator is wrapped, but a model of the other task must not be: it would label
+            # every text with neg/pos as an "area", silently — its card may not have been copied along)
+            raise TypeError(f"{target} is a sentiment model, not an area model")
         return AreaModel(estimator=obj, version=f"file:{target.name}")
     if path is None and keywords:
         clf = LexiconAreaClassifier(keywords=keywords).fit()

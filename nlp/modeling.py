@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from nlp.classify import AreaModel, build_area_pipeline, lexicon_examples, load_area_model
 from nlp.features import as_token_lists
+from nlp.pii import mask_pii
 from nlp.sentiment import (
     DEFAULT_REQUEST_PRIOR,
     SentimentModel,
@@ -252,6 +254,7 @@ def train(
     model_out: str | Path = "model.joblib",
     *,
     keywords: Mapping[str, Sequence[str]] | None = None,
+    taxonomy: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train a fresh model on a labelled file and write it (joblib) plus a JSON model card.
 
@@ -260,11 +263,14 @@ def train(
     Returns a summary: task, n, label counts, model path and size, card path.
     """
     _check_task(task)
+    model_out = Path(model_out)
+    _check_model_out(model_out, Path(path))
     texts, labels = read_labelled(path, text_col, label_col)
+    labels = normalise_labels(task, labels, taxonomy)
     if len(set(labels)) < 2:
         raise ValueError(f"need at least two labels to train, found {sorted(set(labels))}")
+    texts = [mask_pii(t) for t in texts]  # a model file is copied around: no phone number in its vocabulary
     model = train_model(task, texts, labels, keywords=keywords)
-    model_out = Path(model_out)
     counts = pd.Series(labels).value_counts().sort_index()
     model.meta.update(
         {
@@ -285,6 +291,53 @@ def train(
         "size_bytes": model_out.stat().st_size,
         "card": str(card),
     }
+
+
+def _check_model_out(model_out: Path, data: Path) -> None:
+    """Refuse a --model-out that would destroy something: the card is written as <model>.json beside
+    the model, so a model named *.json was overwritten by its own card, and any other X.json there (an
+    earlier `evaluate --json > X.json`) silently replaced; a model written over its training file."""
+    if model_out.suffix.lower() == ".json":
+        raise ValueError(f"--model-out {model_out}: a model file must not end in .json (its card is written "
+                         "beside it as <name>.json); use e.g. .joblib")
+    if model_out.exists() and data.exists() and model_out.resolve() == data.resolve():
+        raise ValueError(f"--model-out {model_out} is the training data file")
+    card = model_out.with_suffix(".json")
+    if card.exists():
+        try:
+            is_card = "task" in json.loads(card.read_text(encoding="utf-8")) and \
+                json.loads(card.read_text(encoding="utf-8")).get("file") == model_out.name
+        except (ValueError, OSError, AttributeError):
+            is_card = False
+        if not is_card:
+            raise ValueError(f"{card} exists and is not the card of {model_out.name}: the model card would "
+                             "replace it; choose another --model-out")
+
+
+# Sentiment labels that mean the canonical ones whatever their case (Neg, NEG, Positive are not folded:
+# only case differs from neg/neu/pos).
+_SENTIMENT_CANON = {"neg", "neu", "pos"}
+
+
+def normalise_labels(task: str, labels: Sequence[str], taxonomy: Sequence[str] | None = None, *,
+                     strict: bool = True) -> list[str]:
+    """Labels as the models know them: sentiment neg/neu/pos whatever their case (Neg and neg were two
+    classes); area labels must be codes of the taxonomy (cli.md), case-folded (a1 → A1), else refused
+    naming them (``strict``; evaluating a model on other labels is allowed) — ``taxonomy``: the codes
+    of config/areas.yaml (without it, area labels are only stripped)."""
+    out = [str(v).strip() for v in labels]
+    if task == "sentiment":
+        return [v.lower() if v.lower() in _SENTIMENT_CANON else v for v in out]
+    codes = {str(c).upper(): str(c) for c in (taxonomy or ())}
+    if not codes:
+        return out
+    out = [codes.get(v.upper(), v) for v in out]
+    unknown = sorted({v for v in out if v not in codes.values()})
+    if unknown and strict:
+        shown = ", ".join(repr(v) for v in unknown[:5]) + (f" … ({len(unknown)} in all)" if len(unknown) > 5 else "")
+        raise ValueError(f"area labels must be taxonomy codes ({', '.join(sorted(codes.values()))}); found {shown} "
+                         "— map the file's categories to codes first (config/areas.yaml)")
+    return out
 
 
 def write_model_card(model_path: str | Path, card: Mapping[str, Any]) -> Path:
@@ -374,8 +427,10 @@ def load_model(task: str, model_path: str | Path | None = None,
         if task == "area":
             return load_area_model(model_path, keywords=keywords)
         return load_sentiment_model(model_path)
-    except FileNotFoundError:
-        raise
+    except (FileNotFoundError, TypeError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(str(exc)) from None  # a model of the other task (its card was not beside it)
     except Exception as exc:  # joblib/pickle on a file that is no model: KeyError 110, UnpicklingError …
         raise ValueError(f"{model_path} is not a readable {task} model file ({type(exc).__name__}: {exc})") from None
 
@@ -389,6 +444,7 @@ def evaluate(
     cv: int | None = None,
     *,
     keywords: Mapping[str, Sequence[str]] | None = None,
+    taxonomy: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Metrics on a labelled file, in the ``evaluate --json`` shape of cli.md.
 
@@ -400,6 +456,7 @@ def evaluate(
     texts, labels = read_labelled(path, text_col, label_col)
     if not labels:
         raise ValueError(f"no labelled rows in {path}")
+    labels = normalise_labels(task, labels, taxonomy, strict=bool(cv))
     if cv:
         pred = cross_validated_predictions(task, texts, labels, cv, keywords=keywords)
     else:
@@ -443,21 +500,33 @@ def predict(
     result = df.copy()
     for col in frame.columns:
         if col in result.columns:
-            result = result.rename(columns={col: f"{col}_input"})
+            # label → label_input (label_input_2 … when an earlier prediction file is labelled again)
+            new, k = f"{col}_input", 2
+            while new in result.columns:
+                new, k = f"{col}_input_{k}", k + 1
+            result = result.rename(columns={col: new})
     for col in frame.columns:
         result[col] = frame[col].to_numpy()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Texts from the public can start with = + - @ (or tab/CR): a spreadsheet opening this CSV would
     # run them as formulas, so such cells get a leading apostrophe (OWASP CSV-injection advice).
-    for col in result.columns:
-        if result[col].dtype == object or pd.api.types.is_string_dtype(result[col]):
-            result[col] = result[col].map(_csv_safe)
+    for i in range(result.shape[1]):  # (by position: a file may repeat a column name)
+        col = result.iloc[:, i]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            result.isetitem(i, col.map(_csv_safe))
+    result.columns = [_csv_safe(str(c)) for c in result.columns]  # a header is a cell too
     result.to_csv(out, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return len(result)
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
 def _csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe; a plain number such as
+    -1 (a label of a 1/0/-1 file) or -5 is no formula and stays as it is."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")) \
+            and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value

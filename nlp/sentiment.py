@@ -256,4 +256,6 @@ def load_sentiment_model(path: str | Path | None = None) -> SentimentModel:
         return obj
     if isinstance(obj, dict) and "estimator" in obj:
         return SentimentModel(**obj)
+    if type(obj).__name__ == "AreaModel" or getattr(obj, "meta", {}).get("task") == "area":
+        raise TypeError(f"{target} is an area model, not a sentiment model")  # (see load_area_model)
     return SentimentModel(estimator=obj, version=f"file:{target.name}", request_prior=dict(DEFAULT_REQUEST_PRIOR))

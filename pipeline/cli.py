@@ -389,7 +389,8 @@ def train(
 
     _need_file(data)
     with _busy(f"training the {task.value} model"):
-        summary = modeling.train(task.value, data, text_col, label_col, model_out, keywords=_keywords(task))
+        summary = modeling.train(task.value, data, text_col, label_col, model_out, keywords=_keywords(task),
+                                 taxonomy=_taxonomy(task))
     typer.echo(f"model written to {model_out} ({summary.get('n', '?')} examples)")
 
 
@@ -414,7 +415,7 @@ def evaluate(
                             "--cv trains and tests on DATA's folds")
     with _busy(f"evaluating the {task.value} model" + (f" ({cv}-fold)" if cv else "")):
         metrics = modeling.evaluate(task.value, data, text_col, label_col, model_path=model, cv=cv,
-                                    keywords=_keywords(task))
+                                    keywords=_keywords(task), taxonomy=_taxonomy(task))
     if as_json:
         _echo_json(metrics)
     else:
@@ -437,6 +438,15 @@ def predict(
     _need_file(data)
     n = modeling.predict(task.value, data, text_col, model, out, keywords=_keywords(task))
     typer.echo(f"{n} rows labelled, written to {out}")
+
+
+def _taxonomy(task: Task) -> list[str] | None:
+    """The area codes of config/areas.yaml (A1…A9, Z): what area labels may be (cli.md)."""
+    if task != Task.area:
+        return None
+    from pipeline.config import load_areas
+
+    return [a.code for a in load_areas()]
 
 
 def _keywords(task: Task) -> dict[str, list[str]] | None:

@@ -138,3 +138,53 @@ def test_evaluate_shipped_area_model(tmp_path: Path):
     res = evaluate("area", write_csv(tmp_path / "a.csv", df))
     assert_eval_shape(res, 2)
     assert "business_vs_z" in res
+
+
+def _sentiment_file(path: Path, n: int = 40, neg: str = "neg", pos: str = "pos") -> Path:
+    rows = [("等了两个小时还没办完，太慢了" + str(i), neg) for i in range(n)] + \
+        [("工作人员很热情，一次就办好了" + str(i), pos) for i in range(n)]
+    return write_csv(path, pd.DataFrame(rows, columns=["text", "label"]))
+
+
+def test_model_commands_refuse_what_would_silently_go_wrong(tmp_path: Path, capsys):
+    """Found by a red-team run of train/evaluate/predict (each was exit 0 with a wrong result):
+    a sentiment model copied without its card was used for areas (every text 'neg'); --model-out m.json
+    was overwritten by its own card; Neg and neg were two classes; area labels outside the taxonomy
+    (B7, a1) were learned; a header starting with = reached Excel; -1 labels became '-1; a prediction
+    file labelled again crashed (two label_input columns); training texts' phone numbers were in the
+    model's vocabulary."""
+    import shutil
+
+    from tests.conftest import run_cli
+
+    data = _sentiment_file(tmp_path / "s.csv", neg="Neg")
+    (tmp_path / "s.csv").write_text((tmp_path / "s.csv").read_text(encoding="utf-8").replace(
+        "等了两个小时还没办完，太慢了0", "电话13812345678等了两个小时还没办完，太慢了0"), encoding="utf-8")
+    assert run_cli("train", "--task", "sentiment", "--data", str(data), "--model-out", str(tmp_path / "m.json")) == 1
+    assert "must not end in .json" in capsys.readouterr().err
+    model = tmp_path / "m.joblib"
+    assert run_cli("train", "--task", "sentiment", "--data", str(data), "--model-out", str(model)) == 0
+    card = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert card["labels"] == {"neg": 40, "pos": 40}  # Neg folded
+    assert b"13812345678" not in model.read_bytes()  # (the vocabulary is pickled as text)
+    bare = tmp_path / "copy" / "m.joblib"
+    bare.parent.mkdir()
+    shutil.copy(model, bare)  # without its card
+    capsys.readouterr()
+    assert run_cli("predict", "--task", "area", "--data", str(data), "--model", str(bare),
+                   "--out", str(tmp_path / "p.csv")) == 1
+    assert "is a sentiment model" in capsys.readouterr().err
+    areas = write_csv(tmp_path / "a.csv", pd.DataFrame({"text": ["开不了发票", "停电了", "路灯坏了"],
+                                                        "label": ["a5", "B7", "A3"]}))
+    assert run_cli("train", "--task", "area", "--data", str(areas), "--model-out", str(tmp_path / "a.joblib")) == 1
+    err = capsys.readouterr().err
+    assert "must be taxonomy codes" in err and "'B7'" in err and "'A5'" not in err
+    # predicting twice over its own output, with a formula header and numeric labels
+    odd = write_csv(tmp_path / "odd.csv", pd.DataFrame({"text": ["太慢了", "很好"], "label": ["-1", "1"],
+                                                        "=cmd|'/C calc'!A0": ["x", "-5"]}))
+    assert run_cli("predict", "--task", "sentiment", "--data", str(odd), "--out", str(tmp_path / "o1.csv")) == 0
+    assert run_cli("predict", "--task", "sentiment", "--data", str(tmp_path / "o1.csv"),
+                   "--out", str(tmp_path / "o2.csv")) == 0
+    out = pd.read_csv(tmp_path / "o2.csv", dtype=str, encoding="utf-8-sig")
+    assert list(out.columns[:5]) == ["text", "label_input", "'=cmd|'/C calc'!A0", "label_input_2", "confidence_input"]
+    assert list(out["label_input"]) == ["-1", "1"] and list(out["'=cmd|'/C calc'!A0"]) == ["x", "-5"]
