@@ -71,15 +71,29 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     name = path.name.lower()
+    # keep_default_na=False: a text 'N/A', 'NULL' or 'None' is a text (it came out of predict as an
+    # empty cell); empty cells are still empty strings.
     if name.endswith((".xlsx", ".xlsm", ".xls")):
-        return pd.read_excel(path, dtype=str)
+        return _no_duplicate_columns(pd.read_excel(path, dtype=str, keep_default_na=False), path)
     last: Exception | None = None
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            return pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=True)
+            return _no_duplicate_columns(pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False), path)
         except UnicodeDecodeError as exc:
             last = exc
     raise ValueError(f"cannot decode {path} as UTF-8 or GBK: {last}")
+
+
+def _no_duplicate_columns(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Refuse a header that names a column twice: pandas renames the second 'text' to 'text.1' and the
+    first one was used, silently (an empty first 'text' labelled every row from nothing)."""
+    names = [str(c) for c in df.columns]
+    dupes = sorted({n.rsplit(".", 1)[0] for n in names
+                    if "." in n and n.rsplit(".", 1)[1].isdigit() and n.rsplit(".", 1)[0] in names})
+    if dupes:
+        raise ValueError(f"{path.name}: column {', '.join(repr(d) for d in dupes)} appears more than once in the "
+                         "header; rename or remove the copies")
+    return df
 
 
 def _text_series(df: pd.DataFrame, text_col: str) -> pd.Series:
@@ -110,7 +124,7 @@ def read_labelled(
         raise KeyError(f"label column {label_col!r} not found; columns are {list(df.columns)}")
     texts = _text_series(df, text_col)
     labels = df[label_col].astype("string").str.strip()
-    keep = labels.notna() & (labels != "")
+    keep = labels.notna() & (labels != "") & (texts.str.strip() != "")  # (a blank text teaches nothing)
     return texts[keep].tolist(), [str(v) for v in labels[keep].tolist()]
 
 
@@ -422,7 +436,9 @@ def load_model(task: str, model_path: str | Path | None = None,
         except (ValueError, OSError):
             other = None
         if other and other != task:
-            raise ValueError(f"{model_path} is a {other} model (its card {card.name} says so), not {'an' if task == 'area' else 'a'} {task} model")
+            article = "an" if other == "area" else "a"
+            raise ValueError(f"{model_path} is {article} {other} model (its card {card.name} says so), not "
+                             f"{'an' if task == 'area' else 'a'} {task} model")
     try:
         if task == "area":
             return load_area_model(model_path, keywords=keywords)
@@ -497,6 +513,11 @@ def predict(
     else:
         rts = df[request_type_col].tolist() if request_type_col and request_type_col in df.columns else None
         frame = model.predict_frame(texts, rts)[["label", "confidence", "score"]]
+    # A blank text has nothing to label: no label rather than the model's prior (neg 0.51).
+    blank = np.array([not str(t).strip() for t in texts])
+    if blank.any():
+        frame = frame.astype(object)
+        frame.loc[blank, :] = None
     result = df.copy()
     for col in frame.columns:
         if col in result.columns:

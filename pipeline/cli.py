@@ -411,8 +411,8 @@ def evaluate(
     if model is not None:
         _need_file(model)
         if cv:
-            raise UserError("--model and --cv exclude each other: --model evaluates that model on DATA, "
-                            "--cv trains and tests on DATA's folds")
+            raise typer.BadParameter("--model and --cv exclude each other: --model evaluates that model on "
+                                     "DATA, --cv trains and tests on DATA's folds")
     with _busy(f"evaluating the {task.value} model" + (f" ({cv}-fold)" if cv else "")):
         metrics = modeling.evaluate(task.value, data, text_col, label_col, model_path=model, cv=cv,
                                     keywords=_keywords(task), taxonomy=_taxonomy(task))

@@ -565,6 +565,8 @@ def _bomless_utf16(head: bytes) -> list[str]:
 def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
     """(encoding, errors) for a text file, from its bytes (编码识别)."""
     if head.startswith(codecs.BOM_UTF8):
+        if b"\x00" in head:  # (as without a BOM: a NUL in a UTF-8 text is binary data, docs/ingestion.md)
+            raise RejectedFile("not a text table: the file contains binary data (NUL bytes)")
         return ("utf-8-sig", "strict") if _decodes(path, "utf-8-sig") else ("utf-8-sig", "replace")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return ("utf-16", "strict") if _decodes(path, "utf-16") else ("utf-16", "replace")

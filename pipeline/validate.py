@@ -273,8 +273,8 @@ def parse_datetime_column(values: Sequence[str]) -> tuple[list[datetime | None],
 
 def date_error(column: str, value: object, why: str = "") -> str:
     """Quarantine reason for a bad date: ``来电时间 '明天' is not a date (expected …)``."""
-    detail = f"{why}; " if why and why != "unrecognised format" else ""
-    return f"{column} '{echo(value)}' is not a date ({one_line(detail)}{DATE_HINT})"
+    detail = f"{one_line(why)}; " if why and why != "unrecognised format" else ""  # (one_line ate the space)
+    return f"{column} '{echo(value)}' is not a date ({detail}{DATE_HINT})"
 
 
 _MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:份)?$")

@@ -188,3 +188,17 @@ def test_model_commands_refuse_what_would_silently_go_wrong(tmp_path: Path, caps
     out = pd.read_csv(tmp_path / "o2.csv", dtype=str, encoding="utf-8-sig")
     assert list(out.columns[:5]) == ["text", "label_input", "'=cmd|'/C calc'!A0", "label_input_2", "confidence_input"]
     assert list(out["label_input"]) == ["-1", "1"] and list(out["'=cmd|'/C calc'!A0"]) == ["x", "-5"]
+
+
+def test_predict_keeps_words_like_na_refuses_repeated_columns_and_leaves_blank_texts_unlabelled(tmp_path: Path):
+    """The input columns come back as they were ('N/A', 'NULL' came back empty); a header naming
+    'text' twice is refused (the empty first one labelled every row); a blank text gets no label (it
+    got neg 0.51, the model's prior)."""
+    src = write_csv(tmp_path / "in.csv", pd.DataFrame({"text": ["发票开不出来", "  "], "备注": ["N/A", "NULL"]}))
+    predict("sentiment", src, out=tmp_path / "o.csv")
+    out = pd.read_csv(tmp_path / "o.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert list(out["备注"]) == ["N/A", "NULL"]
+    assert out.loc[0, "label"] != "" and (out.loc[1, "label"], out.loc[1, "confidence"]) == ("", "")
+    (tmp_path / "dup.csv").write_text("text,text,label\n,等了两个小时,neg\n,很好,pos\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="'text' appears more than once"):
+        predict("sentiment", tmp_path / "dup.csv", out=tmp_path / "o2.csv")

@@ -305,3 +305,12 @@ def test_xml_spreadsheet_2003_saved_as_xls_is_read(tmp_path: Path) -> None:
         {"工单编号": "2", "来电时间": "跨两列", "来电人姓名": "", "诉求内容": "停电影响生产"},
     ]
     assert table.row_numbers == [3, 5]  # row 4 is blank (skipped by ss:Index) and not data
+
+
+def test_a_nul_byte_rejects_a_utf8_file_with_a_bom_too(tmp_path):
+    """docs/ingestion.md: a NUL byte in a UTF-8 file is binary data — the check was skipped after a BOM,
+    and the NUL reached record_history."""
+    p = tmp_path / "h.csv"
+    p.write_bytes("\ufeff工单编号,诉求内容\nGD1,正常\x00工单\n".encode())
+    with pytest.raises(RejectedFile, match="NUL"):
+        read_table(p, header_hints=["工单编号", "诉求内容"])
