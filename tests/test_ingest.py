@@ -338,3 +338,28 @@ def test_a_run_with_another_hash_salt_is_refused(sqlite_url, monkeypatch):
         monkeypatch.undo()
         hash_salt.cache_clear()
     ensure_schema(sqlite_url)
+
+
+def test_migration_0004_gives_stored_quarantine_rows_their_sheet_and_names_lost_rows(sqlite_url, capsys):
+    """A warehouse of the previous release: its quarantined rows get the sheet their reason names, and a
+    file whose counter says more rows were quarantined than are stored is named (those rows were lost)."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from warehouse.db import get_engine, upgrade
+
+    upgrade(sqlite_url, "0003")
+    eng = get_engine(sqlite_url)
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO ingest_file (file_id, path, file_name, source, sha256, size_bytes, status, "
+                          "rows_in, inserted, updated, unchanged, quarantined, ignored_rows, started_at) VALUES "
+                          "(1, '/x/两周.xlsx', '两周.xlsx', 'hotline', 'ab', 1, 'loaded', 6, 4, 0, 0, 2, 0, :t)"),
+                     {"t": dt.datetime(2026, 10, 3)})
+        conn.execute(text("INSERT INTO quarantine (file_id, source, row_number, raw, reason, status, created_at) "
+                          "VALUES (1, 'hotline', 3, '{}', '[第二周] 来电时间 ''明天'' is not a date', 'open', :t)"),
+                     {"t": dt.datetime(2026, 10, 3)})
+    upgrade(sqlite_url)
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT sheet, row_number FROM quarantine")).one() == ("第二周", 3)
+    assert "两周.xlsx: 1 quarantined row(s) were lost before revision 0004" in capsys.readouterr().err
