@@ -299,11 +299,19 @@ def enrich_feedback(source: str, feedback: pd.DataFrame, record_keys: dict[str, 
     return rows
 
 
+def text_sha1(text: str | None) -> str:
+    """The hash a label correction keeps of the text it was made for."""
+    return hashlib.sha1((text or "").encode("utf-8")).hexdigest()
+
+
 def apply_corrections(rows: list[dict[str, Any]], corrections: dict[str, dict]) -> None:
-    """An analyst's label correction (人工纠正) wins over the model, in place."""
+    """An analyst's label correction (人工纠正) wins over the model, in place — while the text is the one
+    that was corrected (a work order re-delivered with another complaint is labelled anew)."""
     for r in rows:
         corr = corrections.get(r["feedback_id"])
         if not corr:
+            continue
+        if corr.get("text_hash") and corr["text_hash"] != text_sha1(r.get("text")):
             continue
         if corr.get("area"):
             r["area"] = corr.get("area")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from nlp.pii import mask_pii
 from pipeline.config import load_areas
+from pipeline.enrich import text_sha1
 from pipeline.excel import cell_text, write_cell
 from pipeline.ingest import ensure_schema
 from warehouse import load as wl
@@ -126,26 +127,27 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
     f = Feedback.__table__
     applied = 0
     with get_engine(db_url).begin() as conn:
-        known = set()
+        known: dict[str, str] = {}  # feedback id → hash of the text the analyst saw
         for part in wl.chunked([w[1]["feedback_id"] for w in wanted], 900):
-            known |= {fid for (fid,) in conn.execute(select(f.c.feedback_id).where(f.c.feedback_id.in_(part)))}
+            known.update({fid: text_sha1(text) for fid, text in
+                          conn.execute(select(f.c.feedback_id, f.c.text).where(f.c.feedback_id.in_(part)))})
         rows = []
         for excel_row, w in wanted:
             if w["feedback_id"] not in known:
                 errors.append({"row": excel_row, "message": f"feedback_id {w['feedback_id']} is not in the warehouse"})
                 continue
-            rows.append({**w, "corrected_by": who, "corrected_at": now})
+            rows.append({**w, "corrected_by": who, "corrected_at": now, "text_hash": known[w["feedback_id"]]})
         # A correction adds to the one stored before (a sentiment now, the area last week): the fields
         # this row leaves empty keep their earlier correction instead of being erased.
         lc = LabelCorrection.__table__
         before = {}
         for part in wl.chunked([r["feedback_id"] for r in rows], 900):
             before.update({r["feedback_id"]: r for r in conn.execute(
-                select(lc.c.feedback_id, lc.c.area, lc.c.area2, lc.c.sentiment, lc.c.note)
+                select(lc.c.feedback_id, lc.c.area, lc.c.area2, lc.c.sentiment, lc.c.note, lc.c.text_hash)
                 .where(lc.c.feedback_id.in_(part))).mappings()})
         for r in rows:
             old = before.get(r["feedback_id"])
-            if old is not None:
+            if old is not None and old["text_hash"] in (None, r["text_hash"]):  # (for another text: a new start)
                 for col in ("area", "area2", "sentiment", "note"):
                     if r[col] is None:
                         r[col] = old[col]
@@ -199,6 +201,9 @@ def corrections_frame(db_url: str | None):
 
     f, c = Feedback.__table__, LabelCorrection.__table__
     with get_engine(db_url).connect() as conn:
-        rows = conn.execute(select(f.c.text, c.c.area, c.c.area2, c.c.sentiment)
+        rows = conn.execute(select(f.c.text, c.c.area, c.c.area2, c.c.sentiment, c.c.text_hash)
                             .join(c, c.c.feedback_id == f.c.feedback_id)).mappings().all()
-    return pd.DataFrame([dict(r) for r in rows], columns=["text", "area", "area2", "sentiment"])
+    # Only corrections of the text as it is now: a label for a complaint that was since replaced by
+    # another text would teach the next model a wrong pair.
+    keep = [dict(r) for r in rows if r["text_hash"] in (None, text_sha1(r["text"]))]
+    return pd.DataFrame(keep, columns=["text", "area", "area2", "sentiment"])

@@ -363,3 +363,39 @@ def test_migration_0004_gives_stored_quarantine_rows_their_sheet_and_names_lost_
     with eng.connect() as conn:
         assert conn.execute(text("SELECT sheet, row_number FROM quarantine")).one() == ("第二周", 3)
     assert "两周.xlsx: 1 quarantined row(s) were lost before revision 0004" in capsys.readouterr().err
+
+
+def test_a_label_correction_holds_for_the_text_it_was_made_for(sqlite_url, tmp_path):
+    """An analyst corrected order GD500's area. Re-delivered with a new status (same text) it keeps the
+    correction; re-delivered with an entirely different complaint it is labelled anew, and the
+    correction no longer feeds retraining (it would pair the new text with the old label)."""
+    import openpyxl
+
+    from pipeline.labels import corrections_frame, export_labels, import_labels
+
+    ensure_schema(sqlite_url)
+    first = _write_csv(tmp_path / "hotline" / "d1.csv", [_row("GD500", "街道办的工作人员服务很热情，特此表扬")])
+    assert ingest_file(first, None, sqlite_url).inserted == 1
+    export_labels("2026-10", tmp_path / "labels.xlsx", sqlite_url)
+    wb = openpyxl.load_workbook(tmp_path / "labels.xlsx")
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    ws.cell(row=2, column=header.index("更正领域") + 1).value = "A2"
+    wb.save(tmp_path / "labels.xlsx")
+    assert import_labels(tmp_path / "labels.xlsx", sqlite_url)["corrections"] == 1
+
+    def origin() -> tuple:
+        eng = create_engine(resolve_url(sqlite_url))
+        with eng.connect() as conn:
+            got = conn.execute(select(Feedback.area, Feedback.area_origin)).one()
+        eng.dispose()
+        return tuple(got)
+
+    again = _write_csv(tmp_path / "hotline" / "d2.csv", [_row("GD500", "街道办的工作人员服务很热情，特此表扬", status="已办结")])
+    assert ingest_file(again, None, sqlite_url).updated == 1
+    assert origin() == ("A2", "correction") and len(corrections_frame(sqlite_url)) == 1
+    other = _write_csv(tmp_path / "hotline" / "d3.csv",
+                       [_row("GD500", "税务部门多次重复检查，对处罚结果非常不满", status="已办结")])
+    assert ingest_file(other, None, sqlite_url).updated == 1
+    area, how = origin()
+    assert how != "correction" and len(corrections_frame(sqlite_url)) == 0

@@ -279,6 +279,9 @@ class LabelCorrection(Base):
     corrected_by: Mapped[str] = mapped_column(String(64))
     corrected_at: Mapped[dt.datetime] = mapped_column(DateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    # SHA-1 of the (masked) text the analyst corrected: a record re-delivered with another text is
+    # another complaint, and the correction no longer applies to it (nor teaches the next model).
+    text_hash: Mapped[str | None] = mapped_column(String(40))
 
 
 class ReviewQueueItem(Base):
