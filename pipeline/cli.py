@@ -416,6 +416,14 @@ def evaluate(
     with _busy(f"evaluating the {task.value} model" + (f" ({cv}-fold)" if cv else "")):
         metrics = modeling.evaluate(task.value, data, text_col, label_col, model_path=model, cv=cv,
                                     keywords=_keywords(task), taxonomy=_taxonomy(task))
+    conf = metrics.get("confusion") or {}
+    labels, matrix = conf.get("labels") or [], conf.get("matrix") or []
+    truth_only = [lab for i, lab in enumerate(labels) if sum(matrix[i]) and not sum(row[i] for row in matrix)]
+    predicted_only = [lab for i, lab in enumerate(labels) if not sum(matrix[i]) and sum(row[i] for row in matrix)]
+    if truth_only and predicted_only:
+        # (a model that cannot produce the file's labels scores 0 without a word: 0/1 against neg/pos)
+        typer.echo(f"note: the data's labels {', '.join(truth_only)} were never predicted and the predictions "
+                   f"{', '.join(predicted_only)} never occur in the data: are these the model's labels?", err=True)
     if as_json:
         _echo_json(metrics)
     else:

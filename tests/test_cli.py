@@ -175,3 +175,12 @@ def test_a_command_without_subcommand_shows_its_help_as_written(args, capsys):
     assert run_cli(*args) == 2
     err = capsys.readouterr().err
     assert err.startswith("Usage: yingshang") and "error:" not in err and err.count("\n") > 5
+
+
+def test_evaluate_says_when_the_labels_are_not_the_models(tmp_path, capsys):
+    """A file labelled 1/0 evaluated with the shipped neg/neu/pos model scored 0 without a word."""
+    src = tmp_path / "s.csv"
+    src.write_text("text,label\n等了两个小时太慢了,0\n服务很好很热情,1\n", encoding="utf-8")
+    assert run_cli("evaluate", "--task", "sentiment", "--data", str(src), "--json") == 0
+    err = capsys.readouterr().err
+    assert "never predicted" in err and "0, 1" in err
