@@ -851,9 +851,14 @@ _IDENTIFIER_FIELD_HINTS = ("身份证", "证件号", "护照", "银行卡", "银
 # unless the header says the cell is something else about the person (来电人电话, 申请人类型, 监督员编号).
 _PERSON_FIELD_HINTS = ("姓名", "来电人", "监督员", "联系人", "诉求人", "填报人", "留言用户", "留言人", "来信人",
                        "申请人", "投诉人", "举报人", "经办人", "反映人", "当事人", "法定代表人", "法人代表",
-                       "负责人", "户主", "委托人", "代理人", "签名")
-_PERSON_FIELD_NOT = ("类型", "电话", "手机", "号码", "方式", "邮箱", "单位", "企业", "公司", "人数", "数量", "编号",
-                     "时间", "日期", "意见", "内容", "类别", "性别", "年龄")
+                       "负责人", "户主", "委托人", "代理人", "签名", "受理人", "承办人", "办理人", "接线员",
+                       "回访人", "记录人", "联络人", "对接人", "person_name", "caller_name", "contact_name",
+                       "supervisor_name")
+# What the header says the cell is, when it ends with it (单位负责人 and 企业联系人 are people; 来电人电话,
+# 申请人类型, 监督员编号 are not names); a header joining a name and more (联系人及电话) is masked as a name.
+_PERSON_FIELD_NOT = ("类型", "电话", "手机", "号码", "方式", "邮箱", "单位", "企业", "公司", "人数", "数量",
+                     "编号", "时间", "日期", "意见", "内容", "类别", "性别", "年龄", "地址")
+_PERSON_FIELD_JOINED = re.compile(r"[及和与/、]")
 _IP_FIELD = re.compile(r"(?<![A-Za-z])ip(?![A-Za-z])", re.IGNORECASE)
 
 
@@ -894,7 +899,8 @@ def field_kind(name: str) -> str | None:
     if any(h in name for h in _ADDRESS_FIELD_HINTS):
         return "address"
     # (a person's column before an ID column: 您的姓名及身份证号 holds a name the ID rule would keep)
-    if any(h in name for h in _PERSON_FIELD_HINTS) and not any(h in name for h in _PERSON_FIELD_NOT):
+    if any(h in name for h in _PERSON_FIELD_HINTS) and (
+            _PERSON_FIELD_JOINED.search(name) or not name.rstrip("*:：） )").endswith(_PERSON_FIELD_NOT)):
         return "person"
     if any(h in name for h in _IDENTIFIER_FIELD_HINTS):
         return "identifier"

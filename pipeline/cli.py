@@ -59,6 +59,7 @@ class QuarantineStatus(StrEnum):
     open = "open"
     resolved = "resolved"
     superseded = "superseded"
+    dismissed = "dismissed"
     all = "all"
 
 
@@ -477,7 +478,7 @@ def _need_file(path: Path) -> None:
 @quarantine_app.command("list")
 def quarantine_list(
     ctx: typer.Context,
-    status: Annotated[QuarantineStatus, typer.Option("--status", help="open, resolved, superseded or all")]
+    status: Annotated[QuarantineStatus, typer.Option("--status", help="open, resolved, superseded, dismissed or all")]
     = QuarantineStatus.open,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -489,7 +490,7 @@ def quarantine_list(
         _echo_json(rows)
         return
     for r in rows:
-        where = f"{r['file_name']} {'[' + r['sheet'] + '] ' if r.get('sheet') else ''}row {r['row_number']}"
+        where = f"{r['file_name']} row {r['row_number']}"  # (the reason names the sheet: [第二周] …)
         state = f"({r['status']}) " if status is QuarantineStatus.all else ""
         typer.echo(f"#{r['quarantine_id']:<6} {state}{where}: {r['reason']}")
     typer.echo(f"{len(rows)} row(s)")
@@ -524,6 +525,22 @@ def quarantine_retry(
     else:
         typer.echo(f"{summary['loaded']} row(s) loaded, {summary['still_quarantined']} still quarantined"
                    + (f", {summary['superseded']} superseded by a later file" if summary["superseded"] else ""))
+
+
+@quarantine_app.command("dismiss")
+def quarantine_dismiss(
+    ctx: typer.Context,
+    ids: Annotated[list[int], typer.Argument(help="Quarantine ids.")],
+    note: Annotated[str, typer.Option("--note", help="Why (kept with the row's reason).")],
+) -> None:
+    """Close open quarantined rows by hand: their record came in a corrected file, or they are no data."""
+    from pipeline.quarantine import RetryError, dismiss_quarantine
+
+    try:
+        n = dismiss_quarantine(_db(ctx), ids, note)
+    except RetryError as exc:
+        raise UserError(str(exc)) from None
+    typer.echo(f"{n} row(s) dismissed")
 
 
 # --------------------------------------------------------------------------- labels / audit

@@ -118,7 +118,7 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
             errors.append({"row": excel_row, "message": "; ".join(problems)})
             continue
         first_row[fid] = excel_row
-        wanted.append((excel_row, {"feedback_id": fid, "area": area.upper() if area else None,
+        wanted.append((excel_row, {"feedback_id": fid, "_text": get("文本"), "area": area.upper() if area else None,
                                    "area2": area2.upper() if area2 else None,
                                    "sentiment": sentiment.lower() if sentiment else None,
                                    # analysts paste phone numbers into notes too: masked (脱敏)
@@ -127,16 +127,23 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
     f = Feedback.__table__
     applied = 0
     with get_engine(db_url).begin() as conn:
-        known: dict[str, str] = {}  # feedback id → hash of the text the analyst saw
+        known: dict[str, str] = {}  # feedback id → its text in the warehouse now
         for part in wl.chunked([w[1]["feedback_id"] for w in wanted], 900):
-            known.update({fid: text_sha1(text) for fid, text in
-                          conn.execute(select(f.c.feedback_id, f.c.text).where(f.c.feedback_id.in_(part)))})
+            known.update(dict(conn.execute(select(f.c.feedback_id, f.c.text).where(f.c.feedback_id.in_(part))).all()))
         rows = []
         for excel_row, w in wanted:
+            shown = w.pop("_text")
             if w["feedback_id"] not in known:
                 errors.append({"row": excel_row, "message": f"feedback_id {w['feedback_id']} is not in the warehouse"})
                 continue
-            rows.append({**w, "corrected_by": who, "corrected_at": now, "text_hash": known[w["feedback_id"]]})
+            if shown is not None and _same_text(shown) != _same_text(known[w["feedback_id"]]):
+                # The record was re-delivered with another text after the export: the label was chosen
+                # for the text in the workbook, not for this one.
+                errors.append({"row": excel_row, "message": f"the text of {w['feedback_id']} has changed since the "
+                                                            "export; export the labels again and review it anew"})
+                continue
+            rows.append({**w, "corrected_by": who, "corrected_at": now,
+                         "text_hash": text_sha1(known[w["feedback_id"]])})
         # A correction adds to the one stored before (a sentiment now, the area last week): the fields
         # this row leaves empty keep their earlier correction instead of being erased.
         lc = LabelCorrection.__table__
@@ -176,6 +183,12 @@ def import_labels(path: Path, db_url: str | None, who: str = "analyst") -> dict[
 
         refresh_marts_for(db_url, days)
     return {"corrections": applied, "errors": sorted(errors, key=lambda e: e["row"])}
+
+
+def _same_text(text: str | None) -> str:
+    """A text as compared between the workbook and the warehouse: Excel and LibreOffice may change line
+    ends and trailing spaces, and a formula-like text was written with a leading apostrophe."""
+    return " ".join(str(text or "").lstrip("'").split())
 
 
 def _formula_rows(path: Path) -> dict[int, dict[str, str]]:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -72,10 +73,17 @@ def _mask_text(text: str) -> str:
     not found again (138****5678, 张* and 3单元**** are no personal data to the rules), so only the
     newly recognised pieces change. ASCII-only values are left alone: no rule added after version 1 is
     ASCII-only, and checksums and paths (ingest_file.sha256) must not be touched."""
-    if text.isascii() or not pii.might_contain_pii(text):
+    if (text.isascii() and not _LONG_DIGITS.search(text)) or not pii.might_contain_pii(text):
         return text
     new = pii.find_pii(text)
     return pii.mask_matches(text, new) if new else text
+
+
+# (from version 6 an ID-shaped number with a wrong check digit is masked: an ASCII-only value may hold one)
+_LONG_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# A quarantine reason of an earlier version quoted a cell cut before masking: '来来…13812…' kept the
+# first digits of a number. Such a cut run of digits before the ellipsis is masked (version 6).
+_CUT_DIGITS = re.compile(r"\d{4,}…")
 
 
 def remask_value(value: Any, key: str = "") -> Any:
@@ -167,6 +175,8 @@ def _remasked(cols: list[Column], values: Any) -> dict[str, Any]:
             value_new = remask_raw(value)
         else:
             value_new = remask_value(value, col.name)
+        if col.table.name == "quarantine" and col.name == "reason" and isinstance(value_new, str):
+            value_new = _CUT_DIGITS.sub(lambda m: "*" * (len(m.group()) - 1) + "…", value_new)
         if value_new != value:
             new[col.name] = value_new
     return new

@@ -87,7 +87,8 @@ def retry_quarantine(db_url: str | None, ids: list[int] | None = None, *,
     for file_id, qrows in by_file.items():
         source, path, sha = qrows[0]["source"], Path(qrows[0]["path"]), qrows[0]["sha256"]
         wanted = {(r["sheet"] or "", r["row_number"]): r for r in qrows}
-        original = path.is_file() and file_sha256(path) == sha
+        # --from-masked parses the stored copy even when the file is there: rows fixed by hand are in it
+        original = not from_masked and path.is_file() and file_sha256(path) == sha
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         if not original and not from_masked:
             why = (f"the original file is no longer at {path}" if not path.is_file() else
@@ -140,6 +141,27 @@ def retry_quarantine(db_url: str | None, ids: list[int] | None = None, *,
         results.append(result)
     refresh_after(results, db_url)
     return counts
+
+
+def dismiss_quarantine(db_url: str | None, ids: list[int], note: str) -> int:
+    """Close open quarantined rows by hand (status ``dismissed``, the note added to the reason): a row
+    whose record a corrected file has loaded since, or that is no data at all. Returns how many."""
+    engine = get_engine(db_url)
+    q = QuarantineRow.__table__
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    with engine.begin() as conn:
+        rows = {r.quarantine_id: r for r in conn.execute(select(q.c.quarantine_id, q.c.status, q.c.reason)
+                                                        .where(q.c.quarantine_id.in_(ids)))}
+        unknown = [i for i in ids if i not in rows]
+        if unknown:
+            raise RetryError(f"no quarantined row #{', #'.join(map(str, unknown))}")
+        closed = [i for i in ids if rows[i].status != "open"]
+        if closed:
+            raise RetryError(f"quarantined row #{', #'.join(map(str, closed))} is {rows[closed[0]].status}, not open")
+        for i in ids:
+            conn.execute(q.update().where(q.c.quarantine_id == i).values(
+                status="dismissed", resolved_at=now, reason=_with_note(rows[i].reason, f"dismissed: {note}")))
+    return len(ids)
 
 
 def _with_note(reason: str, note: str) -> str:

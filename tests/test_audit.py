@@ -253,3 +253,15 @@ def test_hex_ids_in_exports_are_not_phone_numbers(tmp_path) -> None:
     (tmp_path / "page.html").write_text(f'<tr data-id="{fid}"><td>{fid}</td></tr>', encoding="utf-8")
     hits = audit_exports([tmp_path])
     assert [h["where"] for h in hits] == ["labels.xlsx:待复核标注!R1C2"], hits
+
+
+def test_a_bare_name_in_a_name_column_is_found(warehouse) -> None:
+    """A name column holding a name in clear (a header the masking did not know, or a value written by
+    hand) has no pattern free text could find: the audit judges it by the column or key name."""
+    eng = get_engine(warehouse)
+    f, sr = Feedback.__table__, SourceRecord.__table__
+    with eng.begin() as conn:
+        conn.execute(update(f).where(f.c.feedback_id == "fb000001").values(person_name_masked="王建国"))
+        conn.execute(update(sr).where(sr.c.record_key == "rk000004").values(payload={"单位负责人": "李秀英"}))
+    hits = [h for h in audit_pii(warehouse, []) if h["kind"] == "person_name"]
+    assert {h["where"].split(".")[0] for h in hits} >= {"feedback", "source_record"}, hits

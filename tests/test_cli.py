@@ -12,7 +12,7 @@ from tests.conftest import run_cli
 COMMANDS = [
     ["db", "upgrade"], ["db", "grant-analyst"], ["sample"], ["ingest"], ["run"], ["clues"],
     ["ledger", "export"], ["ledger", "import"], ["report"], ["train"], ["evaluate"], ["predict"],
-    ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["labels", "export"],
+    ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["quarantine", "dismiss"], ["labels", "export"],
     ["labels", "import"], ["audit", "pii"], ["summary"], ["marts", "refresh"],
 ]
 

@@ -262,6 +262,8 @@ def test_mask_ip(value: str | None, masked: str | None) -> None:
      ("住址", "address"), ("address_masked", "address"), ("诉求内容", None), ("description", None),
      ("留言用户", "person"), ("来信人", "person"), ("申请人", "person"), ("来电人姓名", "person"),
      ("监督员", "person"), ("来电人电话", None), ("申请人类型", None), ("监督员编号", None), ("身份证号", "identifier"),
+     ("企业联系人", "person"), ("单位负责人", "person"), ("联系人及电话", "person"), ("受理人", "person"),
+     ("person_name_masked", "person"), ("负责人电话", None),
      ("工单编号", None)],
 )
 def test_field_kind(name: str, kind: str | None) -> None:

@@ -45,6 +45,9 @@ def _plant_old_rows(url: str) -> None:
             file_id=1, source="questionnaire", row_number=9, raw={"来自IP": IP, "序号": "9"},
             reason="提交答卷时间 '410105199001011234' is not a date", status="open",  # version 6: a mistyped ID
             created_at=dt.datetime(2026, 10, 3)))
+        conn.execute(insert(QuarantineRow.__table__).values(  # version 6: ASCII-only, and a cut number
+            file_id=1, source="hotline", row_number=10, raw={"来电时间": "410105199001011234"},
+            reason="来电时间 '来来来回拨号码13812…' is not a date", status="open", created_at=dt.datetime(2026, 10, 3)))
         conn.execute(delete(WarehouseMeta.__table__).where(WarehouseMeta.key == META_KEY))
 
 
@@ -75,6 +78,8 @@ def test_old_rows_are_masked_once_on_the_next_run(db_url) -> None:
         assert changes == {"事发地址": ["郑东新区祥润花园3号楼***", "祥润花园5号楼***"], "工单状态": ["办理中", "已办结"]}
         raw = conn.scalar(select(QuarantineRow.raw).where(QuarantineRow.row_number == 9))
         assert raw == {"来自IP": "171.8.*.*(河南-郑州)", "序号": "9"}
+        assert conn.execute(select(QuarantineRow.raw, QuarantineRow.reason).where(QuarantineRow.row_number == 10)
+                            ).one() == ({"来电时间": "410105********1234"}, "来电时间 '来来来回拨号码*****…' is not a date")
         assert conn.scalar(select(QuarantineRow.reason).where(QuarantineRow.row_number == 9)) \
             == "提交答卷时间 '410105********1234' is not a date"
         assert conn.scalar(select(WarehouseMeta.value).where(WarehouseMeta.key == META_KEY)) == str(MASKING_VERSION)

@@ -43,8 +43,8 @@ def upgrade() -> None:
     for name, n in lost:
         # (stderr, not logging: the command line configures no log handler, and this must be seen)
         print(f"warning: {name}: {n} quarantined row(s) were lost before revision 0004 (two sheets' rows "
-              "with one row number); deliver the file again under another name to quarantine them",
-              file=sys.stderr)
+              "with one row number); export the file again (a byte-identical copy is skipped as loaded) or "
+              "re-enter those rows to quarantine them", file=sys.stderr)
 
 
 def downgrade() -> None:
