@@ -305,7 +305,9 @@ def load_area_model(
             return obj
         if isinstance(obj, dict) and "estimator" in obj:
             return AreaModel(**obj)
-        if type(obj).__name__ == "SentimentModel" or getattr(obj, "meta", {}).get("task") == "sentiment":
+        classes = {str(c) for c in getattr(obj, "classes_", ())}
+        if type(obj).__name__ == "SentimentModel" or getattr(obj, "meta", {}).get("task") == "sentiment" \
+                or (classes and classes <= {"neg", "neu", "pos"}):
             # (a bare estimator is wrapped, but a model of the other task must not be: it would label
             # every text with neg/pos as an "area", silently — its card may not have been copied along)
             raise TypeError(f"{target} is a sentiment model, not an area model")

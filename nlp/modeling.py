@@ -67,7 +67,12 @@ MODEL_FORMAT_VERSION = 1
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV (utf-8, utf-8-sig, else GB18030/GBK; ``.gz`` ok) or an Excel sheet as strings."""
-    path = Path(path)
+    df = _read_table(Path(path))
+    df.attrs["path"] = str(path)
+    return df
+
+
+def _read_table(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     name = path.name.lower()
@@ -78,28 +83,43 @@ def read_table(path: str | Path) -> pd.DataFrame:
     last: Exception | None = None
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            return _no_duplicate_columns(pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False), path)
+            df = pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False)
         except UnicodeDecodeError as exc:
             last = exc
+            continue
+        df.attrs["encoding"] = enc
+        return _no_duplicate_columns(df, path)
     raise ValueError(f"cannot decode {path} as UTF-8 or GBK: {last}")
 
 
 def _no_duplicate_columns(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Refuse a header that names a column twice: pandas renames the second 'text' to 'text.1' and the
-    first one was used, silently (an empty first 'text' labelled every row from nothing)."""
-    names = [str(c) for c in df.columns]
-    dupes = sorted({n.rsplit(".", 1)[0] for n in names
-                    if "." in n and n.rsplit(".", 1)[1].isdigit() and n.rsplit(".", 1)[0] in names})
-    if dupes:
-        raise ValueError(f"{path.name}: column {', '.join(repr(d) for d in dupes)} appears more than once in the "
-                         "header; rename or remove the copies")
+    """Note the header's repeated names (pandas renames the second 'text' to 'text.1', so 'Q1.1' in the
+    file and a renamed copy look alike: the header is read again as it is) in ``df.attrs``; a command
+    refuses them when it uses such a column (:func:`_check_columns_used`)."""
+    if path.name.lower().endswith((".xlsx", ".xlsm", ".xls")):
+        raw = pd.read_excel(path, dtype=str, header=None, nrows=1, keep_default_na=False)
+    else:
+        raw = pd.read_csv(path, dtype=str, header=None, nrows=1, keep_default_na=False,
+                          encoding=df.attrs.get("encoding", "utf-8-sig"))
+    names = [str(v).strip() for v in raw.iloc[0].tolist()] if len(raw) else []
+    df.attrs["duplicate_columns"] = sorted({n for n in names if n and names.count(n) > 1})
     return df
 
 
+def _check_columns_used(df: pd.DataFrame, used: Sequence[str], path: str | Path) -> None:
+    """Refuse using a column whose name the header repeats: the first copy would be used silently
+    (an empty first 'text' labelled every row from nothing). Unused repeats (two 备注) are fine."""
+    bad = [c for c in used if c in df.attrs.get("duplicate_columns", ())]
+    if bad:
+        raise ValueError(f"{Path(path).name}: column {', '.join(repr(c) for c in bad)} appears more than once in "
+                         "the header; rename or remove the copies")
+
+
 def _text_series(df: pd.DataFrame, text_col: str) -> pd.Series:
+    parts = [c.strip() for c in text_col.split("+")] if text_col not in df.columns else [text_col]
+    _check_columns_used(df, parts, df.attrs.get("path", "file"))
     if text_col in df.columns:
         return df[text_col].fillna("").astype(str)
-    parts = [c.strip() for c in text_col.split("+")]
     missing = [c for c in parts if c not in df.columns]
     if len(parts) < 2 or missing:
         raise KeyError(f"text column {text_col!r} not found; columns are {list(df.columns)}")
@@ -122,6 +142,7 @@ def read_labelled(
     df = read_table(path)
     if label_col not in df.columns:
         raise KeyError(f"label column {label_col!r} not found; columns are {list(df.columns)}")
+    _check_columns_used(df, [label_col], path)
     texts = _text_series(df, text_col)
     labels = df[label_col].astype("string").str.strip()
     keep = labels.notna() & (labels != "") & (texts.str.strip() != "")  # (a blank text teaches nothing)
@@ -314,18 +335,27 @@ def _check_model_out(model_out: Path, data: Path) -> None:
     if model_out.suffix.lower() == ".json":
         raise ValueError(f"--model-out {model_out}: a model file must not end in .json (its card is written "
                          "beside it as <name>.json); use e.g. .joblib")
-    if model_out.exists() and data.exists() and model_out.resolve() == data.resolve():
+    if model_out.exists() and data.exists() and (model_out.resolve() == data.resolve()
+                                                 or model_out.stat().st_ino == data.stat().st_ino):
         raise ValueError(f"--model-out {model_out} is the training data file")
     card = model_out.with_suffix(".json")
-    if card.exists():
-        try:
-            is_card = "task" in json.loads(card.read_text(encoding="utf-8")) and \
-                json.loads(card.read_text(encoding="utf-8")).get("file") == model_out.name
-        except (ValueError, OSError, AttributeError):
-            is_card = False
-        if not is_card:
-            raise ValueError(f"{card} exists and is not the card of {model_out.name}: the model card would "
-                             "replace it; choose another --model-out")
+    if model_out.exists() and not model_out.is_dir() and not _is_our_card(card, model_out):
+        # Only a model this command wrote (its card beside it names it) is replaced: any other file at
+        # that path (a data file, a model of someone else) would be lost.
+        raise ValueError(f"--model-out {model_out} exists and is not a model written by 'yingshang train' "
+                         "(no card beside it names it); choose a new path or remove the file")
+    if card.exists() and not _is_our_card(card, model_out):
+        raise ValueError(f"{card} exists and is not the card of {model_out.name}: the model card would "
+                         "replace it; choose another --model-out")
+
+
+def _is_our_card(card: Path, model_out: Path) -> bool:
+    """``card`` is the JSON card that `train` wrote for ``model_out``."""
+    try:
+        data = json.loads(card.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return False
+    return isinstance(data, dict) and "task" in data and data.get("file") == model_out.name
 
 
 # Sentiment labels that mean the canonical ones whatever their case (Neg, NEG, Positive are not folded:

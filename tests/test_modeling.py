@@ -202,3 +202,30 @@ def test_predict_keeps_words_like_na_refuses_repeated_columns_and_leaves_blank_t
     (tmp_path / "dup.csv").write_text("text,text,label\n,等了两个小时,neg\n,很好,pos\n", encoding="utf-8")
     with pytest.raises(ValueError, match="'text' appears more than once"):
         predict("sentiment", tmp_path / "dup.csv", out=tmp_path / "o2.csv")
+
+
+def test_columns_and_model_paths_are_checked_as_the_file_has_them(tmp_path: Path):
+    """Re-test of the fixes: headers Q1 and Q1.1 are two columns (pandas' renaming made them look like a
+    copy); two 备注 columns that are not used are fine; --model-out onto a data file that is not the
+    training file was overwritten (exit 0); a bare sentiment estimator was used for areas."""
+    import joblib
+
+    data = _sentiment_file(tmp_path / "s.csv")
+    df = pd.read_csv(data, dtype=str)
+    df["Q1"], df["Q1.1"] = "a", "b"
+    df.to_csv(tmp_path / "q.csv", index=False)
+    (tmp_path / "q.csv").write_text((tmp_path / "q.csv").read_text(encoding="utf-8").replace(
+        "text,label,Q1,Q1.1", "text,label,备注,备注"), encoding="utf-8")
+    train("sentiment", tmp_path / "q.csv", model_out=tmp_path / "m.joblib")  # two 备注, unused: fine
+    victim = write_csv(tmp_path / "victim.csv", pd.DataFrame({"text": ["x"], "label": ["neg"]}))
+    with pytest.raises(ValueError, match="not a model written by"):
+        train("sentiment", data, model_out=victim)
+    assert victim.read_text(encoding="utf-8").startswith("text,label")
+    train("sentiment", data, model_out=tmp_path / "m.joblib")  # its own model: replaced
+    bare = tmp_path / "bare.joblib"
+    joblib.dump(joblib.load(tmp_path / "m.joblib").estimator, bare)
+    with pytest.raises(ValueError, match="is a sentiment model"):
+        predict("area", data, model_path=bare, out=tmp_path / "p.csv")
+    q = write_csv(tmp_path / "q2.csv", pd.DataFrame({"text": ["太慢了"], "Q1": ["a"], "Q1.1": ["b"]}))
+    predict("sentiment", q, out=tmp_path / "p2.csv")
+    assert list(pd.read_csv(tmp_path / "p2.csv", encoding="utf-8-sig").columns[:3]) == ["text", "Q1", "Q1.1"]
