@@ -580,12 +580,14 @@ def labels_import(
 def audit_pii(
     ctx: typer.Context,
     exports: Annotated[list[Path] | None, typer.Option("--exports", help="Export files or folders to scan too.")] = None,
+    more: Annotated[list[Path] | None, typer.Argument(
+        help="More export files or folders (`--exports A B` scans both).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Scan every table, view and export for personal data; exit 1 on any hit."""
     from pipeline.audit import audit_pii as run_audit
 
-    hits = run_audit(_db(ctx), exports or [])
+    hits = run_audit(_db(ctx), [*(exports or []), *(more or [])])
     if as_json:
         _echo_json({"hits": hits, "count": len(hits)})
     else:

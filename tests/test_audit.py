@@ -265,3 +265,13 @@ def test_a_bare_name_in_a_name_column_is_found(warehouse) -> None:
         conn.execute(update(sr).where(sr.c.record_key == "rk000004").values(payload={"单位负责人": "李秀英"}))
     hits = [h for h in audit_pii(warehouse, []) if h["kind"] == "person_name"]
     assert {h["where"].split(".")[0] for h in hits} >= {"feedback", "source_record"}, hits
+
+
+def test_exports_after_one_flag_are_all_scanned(warehouse, tmp_path, capsys) -> None:
+    """`audit pii --exports A B` refused B ('unexpected extra argument'); both are scanned now."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (b / "x.csv").write_text(f"text\n请回电{PHONE}\n", encoding="utf-8")
+    assert run_cli("--db", warehouse, "audit", "pii", "--exports", str(a), str(b), "--json") == 1
+    assert json.loads(capsys.readouterr().out)["count"] >= 1
