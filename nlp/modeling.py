@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import logging
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,8 @@ from nlp.sentiment import (
     learn_request_prior,
     load_sentiment_model,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "TASKS",
@@ -79,6 +82,9 @@ def _read_table(path: Path) -> pd.DataFrame:
     # keep_default_na=False: a text 'N/A', 'NULL' or 'None' is a text (it came out of predict as an
     # empty cell); empty cells are still empty strings.
     if name.endswith((".xlsx", ".xlsm", ".xls")):
+        sheets = pd.ExcelFile(path).sheet_names
+        if len(sheets) > 1:
+            log.warning("%s: only the first sheet (%s) is read, %d more ignored", path.name, sheets[0], len(sheets) - 1)
         return _no_duplicate_columns(pd.read_excel(path, dtype=str, keep_default_na=False), path)
     last: Exception | None = None
     for enc in ("utf-8-sig", "gb18030"):
@@ -145,7 +151,10 @@ def read_labelled(
     _check_columns_used(df, [label_col], path)
     texts = _text_series(df, text_col)
     labels = df[label_col].astype("string").str.strip()
-    keep = labels.notna() & (labels != "") & (texts.str.strip() != "")  # (a blank text teaches nothing)
+    has_label = labels.notna() & (labels != "")
+    keep = has_label & (texts.str.strip() != "")  # (a blank text teaches nothing)
+    if int((has_label & ~keep).sum()):
+        log.warning("%s: %d labelled row(s) without text skipped", Path(path).name, int((has_label & ~keep).sum()))
     return texts[keep].tolist(), [str(v) for v in labels[keep].tolist()]
 
 

@@ -229,3 +229,20 @@ def test_columns_and_model_paths_are_checked_as_the_file_has_them(tmp_path: Path
     q = write_csv(tmp_path / "q2.csv", pd.DataFrame({"text": ["太慢了"], "Q1": ["a"], "Q1.1": ["b"]}))
     predict("sentiment", q, out=tmp_path / "p2.csv")
     assert list(pd.read_csv(tmp_path / "p2.csv", encoding="utf-8-sig").columns[:3]) == ["text", "Q1", "Q1.1"]
+
+
+def test_what_a_command_leaves_out_is_said(tmp_path: Path, caplog):
+    """Rows with a label but no text were dropped without a word (n=349 of 374), and a workbook's other
+    sheets were ignored silently: both are said on stderr (a warning)."""
+    import logging
+
+    rows = pd.DataFrame({"text": ["太慢了", "", "很好", "一般"], "label": ["neg", "pos", "pos", "neu"]})
+    path = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        rows.to_excel(xw, sheet_name="标注", index=False)
+        rows.to_excel(xw, sheet_name="旧", index=False)
+    with caplog.at_level(logging.WARNING, logger="nlp.modeling"):
+        res = evaluate("sentiment", path)
+    assert res["n"] == 3
+    text = caplog.text
+    assert "1 labelled row(s) without text skipped" in text and "only the first sheet (标注) is read, 1 more" in text
