@@ -68,6 +68,18 @@ def _key_rule(key: str) -> Callable[[str], str | None] | None:
     return pii.field_mask(key)
 
 
+# Space-joined word lists (feedback.tokens, problem_clue.keywords) were cut from masked texts: the name
+# rules read them out of context ('经办人 杨桥 街道' → 经办人 杨*), so only what is personal data as a
+# single word (a phone, an ID number) is masked there. (Every upgrade before this one garbled such
+# tokens; found in session 8 when a place name in the tokens moved a clue.)
+_WORD_LIST_COLUMNS = frozenset({"tokens", "keywords"})
+
+
+def _mask_words(text: str) -> str:
+    new = [m for m in pii.find_pii(text) if m.kind != "person_name"] if pii.might_contain_pii(text) else []
+    return pii.mask_matches(text, new) if new else text
+
+
 def _mask_text(text: str) -> str:
     """A stored free text with what later versions find masked too. What an earlier version masked is
     not found again (138****5678, 张* and 3单元**** are no personal data to the rules), so only the
@@ -173,6 +185,8 @@ def _remasked(cols: list[Column], values: Any) -> dict[str, Any]:
     for col, value in zip(cols, values, strict=True):
         if isinstance(col.type, JSON) and isinstance(value, str):
             value_new = remask_raw(value)
+        elif col.name in _WORD_LIST_COLUMNS and isinstance(value, str):
+            value_new = _mask_words(value)
         else:
             value_new = remask_value(value, col.name)
         if col.table.name == "quarantine" and col.name == "reason" and isinstance(value_new, str):
