@@ -48,7 +48,7 @@ def get_quarantined(db_url: str | None, quarantine_id: int) -> dict[str, Any]:
 
 
 class RetryError(Exception):
-    """A retry that cannot be done as asked (an unknown quarantine id)."""
+    """A retry or dismissal that cannot be done as asked (an unknown or closed quarantine id)."""
 
 
 def retry_quarantine(db_url: str | None, ids: list[int] | None = None, *,
@@ -60,7 +60,7 @@ def retry_quarantine(db_url: str | None, ids: list[int] | None = None, *,
     the masked copy kept in the quarantine parses, but hashes of masked phone numbers and names are
     not the real ones (a supervisor report keyed by its writer's name would load a second time).
     A row whose record a later file has loaded meanwhile (a corrected re-delivery) is not loaded over
-    it: it is marked ``superseded``. Returns the counts and, per id given, what happened.
+    it: it is marked ``superseded``. Returns the counts: loaded, still_quarantined, superseded.
     """
     ensure_schema(db_url)
     engine = get_engine(db_url)
