@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""Grouping quality of the problem clues (问题线索归并质量) on the five sets of docs/clues.md.
+"""Grouping quality of the problem clues (问题线索归并质量) on the seven sets of docs/clues.md.
 
     .venv/bin/python benchmarks/clue_quality.py                       # shipped config/clues.yaml
     .venv/bin/python benchmarks/clue_quality.py --set similarity_threshold=0.18 --detail
 
 Sets: the fixture month of tests/test_clues.py (seed 7, planted + held-out problems), the held-out
-set tests/data/clue_holdout.csv, and three `yingshang sample` months (seed 7 2026-10 = the demo
+sets tests/data/clue_holdout.csv, clue_holdout_2a.csv and clue_holdout_2b.csv, and three `yingshang sample` months (seed 7 2026-10 = the demo
 month, seed 3 2026-10, seed 11 2026-03), generated once under ``--data`` together with their
 candidates (parsed, masked, tokenized and classified by the shipped area model; sentiment from the
 request type). For every planted problem: F1 of the clue holding most of its candidate members; per
@@ -132,16 +132,17 @@ def main(argv: list[str] | None = None) -> int:
     clues, members = build_clues(cands, "2025-10", None, cfg)
     quality, _ = tc.grouping_quality(members, clues, planted, noise)
     results["fixture"] = {p: q["f1"] for p, q in quality.items()}
-    frame, planted, noise = th.holdout_frame()
-    cands = select_candidates(frame, cfg, month="2025-11")
-    _, members = build_clues(cands, "2025-11", None, cfg)
-    results["held-out"], _ = th.holdout_quality(members, planted, noise)
+    for name, path in zip(("held-out", "held-out-2a", "held-out-2b"), th.ALL_HOLDOUTS, strict=True):
+        frame, planted, noise = th.holdout_frame(path)
+        cands = select_candidates(frame, cfg, month="2025-11")
+        _, members = build_clues(cands, "2025-11", None, cfg)
+        results[name], _ = th.holdout_quality(members, planted, noise)
     for name, seed, month in SAMPLE_MONTHS:
         cands, planted = sample_candidates(args.data, name, seed, month)
         results[name] = sample_quality(cands, planted, month, cfg)
     for name, f1 in results.items():
         v = np.array(list(f1.values()))
-        print(f"{name:11s} mean {v.mean():.3f}  lowest {v.min():.2f}  under 0.8: {(v < 0.8).sum()} of {len(v)}")
+        print(f"{name:12s} mean {v.mean():.3f}  lowest {v.min():.2f}  under 0.8: {(v < 0.8).sum()} of {len(v)}")
         if args.detail:
             print("            " + " ".join(f"{p}:{x:.2f}" for p, x in f1.items()))
     return 0
