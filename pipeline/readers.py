@@ -540,6 +540,49 @@ _MARKUP_START = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|table|\?x
                            re.IGNORECASE | re.DOTALL)
 
 
+class _Gb18030SigDecoder(codecs.IncrementalDecoder):
+    """GB18030 after an optional UTF-8 byte-order mark (a GBK file some tool marked as UTF-8)."""
+
+    def __init__(self, errors: str = "strict") -> None:
+        super().__init__(errors)
+        self._inner = codecs.getincrementaldecoder("gb18030")(errors)
+        self._head: bytes | None = b""
+
+    def decode(self, input: bytes, final: bool = False) -> str:
+        if self._head is not None:
+            self._head += bytes(input)
+            if len(self._head) < len(codecs.BOM_UTF8) and not final:
+                return ""
+            data, self._head = self._head, None
+            input = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+        return self._inner.decode(input, final)
+
+    def reset(self) -> None:
+        self._inner.reset()
+        self._head = b""
+
+
+GB18030_SIG = "yingshang-gb18030-sig"
+
+
+def _gb18030_sig_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    body = bytes(data)
+    body = body[len(codecs.BOM_UTF8):] if body.startswith(codecs.BOM_UTF8) else body
+    return codecs.decode(body, "gb18030", errors), len(data)
+
+
+def _search_codec(name: str) -> codecs.CodecInfo | None:
+    if name.replace("_", "-") != GB18030_SIG:
+        return None
+    gb = codecs.lookup("gb18030")
+    return codecs.CodecInfo(name=GB18030_SIG, encode=gb.encode, decode=_gb18030_sig_decode,
+                            incrementalencoder=gb.incrementalencoder, incrementaldecoder=_Gb18030SigDecoder,
+                            streamreader=gb.streamreader, streamwriter=gb.streamwriter)
+
+
+codecs.register(_search_codec)
+
+
 def _decodes(path: Path, encoding: str) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     try:
@@ -567,7 +610,19 @@ def detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
     if head.startswith(codecs.BOM_UTF8):
         if b"\x00" in head:  # (as without a BOM: a NUL in a UTF-8 text is binary data, docs/ingestion.md)
             raise RejectedFile("not a text table: the file contains binary data (NUL bytes)")
-        return ("utf-8-sig", "strict") if _decodes(path, "utf-8-sig") else ("utf-8-sig", "replace")
+        if _decodes(path, "utf-8-sig"):
+            return "utf-8-sig", "strict"
+        # A GBK export that some tool prefixed with a UTF-8 BOM: read as UTF-8 every Chinese character
+        # would become U+FFFD and the rows would load as garbage.
+        if _decodes(path, GB18030_SIG):
+            return GB18030_SIG, "strict"
+        sample = head[len(codecs.BOM_UTF8):_BLOCK]
+        bad = sample.decode("utf-8", errors="replace").count("\ufffd")
+        if bad <= max(2, len(sample) // 1000):  # a handful of broken bytes in a UTF-8 export
+            return "utf-8-sig", "replace"
+        raise RejectedFile("text encoding unclear: the file starts with a UTF-8 byte-order mark but is "
+                           f"neither UTF-8 nor GB18030/GBK ({bad} undecodable characters in the first "
+                           f"{_mb(len(sample))}); save it again as UTF-8")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return ("utf-16", "strict") if _decodes(path, "utf-16") else ("utf-16", "replace")
     if b"\x00" in head:

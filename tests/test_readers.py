@@ -314,3 +314,31 @@ def test_a_nul_byte_rejects_a_utf8_file_with_a_bom_too(tmp_path):
     p.write_bytes("\ufeff工单编号,诉求内容\nGD1,正常\x00工单\n".encode())
     with pytest.raises(RejectedFile, match="NUL"):
         read_table(p, header_hints=["工单编号", "诉求内容"])
+
+
+def test_a_gbk_file_behind_a_utf8_bom_is_read_as_gbk(tmp_path):
+    """Some tools put a UTF-8 byte-order mark before a GBK export; it was read as UTF-8 with every
+    Chinese character replaced by U+FFFD, so under English headers the rows loaded as garbage."""
+    import codecs
+
+    p = tmp_path / "gbk_bom.csv"
+    p.write_bytes(codecs.BOM_UTF8 + (HEADER + ROWS).encode("gbk"))
+    [table] = read_table(p, header_hints=HINTS)
+    assert table.header == ["工单编号", "来电时间", "来电人姓名", "诉求内容"]
+    assert [r["诉求内容"] for r in table.rows] == ["营业执照变更要跑三次", "停电影响生产"]
+    english = tmp_path / "gbk_bom_en.csv"
+    english.write_bytes(codecs.BOM_UTF8 + "order_id,text\nGD001,停电影响生产\n".encode("gbk"))
+    [table] = read_table(english, header_hints=["order_id", "text"])
+    assert table.rows == [{"order_id": "GD001", "text": "停电影响生产"}]
+
+
+def test_a_utf8_bom_before_text_of_another_encoding_is_rejected(tmp_path):
+    """Neither UTF-8 nor GB18030 behind the BOM (Shift-JIS text and bytes GB18030 cannot read): the
+    file is refused with its reason, not loaded as replacement characters."""
+    import codecs
+
+    p = tmp_path / "other.csv"
+    body = ("工单编号,诉求内容\n" + "".join(f"GD{i},停電影響生產經營\n" for i in range(40))).encode("shift_jis", errors="ignore")
+    p.write_bytes(codecs.BOM_UTF8 + body + b"\x80\xff" * 50)
+    with pytest.raises(RejectedFile, match="byte-order mark"):
+        read_table(p, header_hints=["工单编号", "诉求内容"])
