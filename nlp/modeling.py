@@ -10,8 +10,12 @@ Everything is deterministic: fixed ``random_state`` in the folds and the models.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as _dt
+import gzip
 import hashlib
+import io
 import json
 import logging
 import re
@@ -69,7 +73,8 @@ MODEL_FORMAT_VERSION = 1
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (utf-8, utf-8-sig, else GB18030/GBK; ``.gz`` ok) or an Excel sheet as strings."""
+    """Read a CSV (UTF-8 with or without BOM, else GB18030/GBK, UTF-16 with BOM; comma, tab or ';';
+    ``.gz`` ok) or an Excel sheet as strings."""
     df = _read_table(Path(path))
     df.attrs["path"] = str(path)
     return df
@@ -86,16 +91,49 @@ def _read_table(path: Path) -> pd.DataFrame:
         if len(sheets) > 1:
             log.warning("%s: only the first sheet (%s) is read, %d more ignored", path.name, sheets[0], len(sheets) - 1)
         return _no_duplicate_columns(pd.read_excel(path, dtype=str, keep_default_na=False), path)
-    last: Exception | None = None
-    for enc in ("utf-8-sig", "gb18030"):
+    data = path.read_bytes()
+    if name.endswith(".gz"):
         try:
-            df = pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False)
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path.name}: not a readable gzip file ({exc})") from None
+    text, enc = _decode_text(data, path)
+    sep = _sniff_separator(text, tab_first=name.endswith((".tsv", ".tsv.gz")) or enc == "utf-16")
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+    df.attrs["raw_header"] = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    return _no_duplicate_columns(df, path)
+
+
+def _decode_text(data: bytes, path: Path) -> tuple[str, str]:
+    """The file's text and its encoding: UTF-16 by its BOM, else strict UTF-8, else strict GB18030 (a
+    GBK export, with or without a UTF-8 BOM some tool put in front of it)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
-            last = exc
+            raise ValueError(f"{path.name}: starts as UTF-16 but does not decode as UTF-16 ({exc.reason} at byte "
+                             f"{exc.start}); save it as CSV UTF-8") from None
+    if b"\x00" in data[:65536]:
+        raise ValueError(f"{path.name}: not a text table (it contains NUL bytes: UTF-16 without a byte-order mark, "
+                         "or a binary file); save it as CSV UTF-8")
+    body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return body.decode(enc), enc
+        except UnicodeDecodeError:
             continue
-        df.attrs["encoding"] = enc
-        return _no_duplicate_columns(df, path)
-    raise ValueError(f"cannot decode {path} as UTF-8 or GBK: {last}")
+    raise ValueError(f"{path.name}: the text is neither UTF-8 nor GB18030/GBK; save it as CSV UTF-8")
+
+
+def _sniff_separator(text: str, *, tab_first: bool = False) -> str:
+    """The header line's separator: a tab when it has tabs and no commas (Excel's 'Unicode text', a .tsv),
+    ';' likewise (a European-locale CSV), else ','."""
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if "\t" in first and ("," not in first or tab_first):
+        return "\t"
+    if ";" in first and "," not in first:
+        return ";"
+    return ","
 
 
 def _no_duplicate_columns(df: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -104,10 +142,9 @@ def _no_duplicate_columns(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     refuses them when it uses such a column (:func:`_check_columns_used`)."""
     if path.name.lower().endswith((".xlsx", ".xlsm", ".xls")):
         raw = pd.read_excel(path, dtype=str, header=None, nrows=1, keep_default_na=False)
+        names = [str(v).strip() for v in raw.iloc[0].tolist()] if len(raw) else []
     else:
-        raw = pd.read_csv(path, dtype=str, header=None, nrows=1, keep_default_na=False,
-                          encoding=df.attrs.get("encoding", "utf-8-sig"))
-    names = [str(v).strip() for v in raw.iloc[0].tolist()] if len(raw) else []
+        names = [str(v).strip() for v in df.attrs.get("raw_header", [])]
     df.attrs["duplicate_columns"] = sorted({n for n in names if n and names.count(n) > 1})
     return df
 

@@ -64,6 +64,26 @@ def test_classification_metrics_exact_shape():
     assert set(classification_metrics(["neg"], ["neg"])) == EVAL_KEYS
 
 
+def test_read_labelled_other_exports_of_the_same_table(tmp_path: Path):
+    """What Excel and other tools write for one table: a GBK file behind a UTF-8 BOM (read as GB18030
+    it kept the BOM as '锘' in the first header, so the text column was 'not found'), Excel's 'Unicode
+    text' (UTF-16, tab-separated: 'cannot decode'), a ';'-separated CSV (one column)."""
+    import codecs
+
+    body = "text,label\n厂里三天停电两次,A3\n房产证五年没下来,A4\n"
+    files = {
+        "gbk_bom.csv": codecs.BOM_UTF8 + body.encode("gbk"),
+        "unicode.txt": body.replace(",", "\t").encode("utf-16"),
+        "semi.csv": body.replace(",", ";").encode("utf-8"),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        assert read_labelled(tmp_path / name, "text", "label") == (["厂里三天停电两次", "房产证五年没下来"], ["A3", "A4"]), name
+    (tmp_path / "nul.csv").write_bytes(body.encode("utf-16-le"))
+    with pytest.raises(ValueError, match="NUL bytes"):
+        read_labelled(tmp_path / "nul.csv", "text", "label")
+
+
 def test_read_labelled_encodings_gz_xlsx_and_joined_columns(tmp_path: Path):
     df = pd.DataFrame({"留言主题": ["停电问题", "办证难"], "留言详情": ["厂里三天停电两次", "房产证五年没下来"],
                        "一级分类": ["A3", "A4"]})
