@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import re
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -350,6 +351,12 @@ def train(
     labels = normalise_labels(task, labels, taxonomy)
     if len(set(labels)) < 2:
         raise ValueError(f"need at least two labels to train, found {sorted(set(labels))}")
+    if task == "sentiment" and "neg" not in labels:
+        # The model would run, but no feedback it labels would ever be 'neg': the clue list
+        # (selection.negative_labels in config/clues.yaml) would get no negative feedback from it.
+        log.warning("no label of %s is 'neg' (or Negative, 负面, 消极): the monthly clue list selects "
+                    "feedback labelled neg (selection.negative_labels in config/clues.yaml); labels found: %s",
+                    Path(path).name, ", ".join(sorted(set(labels))[:10]))
     texts = [mask_pii(t) for t in texts]  # a model file is copied around: no phone number in its vocabulary
     model = train_model(task, texts, labels, keywords=keywords)
     counts = pd.Series(labels).value_counts().sort_index()
@@ -404,20 +411,23 @@ def _is_our_card(card: Path, model_out: Path) -> bool:
     return isinstance(data, dict) and "task" in data and data.get("file") == model_out.name
 
 
-# Sentiment labels that mean the canonical ones whatever their case (Neg, NEG, Positive are not folded:
-# only case differs from neg/neu/pos).
+# Sentiment labels the models know (the monthly clue list selects neg: config/clues.yaml), and the
+# names files commonly give them. Any other label stays the file's own (a model of 满意/不满意).
 _SENTIMENT_CANON = {"neg", "neu", "pos"}
+_SENTIMENT_NAMES = {"negative": "neg", "positive": "pos", "neutral": "neu", "负面": "neg", "正面": "pos",
+                    "中性": "neu", "消极": "neg", "积极": "pos", "中立": "neu"}
 
 
 def normalise_labels(task: str, labels: Sequence[str], taxonomy: Sequence[str] | None = None, *,
                      strict: bool = True) -> list[str]:
     """Labels as the models know them: sentiment neg/neu/pos whatever their case (Neg and neg were two
-    classes); area labels must be codes of the taxonomy (cli.md), case-folded (a1 → A1), else refused
+    classes) or name (Negative, 负面, 消极 …); area labels must be codes of the taxonomy (cli.md), case-folded (a1 → A1), else refused
     naming them (``strict``; evaluating a model on other labels is allowed) — ``taxonomy``: the codes
     of config/areas.yaml (without it, area labels are only stripped)."""
-    out = [str(v).strip() for v in labels]
+    # NFKC: full-width Ａ２ (a Chinese input method's) is A2.
+    out = [unicodedata.normalize("NFKC", str(v)).strip() for v in labels]
     if task == "sentiment":
-        return [v.lower() if v.lower() in _SENTIMENT_CANON else v for v in out]
+        return [v.lower() if v.lower() in _SENTIMENT_CANON else _SENTIMENT_NAMES.get(v.lower(), v) for v in out]
     codes = {str(c).upper(): str(c) for c in (taxonomy or ())}
     if not codes:
         return out

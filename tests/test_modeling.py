@@ -266,3 +266,18 @@ def test_what_a_command_leaves_out_is_said(tmp_path: Path, caplog):
     assert res["n"] == 3
     text = caplog.text
     assert "1 labelled row(s) without text skipped" in text and "only the first sheet (标注) is read, 1 more" in text
+
+
+def test_sentiment_label_names_and_full_width_codes_are_folded(tmp_path: Path, caplog):
+    """'Negative'/'负面'/'消极' were classes of their own: a model trained on them never said 'neg', so the
+    monthly clue list (selection.negative_labels: [neg]) got no negative feedback from it, silently.
+    Full-width 'Ａ２' (a Chinese input method's) was refused as 'not a taxonomy code'."""
+    from nlp.modeling import normalise_labels
+
+    assert normalise_labels("sentiment", ["Negative", "负面", "消极", "POSITIVE", "正面", "中性", "满意"]) == \
+        ["neg", "neg", "neg", "pos", "pos", "neu", "满意"]
+    assert normalise_labels("area", ["Ａ２", "ｚ", " a3 "], ["A1", "A2", "A3", "Z"]) == ["A2", "Z", "A3"]
+    data = _sentiment_file(tmp_path / "s.csv", neg="不满意", pos="满意")
+    with caplog.at_level("WARNING"):
+        train("sentiment", data, "text", "label", tmp_path / "m.joblib")
+    assert "no label of s.csv is 'neg'" in caplog.text
