@@ -582,7 +582,8 @@ def predict(
     keywords: Mapping[str, Sequence[str]] | None = None,
     request_type_col: str | None = None,
 ) -> int:
-    """Label every row of a file and write ``out`` (CSV, UTF-8 with BOM so Excel opens it).
+    """Label every row of a file and write ``out`` (CSV, UTF-8 with BOM so Excel opens it; an
+    ``.xlsx`` name writes a workbook).
 
     Returns the number of rows written.
 
@@ -591,6 +592,8 @@ def predict(
     ``<name>_input``. Sentiment uses ``request_type_col`` (诉求类型) when given and present.
     """
     _check_task(task)
+    if Path(out).suffix.lower() in (".xls", ".json", ".joblib", ".pkl", ".parquet"):
+        raise ValueError(f"--out {Path(out).name}: predictions are written as .csv (or as an .xlsx workbook)")
     df = read_table(path)
     texts = _text_series(df, text_col).tolist()
     model = load_model(task, model_path, keywords)
@@ -616,6 +619,9 @@ def predict(
         result[col] = frame[col].to_numpy()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".xlsx", ".xlsm"):
+        _write_workbook(result, out)
+        return len(result)
     # Texts from the public can start with = + - @ (or tab/CR): a spreadsheet opening this CSV would
     # run them as formulas, so such cells get a leading apostrophe (OWASP CSV-injection advice).
     for i in range(result.shape[1]):  # (by position: a file may repeat a column name)
@@ -625,6 +631,27 @@ def predict(
     result.columns = [_csv_safe(str(c)) for c in result.columns]  # a header is a cell too
     result.to_csv(out, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return len(result)
+
+
+def _write_workbook(result: pd.DataFrame, out: Path) -> None:
+    """The predictions as an .xlsx (one sheet): every text cell is written as a string, never as a
+    formula or link, so no escaping is needed; the header is frozen."""
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(str(out), {"strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False}) as wb:
+        ws = wb.add_worksheet("predictions")
+        for j, name in enumerate(result.columns):
+            ws.write_string(0, j, str(name))
+        for i, row in enumerate(result.itertuples(index=False, name=None), start=1):
+            for j, v in enumerate(row):
+                if v is None or (isinstance(v, float) and v != v):
+                    continue
+                if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+                    ws.write_number(i, j, float(v))
+                else:
+                    ws.write_string(i, j, str(v))
+        ws.freeze_panes(1, 0)
 
 
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")

@@ -437,7 +437,7 @@ def evaluate(
 def predict(
     task: Annotated[Task, typer.Option("--task", help="area or sentiment")],
     data: Annotated[Path, typer.Option("--data", help="CSV/XLSX with a text column.")],
-    out: Annotated[Path, typer.Option("--out", help="CSV to write: input columns plus label, confidence.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write (or .xlsx for a workbook): input columns plus label, confidence.")],
     text_col: Annotated[str, typer.Option("--text-col", help="Text column.")] = "text",
     model: Annotated[Path | None, typer.Option("--model", help="Model to use (else the shipped one).")] = None,
 ) -> None:

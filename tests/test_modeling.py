@@ -281,3 +281,19 @@ def test_sentiment_label_names_and_full_width_codes_are_folded(tmp_path: Path, c
     with caplog.at_level("WARNING"):
         train("sentiment", data, "text", "label", tmp_path / "m.joblib")
     assert "no label of s.csv is 'neg'" in caplog.text
+
+
+def test_predict_writes_a_workbook_when_asked_for_one(tmp_path: Path):
+    """--out p.xlsx wrote CSV text into a file named .xlsx (Excel: 'file format or extension is not
+    valid'). Now a workbook whose cells are strings, never formulas; other suffixes are refused."""
+    import openpyxl
+
+    data = write_csv(tmp_path / "d.csv", pd.DataFrame({"text": ["=1+1 停电三天了", "服务很好"], "id": ["-1", "7"]}))
+    assert predict("sentiment", data, out=tmp_path / "p.xlsx") == 2
+    ws = openpyxl.load_workbook(tmp_path / "p.xlsx").active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("text", "id", "label")
+    assert rows[1][0] == "=1+1 停电三天了" and ws.cell(2, 1).data_type == "s"  # a string, not a formula
+    assert rows[1][2] in {"neg", "neu", "pos"} and isinstance(rows[1][3], float)
+    with pytest.raises(ValueError, match="written as .csv"):
+        predict("sentiment", data, out=tmp_path / "p.xls")
