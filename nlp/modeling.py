@@ -560,7 +560,8 @@ def evaluate(
         raise ValueError(f"no labelled rows in {path}")
     labels = normalise_labels(task, labels, taxonomy, strict=bool(cv))
     if cv:
-        pred = cross_validated_predictions(task, texts, labels, cv, keywords=keywords)
+        # The texts `train` would fit on (masked): the estimate is of the model `train` makes.
+        pred = cross_validated_predictions(task, [mask_pii(t) for t in texts], labels, cv, keywords=keywords)
     else:
         model = load_model(task, model_path, keywords)
         pred = model.predict(texts)
