@@ -312,7 +312,8 @@ def clues(
         n = len(summary["orphaned"])
         typer.echo(f"note: {n} ledger item(s) of {month} no longer have a clue of their own (their complaints now "
                    f"belong to other clues); they are kept as they are, check them in the ledger: "
-                   f"{', '.join(summary['orphaned'][:5])}{' …' if n > 5 else ''}", err=True)
+                   f"{', '.join(summary['orphaned'][:50])}{f' … ({n - 50} more)' if n > 50 else ''}; "
+                   "those being worked on stay in the workbook, marked 重建后其投诉已归入其他线索", err=True)
 
 
 @ledger_app.command("export")
@@ -339,9 +340,12 @@ def ledger_import(
     if as_json:
         _echo_json(report)
     else:
-        typer.echo(f"{report['accepted']} change(s) accepted, {len(report['errors'])} row(s) refused")
+        typer.echo(f"{report['accepted']} change(s) accepted on {report['items_changed']} item(s), "
+                   f"{len(report['errors'])} row(s) refused, {len(report['warnings'])} note(s)")
         for err in report["errors"]:
             typer.echo(f"row {err['row']}: {err['message']}", err=True)
+        for note in report["warnings"]:
+            typer.echo(f"note: {note['message']}", err=True)
     raise typer.Exit(1 if report["errors"] else 0)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -26,9 +27,18 @@ from typing import Any
 import pandas as pd
 import xlsxwriter
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from pipeline.clues import SOURCE_NAMES_ZH, SOURCE_ORDER
-from pipeline.ledger_rules import EDITABLE_FIELDS, FOLLOWUPS, STATUSES, edit_fingerprint
+from pipeline.ledger_rules import (
+    EDITABLE_FIELDS,
+    FIELD_NAMES_ZH,
+    FOLLOWUPS,
+    ROW_CHECK_FIELDS,
+    STATUSES,
+    edit_fingerprint,
+    row_check,
+)
 from pipeline.readers import unescape_ooxml
 
 SUMMARY_SHEET = "汇总"
@@ -65,6 +75,9 @@ AREA_COLUMNS: list[tuple[str, str, float, str]] = [
     # hidden: the people-owned fields as exported (ledger_rules.edit_fingerprint), so that an import
     # can tell a row the department left alone from one it edited
     ("导出校验", "export_hash", 14, "hidden"),
+    # hidden: which item this row was exported for, and its system-owned text (ledger_rules.row_check):
+    # an id overtyped with another item's, or a retyped 问题标题/分级, is seen on import
+    ("行校验", "row_check", 18, "hidden"),
 ]
 # Header → ledger field, for reading back (aliases accepted: people retype headers).
 HEADER_FIELDS = {
@@ -72,6 +85,7 @@ HEADER_FIELDS = {
     "整改措施": "measures", "整改进展": "progress", "状态": "status", "回访结果": "followup",
     "回访情况": "followup", "版本": "version", "版本号": "version", "更新时间": "updated_at",
     "指标领域": "area_label", "问题标题": "title", "月份": "month", "导出校验": "export_hash",
+    "行校验": "row_check", "问题描述": "description", "分级": "grade",
     # what people retype the headers as
     "当前状态": "status", "整改状态": "status", "办理状态": "status", "整改期限": "deadline", "完成时限": "deadline",
     "整改时间": "deadline", "责任部门": "responsible_unit", "牵头单位": "responsible_unit", "整改单位": "responsible_unit",
@@ -237,6 +251,7 @@ def _area_rows(clues: pd.DataFrame | None, ledger: pd.DataFrame | None, labels: 
         if "recurring" in rows.columns else None
     rows["overdue_zh"] = rows["overdue"].map(lambda v: "是" if v is True or v == 1 else "否")
     rows["export_hash"] = [edit_fingerprint(r) for r in rows[list(EDITABLE_FIELDS)].to_dict("records")]
+    rows["row_check"] = [row_check(r) for r in rows[["clue_id", *ROW_CHECK_FIELDS]].to_dict("records")]
     return rows
 
 
@@ -316,6 +331,16 @@ def write_clue_workbook(path: str | Path, month: str, clues: pd.DataFrame, membe
     """Write the month's 问题线索清单: 汇总, one sheet per area, 线索明细 and 填表说明."""
     labels = _area_labels(areas)
     rows = _area_rows(clues, ledger, labels)
+    if ledger is not None and len(ledger) and len(clues):
+        # Items a rebuild no longer produces a clue for (their complaints went to other clues) but that
+        # people are working on: they stay on the list the department works through, marked as such.
+        gone = ledger[~ledger["clue_id"].astype(str).isin(set(clues["clue_id"].astype(str)))]
+        worked = gone[(gone["status"] != "已销号") & ((gone["status"] != "待交办")
+                                                     | gone["edited_fields"].map(lambda v: bool(v) if isinstance(v, list) else not _blank(v)))]
+        if len(worked):
+            extra = _area_rows(None, worked, labels)
+            extra["sources_zh"] = "（重建后其投诉已归入其他线索）"
+            rows = pd.concat([rows, extra[rows.columns.intersection(extra.columns)]], ignore_index=True)
     w = _Writer(path, _stamp(month))
     ws_sum = w.wb.add_worksheet(SUMMARY_SHEET)
     area_list = _areas_in_order(areas, rows)
@@ -437,64 +462,201 @@ def write_ledger_workbook(path: str | Path, ledger: pd.DataFrame, areas: list[di
     w.close()
 
 
+# Our own sheets without ledger rows: skipped without a word when they hold no 线索编号 header.
+_OWN_SHEETS = (SUMMARY_SHEET, DETAIL_SHEET, NOTE_SHEET)
+_MAX_COLUMNS = 200  # columns read from a sheet (ours has 25); a stray cell at XFD1048576 is ignored
+_TEXT_FIELDS = ("responsible_unit", "measures", "progress", "status", "followup")
+_FORMAT_CHARS = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")  # zero-width and other invisible marks
+
+
+def _sparse_grid(ws: Any) -> tuple[list[list[Any]], dict[tuple[int, int], Any]]:
+    """The sheet's values as rows (to the last row holding a value), from the cells that exist.
+
+    ``ws.iter_rows`` walks the whole max_row × max_column rectangle and creates a cell for every
+    coordinate: one stray value at XFD1048576 in a 190 KB file took 24 GB. The cells the file holds
+    are in ``ws._cells`` (openpyxl's store, stable since 2.x); formulas are returned separately.
+    """
+    values: dict[tuple[int, int], Any] = {}
+    for (r, c), cell in ws._cells.items():
+        if c <= _MAX_COLUMNS and cell.value is not None and cell.value != "":
+            values[(r, c)] = cell.value
+    if not values:
+        return [], {}
+    height = max(r for r, _ in values)
+    width = max(c for _, c in values)
+    grid: list[list[Any]] = [[None] * width for _ in range(height)]
+    for (r, c), v in values.items():
+        grid[r - 1][c - 1] = v
+    for rng in ws.merged_cells.ranges:  # a merged 责任单位 over rows 3–5 is meant for all three
+        if rng.min_row > height or rng.min_col > width:
+            continue
+        top = grid[rng.min_row - 1][rng.min_col - 1]
+        for r in range(rng.min_row, min(rng.max_row, height) + 1):
+            for c in range(rng.min_col, min(rng.max_col, width) + 1):
+                grid[r - 1][c - 1] = top
+    return grid, values
+
+
+def _formula_cells(path: str | Path) -> dict[str, dict[tuple[int, int], str]]:
+    """Per sheet, the cells holding a formula (=1+1), read without cached values."""
+    wb = load_workbook(str(path), data_only=False)
+    try:
+        out: dict[str, dict[tuple[int, int], str]] = {}
+        for ws in wb.worksheets:
+            out[ws.title] = {k: v.value for k, v in ws._cells.items()
+                             if k[1] <= _MAX_COLUMNS and v.data_type == "f" and isinstance(v.value, str)}
+        return out
+    finally:
+        wb.close()
+
+
+def _cell_as_text(v: Any, number_format: str | None) -> Any:
+    """A value typed into a text column as the department saw it: 0.5 formatted as % is '50%', a date
+    is 2026-11-05, 3.0 is '3'. (Numbers and dates could not be stored in these text columns.)"""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d") if v.time() == datetime.min.time() else v.strftime("%Y-%m-%d %H:%M")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, (int, float)):
+        if number_format and "%" in number_format:
+            return f"{v * 100:g}%"
+        return str(int(v)) if float(v).is_integer() else f"{v:g}"
+    return str(v)
+
+
 def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
     """Read the area sheets of a returned ledger or clue workbook.
 
     Returns one row per data row with ``sheet``, ``excel_row`` (the row number Excel shows) and the
     ledger fields found by header (clue_id, responsible_unit, deadline, measures, progress, status,
-    followup, version, export_hash …); headers are matched loosely (整改措施（必填）, 当前状态, a line
-    break typed into a header). Merged cells count for every row they cover. Sheets without a
-    线索编号 header in their first ten rows (汇总, 线索明细, 说明) are not read.
+    followup, version, export_hash, row_check …); headers are matched loosely (整改措施（必填）, 当前状态,
+    a line break typed into a header). Merged cells count for every row they cover. A sheet is read
+    when a 线索编号 header is in its first ten rows, whatever the sheet is called.
 
-    What cannot be taken is listed in ``df.attrs["problems"]`` (``{"row", "sheet", "clue_id",
-    "error"}``), never dropped silently: a column that reads like an editable one but is not
-    (责任单位2), a row with edits but no 线索编号 (a problem typed in by hand), a sheet with data but no
-    header found. A workbook with no readable sheet at all raises ``ValueError``.
+    What cannot be taken is listed, never dropped silently. ``df.attrs["problems"]`` (rows refused:
+    ``{"row", "sheet", "clue_id", "error"}``): a row with edits but no 线索编号 (a problem typed in by
+    hand), a formula cell without a computed value, a sheet with ledger-like columns but no 线索编号.
+    ``df.attrs["warnings"]`` (same shape; nothing refused, but something in the file is not taken): a
+    column that is not a ledger column but holds text (备注), a second column for one field (整改情况
+    beside 整改进展: the exported header wins), a sheet without a 线索编号 header. A workbook with no
+    readable sheet at all raises ``ValueError``.
     """
-    wb = load_workbook(str(path), data_only=True)  # (not read-only: merged cells are needed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        wb = load_workbook(str(path), data_only=True)  # (not read-only: merged cells are needed)
+    # A number typed into the date-formatted 整改时限 column (20261105) is not a date serial: openpyxl
+    # turns it into #VALUE! and says so in a warning, which keeps the number.
+    # (The warning names the cell but not its sheet: a coordinate seen with two numbers is left alone.)
+    typed: dict[str, set[str]] = {}
+    for w in caught:
+        m = re.search(r"Cell ([A-Z]+[0-9]+) is marked as a date but the serial value (\S+) is outside", str(w.message))
+        if m:
+            typed.setdefault(m.group(1), set()).add(m.group(2).removesuffix(".0"))
+    typed_numbers = {k: next(iter(v)) for k, v in typed.items() if len(v) == 1}
+    formulas: dict[str, dict[tuple[int, int], str]] | None = None
     out: list[dict] = []
     problems: list[dict] = []
+    notes: list[dict] = []
     read_sheets = 0
+
+    def problem(sheet: str, row: int | None, msg: str, *, warning: bool = False) -> None:
+        (notes if warning else problems).append({"row": row, "sheet": sheet, "clue_id": None, "error": msg})
+
     try:
         for ws in wb.worksheets:
-            if ws.title in (SUMMARY_SHEET, DETAIL_SHEET, NOTE_SHEET):
-                continue
-            grid = [list(r) for r in ws.iter_rows(values_only=True)]
-            for rng in ws.merged_cells.ranges:  # a merged 责任单位 over rows 3–5 is meant for all three
-                top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(grid) else None
-                for r in range(rng.min_row, min(rng.max_row, len(grid)) + 1):
-                    for c in range(rng.min_col, rng.max_col + 1):
-                        if c - 1 < len(grid[r - 1]):
-                            grid[r - 1][c - 1] = top
+            grid, present = _sparse_grid(ws)
             header_row, mapping = None, {}
             for r_idx, values in enumerate(grid[:10], start=1):
                 names = [_header_key(unescape_ooxml(str(v))) if v is not None else "" for v in values]
                 if "线索编号" in names or "台账编号" in names:
                     header_row = r_idx
-                    mapping = {i: HEADER_FIELDS[n] for i, n in enumerate(names) if n in HEADER_FIELDS}
-                    known = set(HEADER_FIELDS) | {h for h, _, _, _ in AREA_COLUMNS}
-                    for n in names:
-                        if n and n not in known and _EDIT_LIKE.search(n):
-                            problems.append({"row": r_idx, "sheet": ws.title, "clue_id": None,
-                                             "error": f"第{r_idx}行（{ws.title}）：列「{n}」不是台账的列，其中的修改不会导入；"
-                                                      f"请使用导出时的列名（{'、'.join(h for h, _, _, k in AREA_COLUMNS if k.startswith('edit'))}）"})
                     break
+            first = str(grid[0][0]) if grid and grid[0] and grid[0][0] is not None else ""
+            # Our summary and notes, however renamed (总表, 说明): their first cell says what they are.
+            own = ws.title in _OWN_SHEETS or first.endswith("（汇总）") or first.startswith(("问题台账", "填表说明"))
             if header_row is None:
-                if any(v not in (None, "") for row in grid for v in row):
-                    problems.append({"row": None, "sheet": ws.title, "clue_id": None,
-                                     "error": f"工作表「{ws.title}」的前10行里没有「线索编号」列，整张表未导入"})
+                if not own and grid:
+                    edit_like = any(_EDIT_LIKE.search(_header_key(str(v))) for row in grid[:10] for v in row
+                                    if isinstance(v, str))
+                    problem(ws.title, None, f"工作表「{ws.title}」的前10行里没有「线索编号」列，整张表未导入"
+                            + ("" if edit_like else "（若只是说明或备注，可忽略）"), warning=not edit_like)
                 continue
-            read_sheets += 1
+            # Columns: the exported header wins over an alias (整改情况 beside 整改进展); one field, one column.
+            by_field: dict[str, list[int]] = {}
+            for i, n in enumerate(names):
+                if n in HEADER_FIELDS:
+                    by_field.setdefault(HEADER_FIELDS[n], []).append(i)
+            if not any(f in EDITABLE_FIELDS for f in by_field) and own:
+                continue  # 线索明细: a list of clue ids, nothing to edit
+            exported = {h: f for h, f, _, _ in AREA_COLUMNS}
+            col_has_data = {i: any(i < len(row) and row[i] not in (None, "") for row in grid[header_row:])
+                            for i in range(len(names))}
+            for field, cols in by_field.items():
+                preferred = [i for i in cols if exported.get(names[i]) == field] or cols[:1]
+                keep = preferred[0]
+                mapping[keep] = field
+                for i in cols:
+                    if i != keep and col_has_data.get(i):
+                        problem(ws.title, header_row,
+                                f"第{header_row}行（{ws.title}）：列「{names[i]}」和列「{names[keep]}」都是"
+                                f"{FIELD_NAMES_ZH.get(field, field)}，按「{names[keep]}」导入，「{names[i]}」列的内容未导入；"
+                                "请把内容填在导出时的列里", warning=field not in EDITABLE_FIELDS)
+            known = set(HEADER_FIELDS) | {h for h, _, _, _ in AREA_COLUMNS}
+            for i, n in enumerate(names):
+                edit_like = bool(_EDIT_LIKE.search(n))
+                if n and n not in known and (edit_like or col_has_data.get(i)):
+                    problem(ws.title, header_row,
+                            f"第{header_row}行（{ws.title}）：列「{n}」不是台账的列，其中的内容不会导入"
+                            + (f"；请使用导出时的列名（{'、'.join(h for h, _, _, k in AREA_COLUMNS if k.startswith('edit'))}）"
+                               if edit_like else ""), warning=not edit_like)
             edit_cols = [i for i, f in mapping.items() if f in EDITABLE_FIELDS]
+            if not edit_cols:
+                continue  # 线索明细 and other lists of clue ids: nothing to edit
+            read_sheets += 1
             for r_idx, values in enumerate(grid[header_row:], start=header_row + 1):
                 rec: dict[str, Any] = {"sheet": ws.title, "excel_row": r_idx}
+                bad_formula = None
                 for i, field in mapping.items():
                     v = values[i] if i < len(values) else None
+                    if v is None and field in EDITABLE_FIELDS and (r_idx, i + 1) not in present:
+                        if formulas is None:
+                            formulas = _formula_cells(path)
+                        f_text = formulas.get(ws.title, {}).get((r_idx, i + 1))
+                        if f_text:
+                            bad_formula = (field, f_text)
+                    if field == "deadline" and v == "#VALUE!":
+                        v = typed_numbers.get(f"{get_column_letter(i + 1)}{r_idx}", v)
+                    if field in _TEXT_FIELDS and not isinstance(v, str) and v is not None:
+                        cell = ws._cells.get((r_idx, i + 1))
+                        v = _cell_as_text(v, getattr(cell, "number_format", None))
                     if isinstance(v, str):
                         # a CR typed in Excel arrives as _x000D_ (OOXML escape): read it as Excel shows it
-                        v = unescape_ooxml(v).strip()
+                        v = _FORMAT_CHARS.sub("", unescape_ooxml(v)).strip()
                     rec[field] = None if v == "" else v
-                if rec.get("clue_id") or rec.get("item_id"):
+                key = rec.get("clue_id") or rec.get("item_id")
+                if bad_formula and key:
+                    field, f_text = bad_formula
+                    problems.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
+                                     "error": f"第{r_idx}行（{ws.title}），线索编号 {key}：{FIELD_NAMES_ZH.get(field, field)}是公式"
+                                              f"「{f_text[:40]}」，文件里没有它的计算结果，本行未导入；请改为文字"})
+                    continue
+                check = rec.get("row_check")
+                if key and isinstance(check, str) and re.fullmatch(r"[0-9a-f]{16}", check):
+                    if row_check({"clue_id": key})[:8] != check[:8]:
+                        problems.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
+                                         "error": f"第{r_idx}行（{ws.title}），线索编号 {key}：这一行导出时是另一个线索编号"
+                                                  "（编号被改动，或只对部分列排序、粘贴过），为免把修改记到别的条目上，本行未导入；"
+                                                  "请撤销排序或改回原编号后再导入"})
+                        continue
+                    if row_check(rec)[8:] != check[8:]:
+                        notes.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
+                                      "error": f"第{r_idx}行（{ws.title}），线索编号 {key}：问题标题、问题描述、分级由系统生成，"
+                                               "本行对它们的改动不会导入（如需调整分级或说明，请写在整改措施或整改进展里）"})
+                if key:
                     out.append(rec)
                 elif any(not _blank(values[i]) for i in edit_cols if i < len(values)):
                     problems.append({"row": r_idx, "sheet": ws.title, "clue_id": None,
@@ -504,14 +666,16 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
         wb.close()
     if read_sheets == 0:
         raise ValueError("没有找到含「线索编号」列的工作表：请使用 yingshang ledger export / clues 导出的台账填写")
-    cols = ["sheet", "excel_row", "clue_id", "item_id", "month", "area_label", "title", "responsible_unit",
-            "deadline", "measures", "progress", "status", "followup", "version", "updated_at", "export_hash"]
+    cols = ["sheet", "excel_row", "clue_id", "item_id", "month", "area_label", "title", "description", "grade",
+            "responsible_unit", "deadline", "measures", "progress", "status", "followup", "version", "updated_at",
+            "export_hash", "row_check"]
     df = pd.DataFrame(out)
     for c in cols:
         if c not in df.columns:
             df[c] = None
     df = df[cols + [c for c in df.columns if c not in cols]]
     df.attrs["problems"] = problems
+    df.attrs["warnings"] = notes
     return df
 
 

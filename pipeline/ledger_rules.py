@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
@@ -59,7 +60,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 LEDGER_COLUMNS = [
     "item_id", "clue_id", "month", "area", "title", "description", "grade", "responsible_unit",
     "deadline", "measures", "progress", "status", "followup", "followup_at", "closed_at", "overdue",
-    "edited_fields", "version", "created_at", "updated_at",
+    "edited_fields", "last_import", "version", "created_at", "updated_at",
 ]
 EVENT_COLUMNS = ["item_id", "at", "who", "field", "from_value", "to_value", "note"]
 
@@ -71,7 +72,8 @@ DEFAULTED_FIELDS = ("responsible_unit", "deadline")
 FIELD_NAMES_ZH = {
     "responsible_unit": "责任单位", "deadline": "整改时限", "measures": "整改措施", "progress": "整改进展",
     "status": "状态", "followup": "回访结果", "title": "问题标题", "description": "问题描述",
-    "grade": "分级", "area": "指标领域", "month": "月份", "item": "台账条目",
+    "grade": "分级", "area": "指标领域", "month": "月份", "item": "台账条目", "clue_id": "线索编号",
+    "item_id": "台账编号", "version": "版本", "export_hash": "导出校验", "row_check": "行校验",
 }
 
 
@@ -91,6 +93,25 @@ def edit_fingerprint(values: dict[str, Any]) -> str:
         v = _parse_deadline_quiet(v) if f == "deadline" else _norm(v)
         parts.append("" if v is None else (v.isoformat() if isinstance(v, date) else str(v)))
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+# System-owned text a department might retype (问题标题, 问题描述, 分级): covered by the hidden 行校验.
+ROW_CHECK_FIELDS = ("title", "description", "grade")
+
+
+def _sha(text: str, n: int = 8) -> str:
+    import hashlib
+
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:n]
+
+
+def row_check(values: dict[str, Any]) -> str:
+    """The hidden 行校验 of an exported row: 8 hex digits of its 线索编号 and 8 of its system-owned
+    text (:data:`ROW_CHECK_FIELDS`). On import, the first half tells an id overtyped with another
+    item's id (or a column sorted apart from the rest) from the row it was exported as; the second,
+    a retyped 问题标题 or 分级, which the import does not take."""
+    text = "\x1f".join("" if _text(values.get(f)) is None else str(_text(values.get(f))) for f in ROW_CHECK_FIELDS)
+    return _sha(str(_text(values.get("clue_id")) or "")) + _sha(text)
 
 
 def _parse_deadline_quiet(v: Any) -> date | None:
@@ -135,6 +156,20 @@ def _norm(v: Any) -> Any:
     if isinstance(v, str):
         return v.strip()
     return v
+
+
+_CHOICE_NOISE = re.compile(r"[\s\u3000。．.，,、;；:：\[\]［］【】()（）\"'“”‘’]")
+_TRADITIONAL = str.maketrans("訪辦銷號滿實換", "访办销号满实换")
+
+
+def choice_text(v: Any) -> Any:
+    """A status or follow-up as typed, read as one of the choices where it plainly is one: spaces,
+    punctuation and brackets dropped, full-width and traditional characters folded ('整改 中',
+    '［整改中］', '已整改,待回访', '已銷號'). Anything else is returned as it was (and refused by name)."""
+    if not isinstance(v, str):
+        return v
+    folded = _CHOICE_NOISE.sub("", unicodedata.normalize("NFKC", v)).translate(_TRADITIONAL)
+    return folded if folded in STATUSES or folded in FOLLOWUPS else v
 
 
 def _text(v: Any) -> str | None:
@@ -229,7 +264,7 @@ def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: date
                 "description": c.description, "grade": c.grade, "responsible_unit": c.responsible_unit,
                 "deadline": _norm(c.deadline), "measures": None, "progress": None, "status": "待交办",
                 "followup": None, "followup_at": None, "closed_at": None, "overdue": False,
-                "edited_fields": [], "version": 1, "created_at": now, "updated_at": now,
+                "edited_fields": [], "last_import": None, "version": 1, "created_at": now, "updated_at": now,
             })
             events.append(_event(cid, now, who, "status", None, "待交办", note))
             continue
@@ -256,7 +291,9 @@ def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: date
     return led.reset_index(drop=True), events
 
 
-_DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{4})(\d{2})(\d{2})")
+_DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?|(\d{4})(\d{2})(\d{2})")
+# A time of day copied along with the date (2026-11-05 00:00:00, 2026-11-05T00:00) says nothing more.
+_TIME_SUFFIX = re.compile(r"(?:[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$")
 
 
 def _parse_deadline(v: Any) -> date | None:
@@ -272,7 +309,7 @@ def _parse_deadline(v: Any) -> date | None:
     elif isinstance(v, (int, float)) and not isinstance(v, bool) and 36526 <= v < 73051:
         d = (pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(v))).date()  # Excel serial, General format
     else:
-        text = str(v).strip()
+        text = _TIME_SUFFIX.sub("", unicodedata.normalize("NFKC", str(v)).strip())  # ２０２６－１１－０５
         m = _DATE_TEXT.fullmatch(text)
         if not m:
             raise ValueError(f"整改时限「{v}」不是带年份的日期（例：2026-11-20 或 2026年11月20日）")
@@ -286,12 +323,30 @@ def _parse_deadline(v: Any) -> date | None:
     return d
 
 
+MAX_UNIT_CHARS = 128  # ledger_item.responsible_unit is String(128): longer aborts a PostgreSQL import
+MAX_DEADLINE_YEARS = 3  # a deadline further out than this after the clue's month is a typo (2099)
+
+
+def _check_deadline_range(d: date, item: Any) -> None:
+    """A deadline before the clue's month began, or years after it, is a typo (2025 for 2026, 2099)."""
+    month = _text(item.get("month") if hasattr(item, "get") else None)
+    if not month or not re.fullmatch(r"\d{4}-\d{2}", month):
+        return
+    start = date(int(month[:4]), int(month[5:]), 1)
+    if d < start:
+        raise ValueError(f"整改时限 {d.isoformat()} 早于线索所属月份（{month}）：请检查年份和月份")
+    if d.year > start.year + MAX_DEADLINE_YEARS:
+        raise ValueError(f"整改时限 {d.isoformat()} 比线索所属月份（{month}）晚了{MAX_DEADLINE_YEARS}年以上：请检查年份")
+
+
 def apply_department_edits(
     ledger: pd.DataFrame,
     edits: pd.DataFrame,
     who: str,
     now: datetime,
     cfg: Any | None = None,
+    *,
+    today: date | None = None,
 ) -> tuple[pd.DataFrame, list[dict], list[dict]]:
     """Apply the rows a department returned (e.g. from :func:`read_ledger_workbook`).
 
@@ -300,7 +355,8 @@ def apply_department_edits(
     item since the sheet was exported — a conflict); a value is invalid; or the status change is
     illegal. Unchanged rows are skipped silently (nothing to do); nothing else is dropped. A blank
     cell means 'unchanged' (it never erases what was entered).
-    With ``cfg`` (a ClueConfig), 重新交办 gets a fresh deadline by the item's grade from today.
+    With ``cfg`` (a ClueConfig), 重新交办 gets a fresh deadline by the item's grade from ``today`` (the
+    district's day; default ``now``'s date).
     Returns ``(ledger, events, errors)``; ``errors`` items are
     ``{"row", "sheet", "clue_id", "error"}``.
     """
@@ -310,8 +366,10 @@ def apply_department_edits(
     errors: list[dict] = []
     by_item = {str(x): i for i, x in enumerate(led["item_id"].astype(str))}
     by_clue = {str(x): i for i, x in enumerate(led["clue_id"].astype(str))}
-    today = now.date() if isinstance(now, datetime) else now
+    if today is None:  # (the caller passes the district's day; ``now`` is the event time, UTC)
+        today = now.date() if isinstance(now, datetime) else now
 
+    applied_rows: dict[str, str] = {}  # item → the row of this file that changed it ("第2行（A1 …）")
     for n, e in enumerate(edits.to_dict("records")):
         row_no = e.get("excel_row", n + 2)
         sheet = e.get("sheet")
@@ -329,7 +387,9 @@ def apply_department_edits(
             fail("台账中没有这个线索编号")
             continue
         cur = led.iloc[i]
-        bad = next((f"{FIELD_NAMES_ZH[f]}是 Excel 错误值「{e[f]}」（公式出错）；请改为文字，开头的 = + - @ 前加一个英文单引号"
+        bad = next(((f"整改时限显示为错误值「{e[f]}」：日期格式的单元格里输入的数字不是日期；请写带年份的日期，如 2026-11-20"
+                     if f == "deadline" else
+                     f"{FIELD_NAMES_ZH[f]}是 Excel 错误值「{e[f]}」（公式出错）；请改为文字，开头的 = + - @ 前加一个英文单引号")
                     for f in EDITABLE_FIELDS if isinstance(e.get(f), str) and e[f].strip() in EXCEL_ERRORS), None)
         if bad:
             fail(bad)
@@ -341,7 +401,7 @@ def apply_department_edits(
             for f in EDITABLE_FIELDS:
                 if f not in e:
                     continue
-                new = _parse_deadline(e[f]) if f == "deadline" else _norm(e[f])
+                new = _parse_deadline(e[f]) if f == "deadline" else _norm(choice_text(e[f]) if f in ("status", "followup") else e[f])
                 old = _norm(cur[f])
                 if new is None:
                     # A blank cell means 'unchanged': sheets differ in which columns they carry, and
@@ -349,6 +409,11 @@ def apply_department_edits(
                     continue
                 if new != old:
                     changes[f] = (old, new)
+            if "deadline" in changes:
+                _check_deadline_range(changes["deadline"][1], cur)
+            unit = changes.get("responsible_unit", (None, None))[1]
+            if unit is not None and len(str(unit)) > MAX_UNIT_CHARS:
+                raise ValueError(f"责任单位超过{MAX_UNIT_CHARS}个字（{len(str(unit))}个）：请只写单位名称，说明写在整改措施里")
         except ValueError as exc:
             fail(str(exc))
             continue
@@ -357,6 +422,9 @@ def apply_department_edits(
         exported = _text(e.get("export_hash"))
         if exported is not None and exported == edit_fingerprint(e):
             continue  # untouched since export: the ledger moved on (another department's edit), keep it
+        signature = f"{'' if _blank(e.get('version')) else _text(e.get('version')).removesuffix('.0')}:{edit_fingerprint(e)}"
+        if signature == _text(cur.get("last_import")):
+            continue  # this very row was applied before (the same file imported again)
 
         if _norm(cur["status"]) == "已销号":
             fail("已销号的条目不能再修改（整改已完成并经回访满意）；问题再次出现时会作为新线索交办")
@@ -379,8 +447,13 @@ def apply_department_edits(
                 fail(f"版本号「{row_version}」不是数字")
                 continue
             if rv < cur_version:
-                fail(f"台账已被他人更新（当前版本 {cur_version}，本表版本 {rv}），为避免覆盖他人的修改，本行未导入；"
-                     f"本行改动：{'、'.join(FIELD_NAMES_ZH[f] for f in changes)}。请重新导出后再修改")
+                if str(cur["item_id"]) in applied_rows:
+                    fail(f"与{applied_rows[str(cur['item_id'])]}是同一线索编号：同一条目在表中出现两次，且内容不同，"
+                         "本行未导入；请只保留一行")
+                    continue
+                fail(f"台账在本表导出后已被更新（当前版本 {cur_version}，本表版本 {rv}：其他部门的导入、先前的导入或线索重建），"
+                     f"为避免覆盖这些修改，本行未导入；本行与台账不同的列：{'、'.join(FIELD_NAMES_ZH[f] for f in changes)}。"
+                     "请重新导出后再修改")
                 continue
             if rv > cur_version:
                 fail(f"版本号「{row_version}」比台账中的版本（{cur_version}）还新：版本列不能手工修改，请使用导出的台账")
@@ -390,25 +463,36 @@ def apply_department_edits(
         status_new = changes.get("status", (status_old, status_old))[1]
         followup = changes.get("followup", (None, _norm(cur["followup"])))[1]
         note = f"台账导入 {where}"
-        if "followup" in changes and followup == "不满意" and status_old == "已整改待回访" and "status" not in changes:
+        via_done = False  # 整改完成 and 回访不满意 in one row: done, then back to the unit
+        if "followup" in changes and followup == "不满意" and status_new == "已整改待回访":
+            via_done = status_old != "已整改待回访"
             status_new = "重新交办"  # 回访不满意 → back to the unit
             changes["status"] = (status_old, status_new)
             note += "；回访不满意，自动重新交办"
         try:
             if followup is not None and followup not in FOLLOWUPS:
                 raise IllegalTransition(f"未知回访结果「{followup}」，可选：{'、'.join(FOLLOWUPS)}")
-            if "followup" in changes and status_old != "已整改待回访" and status_new != "已整改待回访":
+            if "followup" in changes and status_old != "已整改待回访" and status_new != "已整改待回访" and not via_done:
                 raise IllegalTransition(
                     f"回访结果只能在整改完成（已整改待回访）之后填写；本条目当前是「{status_old}」")
-            if "status" in changes:
+            if via_done:
+                check_transition(status_old, "已整改待回访", None)
+                check_transition("已整改待回访", status_new, followup)
+            elif "status" in changes:
                 check_transition(status_old, status_new, followup)
         except IllegalTransition as exc:
             fail(str(exc))
             continue
 
         item_id = str(cur["item_id"])
-        for f, (old, new) in changes.items():
+        applied_rows[item_id] = f"第{row_no}行" + (f"（{sheet}）" if sheet else "")
+        # The follow-up before the status it justifies (回访满意, then 已销号) in the event trail.
+        for f in sorted(changes, key=lambda f: (f == "status", f != "followup")):
+            old, new = changes[f]
             led.iat[i, led.columns.get_loc(f)] = new
+            if f == "status" and via_done:
+                events.append(_event(item_id, now, who, f, old, "已整改待回访", note))
+                old = "已整改待回访"
             events.append(_event(item_id, now, who, f, old, new, note))
         if "followup" in changes:
             led.iat[i, led.columns.get_loc("followup_at")] = now
@@ -428,13 +512,16 @@ def apply_department_edits(
         if status_new == "重新交办" and "deadline" not in changes and cfg is not None:
             new_deadline = workdays.deadline_for(str(cur["grade"]), today, cfg)
             old_deadline = _norm(cur["deadline"])
-            led.iat[i, led.columns.get_loc("deadline")] = new_deadline
-            events.append(_event(item_id, now, who, "deadline", old_deadline, new_deadline, "重新交办，按分级重新计算整改时限"))
+            if new_deadline != old_deadline:
+                led.iat[i, led.columns.get_loc("deadline")] = new_deadline
+                events.append(_event(item_id, now, who, "deadline", old_deadline, new_deadline,
+                                     "重新交办，按分级重新计算整改时限"))
         edited = list(cur["edited_fields"] or [])
         for f in changes:
             if f not in edited:
                 edited.append(f)
         led.iat[i, led.columns.get_loc("edited_fields")] = edited
+        led.iat[i, led.columns.get_loc("last_import")] = signature
         led.iat[i, led.columns.get_loc("version")] = cur_version + 1
         led.iat[i, led.columns.get_loc("updated_at")] = now
 

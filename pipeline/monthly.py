@@ -41,6 +41,16 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
+def district_today(now_utc: dt.datetime) -> dt.date:
+    """The district's calendar day at ``now_utc`` (naive UTC, as event times are stored): overdue flags
+    and deadlines count Beijing days — between 00:00 and 08:00 there the UTC date is yesterday's."""
+    from zoneinfo import ZoneInfo
+
+    from pipeline.orchestrate import DISTRICT_TZ
+
+    return now_utc.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(DISTRICT_TZ)).date()
+
+
 def _areas_as_dicts() -> list[dict[str, Any]]:
     return [{"code": a.code, "name_zh": a.name_zh, "name_en": a.name_en, "lead_unit": a.lead_unit}
             for a in load_areas()]
@@ -182,7 +192,7 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
         n_before = len(ledger)
         ledger, events = merge_clues_into_ledger(ledger, clues, now)
         orphaned = orphaned_items(ledger, clues)
-        ledger = flag_overdue(ledger, now.date())
+        ledger = flag_overdue(ledger, district_today(now))
         _store_ledger(conn, ledger, events)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -211,7 +221,7 @@ def export_ledger(out: Path, db_url: str | None) -> int:
     with get_engine(db_url).begin() as conn:
         ledger = load_ledger(conn)
         # Overdue is a fact of today: refresh it before the departments see the sheet.
-        ledger = flag_overdue(ledger, _now().date())
+        ledger = flag_overdue(ledger, district_today(_now()))
         _store_ledger(conn, ledger, [])
         t = ProblemClue.__table__
         clues = pd.DataFrame([dict(r) for r in conn.execute(select(t)).mappings()], columns=CLUE_TABLE_COLUMNS)
@@ -249,9 +259,28 @@ def import_ledger(path: Path, db_url: str | None, who: str = "import", now: dt.d
     now = now or _now()
     with get_engine(db_url).begin() as conn:
         ledger = load_ledger(conn)
-        new_ledger, events, errors = apply_department_edits(ledger, edits, who, now, load_clue_config())
-        new_ledger = flag_overdue(new_ledger, now.date())
+        new_ledger, events, errors = apply_department_edits(ledger, edits, who, now, load_clue_config(),
+                                                            today=district_today(now))
+        new_ledger = flag_overdue(new_ledger, district_today(now))
         _store_ledger(conn, new_ledger, events)
+        # Items whose month was built and whose clue a rebuild no longer produces (their complaints
+        # went to other clues): an edit is kept, but the department should know where the item went.
+        t = ProblemClue.__table__
+        built = {str(m): set() for m in conn.execute(select(t.c.month).distinct()).scalars()}
+        for cid, m in conn.execute(select(t.c.clue_id, t.c.month)):
+            built[str(m)].add(str(cid))
+        orphans = {str(r.item_id) for r in new_ledger.itertuples()
+                   if str(r.month) in built and str(r.clue_id) not in built[str(r.month)]}
+    def shape(items: list[dict]) -> list[dict]:
+        return [{"row": e.get("row"), "sheet": e.get("sheet"), "clue_id": e.get("clue_id"), "message": e.get("error")}
+                for e in items]
+
+    touched = sorted({str(ev["item_id"]) for ev in events} & orphans)
+    notes = list(edits.attrs.get("warnings", []))
+    for item in touched:
+        notes.append({"row": None, "sheet": None, "clue_id": item,
+                      "error": f"线索编号 {item}：该线索在月度重建后已不再生成（其投诉已归入其他线索），修改已记入台账，"
+                               "但它不会出现在重建后的线索清单里"})
     return {"rows": len(edits), "accepted": len(events),
-            "errors": [{"row": e.get("row"), "sheet": e.get("sheet"), "clue_id": e.get("clue_id"),
-                        "message": e.get("error")} for e in problems + errors]}
+            "items_changed": len({str(ev["item_id"]) for ev in events}),
+            "errors": shape(problems + errors), "warnings": shape(notes)}

@@ -361,6 +361,9 @@ class LedgerItem(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     edited_fields: Mapped[list] = mapped_column(JSON, default=list)
+    # The returned row that last changed the item ("<版本>:<fingerprint>"): the same row imported again
+    # is recognised (migration 0006).
+    last_import: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
