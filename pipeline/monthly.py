@@ -247,12 +247,20 @@ def _mask_typed_text(edits: pd.DataFrame) -> pd.DataFrame:
 def import_ledger(path: Path, db_url: str | None, who: str = "import", now: dt.datetime | None = None) -> dict:
     """Apply the departments' edits; every refused row is reported with its Excel row number."""
     ensure_schema(db_url)
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a folder: give the returned workbook's file name")
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    if Path(path).stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty (0 bytes): the department's file did not arrive whole")
     try:
         edits = read_ledger_workbook(path)
     except Exception as exc:
         hint = "；请另存为 .xlsx 后再导入" if Path(path).suffix.lower() in (".xls", ".csv", ".ods", ".et", ".wps") else ""
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE container: .xls, or an encrypted .xlsx
+            hint = "；这是旧版 .xls 工作簿或设了打开密码的文件：请取消密码并另存为 .xlsx 后再导入"
         raise ValueError(f"{path}: not a readable ledger workbook ({type(exc).__name__}: {exc}){hint}") from exc
     problems = list(edits.attrs.get("problems", []))
     edits = _mask_typed_text(edits)

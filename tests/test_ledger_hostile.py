@@ -288,3 +288,20 @@ def test_overdue_and_deadlines_count_the_districts_day():
 
     assert district_today(datetime(2026, 11, 29, 22, 0)) == date(2026, 11, 30)
     assert district_today(datetime(2026, 11, 30, 15, 59)) == date(2026, 11, 30)
+
+
+def test_files_that_are_no_workbook_say_what_they_are(tmp_path, sqlite_url):
+    """A password-protected workbook (an OLE container) or an .xls renamed .xlsx said only 'BadZipFile';
+    a folder was 'no such file'; an empty file 'BadZipFile'."""
+    from pipeline.monthly import import_ledger
+
+    ole = tmp_path / "locked.xlsx"
+    ole.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    with pytest.raises(ValueError, match="设了打开密码"):
+        import_ledger(ole, sqlite_url)
+    (tmp_path / "dir.xlsx").mkdir()
+    with pytest.raises(ValueError, match="is a folder"):
+        import_ledger(tmp_path / "dir.xlsx", sqlite_url)
+    (tmp_path / "empty.xlsx").write_bytes(b"")
+    with pytest.raises(ValueError, match="0 bytes"):
+        import_ledger(tmp_path / "empty.xlsx", sqlite_url)
