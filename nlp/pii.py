@@ -145,6 +145,9 @@ _NAME_LABELS = (
     "法定代表人", "法人代表", "联系人", "来电人", "投诉人", "反映人", "申请人", "当事人", "负责人", "经办人",
     "举报人", "留言人", "委托人", "经营者", "户名", "签名", "落款",
     "姓名", "户主", "我叫", "本人", "我是",
+    # (session 9: the sample generator's and real orders' 办事人郭华卫，身份证号… and 其叫孙文，手机… were
+    # stored in clear beside their masked ID and phone)
+    "办事人", "其叫", "他叫", "她叫", "名叫", "名字叫",
 )
 # Labels mostly followed by a verb or an adverb in replies and letters (负责人高度重视, 申请人于近期,
 # 当事人陈述, 本人常年在外): a candidate name after them that is a common word is no name.
@@ -198,7 +201,9 @@ _BARE_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何�
 _PRONOUNS = frozenset("您你我他她它们咱")
 # What follows a bare name: punctuation or a verb or adverb that starts the next word.
 _AFTER_BARE_NAME = (r"[，,。.、；;：:（()）\s]|反映|投诉|来电|称|说|表示|举报|多次|一直|于|在|向|把|将|被|已|也|还|曾|"
-                    r"因|和|与|等|的|拒|不|没|未|要求|承诺|答应|告知|让|叫|$")
+                    r"因|和|与|等|的|拒|不|没|未|要求|承诺|答应|告知|让|叫|"
+                    # praise and complaints name the clerk: 工作人员徐东珍工作认真负责, 工作人员李娜态度很好
+                    r"态度|工作认真|服务热情|热情|耐心|认真|$")
 
 _CODE = "0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy"  # GB 32100 code characters (no I, O, Z, S, V)
 _AREA = r"0(?:10|2\d|[3-9]\d{2})"

@@ -323,10 +323,33 @@ def apply_corrections(rows: list[dict[str, Any]], corrections: dict[str, dict]) 
             r["sentiment_confidence"] = 1.0
 
 
+def _hide_own_names(texts: list[str], feedback: pd.DataFrame) -> list[str]:
+    """The row's own enterprise and caller names, where its text repeats them, masked as in their columns.
+
+    A 12345 operator writes '来电人称：其是郑州市郑东新区宏达茶叶店的法人' while the row's 企业名称 column
+    (masked to 郑州市郑东新区****店) holds the same name: a sole trader's shop name identifies a person,
+    and the text gave away what the column hid. Only names of four characters or more are looked for
+    (a two-character name would match ordinary words)."""
+    cols = [c for c in ("entity_name", "person_name") if c in feedback.columns]
+    if not cols:
+        return texts
+    out = list(texts)
+    for col in cols:
+        raw = normalize_many(memo_map(lambda v: _str_or_none(v) or "", feedback[col].tolist()))
+        for i, name in enumerate(raw):
+            name = name.strip()
+            if len(name) >= (4 if col == "entity_name" else 2) and name in out[i]:
+                hidden = _mask_org(name) if col == "entity_name" else pii.mask_name(name)
+                if hidden and hidden != name:
+                    out[i] = out[i].replace(name, hidden)
+    return out
+
+
 def feedback_docs(feedback: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
     """(masked titles, masked texts, documents): each document is what gets tokenized and labelled."""
     texts = normalize_many(memo_map(lambda t: _str_or_none(t) or "", feedback["text"].tolist()))
     titles = normalize_many(memo_map(lambda t: _str_or_none(t) or "", feedback["title"].tolist()))
+    texts = _hide_own_names(texts, feedback)
     masked_texts = pii.mask_many(texts)
     masked_titles = pii.mask_many(titles)
     # The title carries the gist of a work order: classify title + text, tokenized once.
