@@ -545,8 +545,14 @@ class _FileLoader:
         new_ids = set(ids)
         stale = []
         for part in wl.chunked(known_keys, 900):
-            stale += [fid for (fid,) in self.conn.execute(select(t.c.feedback_id).where(t.c.record_key.in_(part)))
-                      if fid not in new_ids]
+            for fid, day in self.conn.execute(select(t.c.feedback_id, t.c.received_date).where(t.c.record_key.in_(part))):
+                if fid not in new_ids:
+                    stale.append(fid)
+                if day:
+                    # The day the record was counted on until now: a re-delivery that moves it to
+                    # another day (来电时间 corrected across midnight) or drops it must refresh that
+                    # day's and month's marts too, or the record is counted twice.
+                    self.result.touched_dates.add(day)
         if stale:
             from warehouse.models import ClueMember
 
@@ -591,6 +597,13 @@ class _FileLoader:
         self.result.touched_dates.update(days)
 
         ans = parsed.answers
+        sa_t, ss_t = SurveyAnswer.__table__, SurveyScore.__table__
+        for part in wl.chunked(known_keys, 900):  # (the months the old answers and scores counted in)
+            self.result.touched_months.update(
+                f"{d:%Y-%m}" for (d,) in self.conn.execute(select(sa_t.c.submitted_date).where(sa_t.c.record_key.in_(part)))
+                if d)
+            self.result.touched_months.update(
+                str(m) for (m,) in self.conn.execute(select(ss_t.c.month).where(ss_t.c.record_key.in_(part))) if m)
         wl.delete_where_in(self.conn, SurveyAnswer.__table__, "record_key",
                            [k for k in known_keys])
         if not ans.empty:

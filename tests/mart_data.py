@@ -110,7 +110,8 @@ def generate(seed: int = 7) -> dict[str, pd.DataFrame]:
             for q, area in enumerate(AREAS[:9] + [None]):
                 score = [0.0, 25.0, 50.0, 75.0, 100.0, None][int(rng.integers(0, 6))]
                 answers.append({
-                    "answer_id": f"{resp}-{q}", "record_key": f"rq{resp}", "response_no": resp,
+                    # 序号 restarts in every questionnaire: two exports of a month share numbers
+                    "answer_id": f"{resp}-{q}", "record_key": f"rq{resp}", "response_no": str(r % 6 + 1),
                     "submitted_at": dt.datetime.combine(day, dt.time(10, 0)), "submitted_date": day,
                     "question": f"{q + 1}、满意度" if area else "10、意见建议", "area": area,
                     "answer_text": None, "score_100": score if area else None, "entity_hash": ent,

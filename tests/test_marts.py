@@ -137,7 +137,7 @@ def expected_survey(ans: pd.DataFrame) -> pd.DataFrame:
     df = ans[ans["area"].notna() & ans["score_100"].notna()].copy()
     df["month"] = df["submitted_date"].map(_month)
     g = df.groupby(["month", "area"])
-    out = pd.DataFrame({"n_answers": g.size(), "n_responses": g["response_no"].nunique(),
+    out = pd.DataFrame({"n_answers": g.size(), "n_responses": g["record_key"].nunique(),
                         "n_entities": g["entity_hash"].nunique(), "satisfaction_mean": g["score_100"].mean()})
     return out.reset_index()
 

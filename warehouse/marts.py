@@ -532,7 +532,8 @@ def _refresh_survey(conn: Connection, month: str) -> int:
     a = SurveyAnswer.__table__.c
     conn.execute(delete(t).where(t.c.month == month))
     res = conn.execute(
-        select(a.area, func.count(a.score_100), func.count(a.response_no.distinct()),
+        # (a response is its record: 序号 restarts in every questionnaire of the month)
+        select(a.area, func.count(a.score_100), func.count(a.record_key.distinct()),
                func.count(a.entity_hash.distinct()), func.avg(a.score_100))
         .where(_in_month(a.submitted_date, month), a.area.is_not(None), a.score_100.is_not(None))
         .group_by(a.area)).all()
