@@ -117,6 +117,7 @@ class ClueConfig:
     grading: list[dict[str, Any]] = field(default_factory=list)
     deadlines: dict[str, dict[str, Any]] = field(default_factory=dict)
     deadline_start: str = "month_end"
+    deadline_not_before_issue: bool = True
     area_units: dict[str, str] = field(default_factory=dict)  # area code -> responsible unit
     area_names: dict[str, str] = field(default_factory=dict)  # area code -> 中文名
     area_order: list[str] = field(default_factory=list)
@@ -165,6 +166,7 @@ def load_clue_config(path: str | Path | None = None, areas_path: str | Path | No
         grading=list(raw.get("grading") or [{"grade": "C"}]),
         deadlines={str(k): dict(v) for k, v in (raw.get("deadlines") or {}).items()},
         deadline_start=str(raw.get("deadline_start") or "month_end"),
+        deadline_not_before_issue=bool(raw.get("deadline_not_before_issue", True)),
         area_units=area_units,
         area_names={str(a["code"]): str(a.get("name_zh") or a["code"]) for a in areas_raw},
         area_order=[str(a["code"]) for a in areas_raw],

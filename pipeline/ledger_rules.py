@@ -238,13 +238,28 @@ def orphaned_items(ledger: pd.DataFrame, clues: pd.DataFrame) -> list[str]:
     return ledger.loc[mask, "item_id"].astype(str).tolist()
 
 
+def _issued_deadline(clue_deadline: Any, grade: str, issued: date | None, cfg: Any | None) -> Any:
+    """The clue's deadline, or — when the item entered the ledger after the day the clue's deadline is
+    counted from (a month's list built late) — the same allowance counted from that day: an item must
+    not be overdue on the day a department receives it. ``issued``: the item's creation day."""
+    d = _norm(clue_deadline)
+    if cfg is None or issued is None or not isinstance(d, date):
+        return d
+    fresh = workdays.deadline_for(str(grade), issued, cfg)
+    return max(d, fresh) if getattr(cfg, "deadline_not_before_issue", True) else d
+
+
 def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: datetime,
-                            who: str = "system") -> tuple[pd.DataFrame, list[dict]]:
+                            who: str = "system", *, cfg: Any | None = None,
+                            today: date | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Create a ledger item (台账条目, status 待交办) for every new clue and refresh existing ones.
 
     Refreshes only the build's own fields (title, description, grade, area, month) and the defaults
     responsible_unit / deadline while they are not in ``edited_fields``. Measures, progress, status
     and follow-up are never touched. Returns the new ledger and the events of every change.
+    With ``cfg`` (a ClueConfig) the default deadline is never earlier than the grade's allowance
+    counted from the day the item entered the ledger (``today`` for a new item, its ``created_at`` day
+    for an existing one: a rebuild gives the same deadline).
     """
     led = ledger.copy() if ledger is not None and len(ledger) else empty_ledger()
     for col in LEDGER_COLUMNS:
@@ -262,7 +277,7 @@ def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: date
             new_rows.append({
                 "item_id": cid, "clue_id": cid, "month": c.month, "area": c.area, "title": c.title,
                 "description": c.description, "grade": c.grade, "responsible_unit": c.responsible_unit,
-                "deadline": _norm(c.deadline), "measures": None, "progress": None, "status": "待交办",
+                "deadline": _issued_deadline(c.deadline, c.grade, today or now.date(), cfg), "measures": None, "progress": None, "status": "待交办",
                 "followup": None, "followup_at": None, "closed_at": None, "overdue": False,
                 "edited_fields": [], "last_import": None, "version": 1, "created_at": now, "updated_at": now,
             })
@@ -276,6 +291,10 @@ def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: date
             if f in DEFAULTED_FIELDS and f in edited:
                 continue  # a person set it: the rebuild never overwrites it
             old, new = _norm(row[f]), _norm(getattr(c, f))
+            if f == "deadline":
+                created = row["created_at"]
+                issued = pd.Timestamp(created).date() if not _blank(created) else None
+                new = _issued_deadline(new, c.grade, issued, cfg)
             if old != new:
                 led.iat[i, led.columns.get_loc(f)] = new
                 events.append(_event(str(row["item_id"]), now, who, f, old, new, "线索重建更新"))

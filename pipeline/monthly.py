@@ -190,7 +190,7 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
         ])
         ledger = load_ledger(conn)
         n_before = len(ledger)
-        ledger, events = merge_clues_into_ledger(ledger, clues, now)
+        ledger, events = merge_clues_into_ledger(ledger, clues, now, cfg=cfg, today=district_today(now))
         orphaned = orphaned_items(ledger, clues)
         ledger = flag_overdue(ledger, district_today(now))
         _store_ledger(conn, ledger, events)

@@ -305,3 +305,24 @@ def test_files_that_are_no_workbook_say_what_they_are(tmp_path, sqlite_url):
     (tmp_path / "empty.xlsx").write_bytes(b"")
     with pytest.raises(ValueError, match="0 bytes"):
         import_ledger(tmp_path / "empty.xlsx", sqlite_url)
+
+
+def test_a_list_built_late_is_not_overdue_the_day_it_is_issued(built):  # noqa: F811
+    """Deadlines counted from the clue month's end: October's list built on 30 November had 144 of 163
+    items overdue the day the departments received them."""
+    from pipeline.ledger_rules import empty_ledger, flag_overdue, merge_clues_into_ledger
+    from pipeline.workdays import deadline_for
+
+    cfg, _, clues, _, _ = built
+    issued = datetime(2025, 12, 30, 9)
+    led, _ = merge_clues_into_ledger(empty_ledger(), clues, issued, cfg=cfg, today=issued.date())
+    assert not flag_overdue(led, issued.date())["overdue"].any()
+    c_item = led[led["grade"] == "C"].iloc[0]
+    assert c_item["deadline"] == deadline_for("C", issued.date(), cfg)
+    # a rebuild weeks later keeps the deadline (counted from the item's creation day)
+    again, events = merge_clues_into_ledger(led, clues, datetime(2026, 1, 20), cfg=cfg, today=date(2026, 1, 20))
+    assert [e for e in events if e["field"] == "deadline"] == []
+    # built on time, the month-end count stands
+    on_time, _ = merge_clues_into_ledger(empty_ledger(), clues, datetime(2025, 11, 1, 8), cfg=cfg,
+                                         today=date(2025, 11, 1))
+    assert list(on_time["deadline"]) == [c for c in clues["deadline"]]
