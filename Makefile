@@ -63,6 +63,8 @@ office:
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null)); \
 	else echo "warning: LibreOffice not found; the workbook PDF test will skip"; fi
 
+# The salt of the demo's hashes lives with its warehouse (DEMO_DIR=/elsewhere wrote var/hash_salt here).
+demo: export YINGSHANG_SALT_FILE ?= $(DEMO_DIR)/hash_salt
 demo: install fonts
 	$(BIN)/yingshang sample --out $(DEMO_DIR)/landing --month $(DEMO_MONTH) --seed $(DEMO_SEED) --history $(DEMO_HISTORY)
 	$(BIN)/yingshang --db $(DB) db upgrade

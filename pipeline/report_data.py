@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -37,6 +38,20 @@ TREND_MONTHS = 13
 TOP_CLUES = 10
 UNKNOWN_STREET = "未知"  # the marts' label for "street not given"
 NO_UNIT = "（未指定责任单位）"
+
+_REGION_PREFIX = re.compile(r"^(?:国家税务总局|[\u4e00-\u9fa5]{2,6}?(?:省|自治区|市|新区|区|县)|区|县)")
+
+
+def unit_key(name: str) -> str:
+    """A department's name without the region it belongs to, for matching the ledger's unit with the
+    work orders' 承办单位: 区市场监督管理局 and 市场监督管理局 are one key, so are 国家税务总局郑州市郑东新区
+    税务局, 区税务局 and 税务局. (Within one district's report; 市场… keeps its first character.)"""
+    key = re.sub(r"\s+", "", name)
+    while True:
+        cut = _REGION_PREFIX.sub("", key, count=1)
+        if cut == key or len(cut) < 2:
+            return key
+        key = cut
 # The summary: a change is news only when both months have at least this many items / answers.
 SUMMARY_MIN_COUNT = 10
 SUMMARY_MIN_ANSWERS = 20
@@ -357,13 +372,16 @@ def collect(month: str, db_url: str | None = None, *, today: dt.date | None = No
             "status": it["status"] if it else None, "recurring": bool(c["recurring"]),
         })
 
-    # -- responsible units: ledger as of the snapshot day + this month's work orders
+    # -- responsible units: ledger as of the snapshot day + this month's work orders (the ledger's name
+    # is shown when both have the unit: the ledger items come first)
     units: dict[str, dict[str, Any]] = {}
 
     def unit(name: str | None) -> dict[str, Any]:
-        key = name or NO_UNIT
+        # The ledger says 市场监督管理局 (config/areas.yaml), the 12345 export 区市场监督管理局 or
+        # 国家税务总局郑州市郑东新区税务局: one department, matched without its region prefix.
+        key = unit_key(name) if name else NO_UNIT
         return units.setdefault(key, {
-            "unit": key, "assigned": 0, "assigned_month": 0, "closed": 0, "closed_on_time": 0, "open": 0,
+            "unit": name or NO_UNIT, "assigned": 0, "assigned_month": 0, "closed": 0, "closed_on_time": 0, "open": 0,
             "overdue": 0, "followup_n": 0, "followup_satisfied": 0, "orders": 0, "orders_handled": 0,
             "orders_on_time": 0, "orders_followup": 0, "orders_satisfied": 0})
 

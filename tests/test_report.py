@@ -398,3 +398,14 @@ def test_satisfaction_chart_of_a_month_without_scores_says_so():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "本月无问卷满意度和第三方测评得分" in texts
     assert fig.axes[0].get_legend() is None
+
+
+def test_ledger_and_work_order_units_meet_without_their_region_prefix():
+    """Report section 六 listed 市场监督管理局 (ledger: 17 items, 0 orders) and 区市场监督管理局 (0 items,
+    145 orders) as two departments: 1 of 61 unit rows had both halves (analyst red team, session 9)."""
+    from pipeline.report_data import unit_key
+
+    assert unit_key("区市场监督管理局") == unit_key("市场监督管理局") == "市场监督管理局"
+    assert unit_key("国家税务总局郑州市郑东新区税务局") == unit_key("区税务局") == unit_key("税务局")
+    assert unit_key("郑东新区人民法院") == unit_key("人民法院")
+    assert unit_key("住房和城乡建设局") == "住房和城乡建设局" and unit_key("水务集团") == "水务集团"
