@@ -156,6 +156,13 @@ def _add_month(m: str, k: int) -> str:
     return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
 
 
+def _ranked_max(month_fb: pd.DataFrame) -> float:
+    """Complaints of the month's most-complained ranked area (Z, not ranked, does not set the scale)."""
+    excluded = set(CFG["composite_index"]["rank_exclude"])
+    ranked = month_fb[~month_fb.index.isin(excluded)]
+    return (ranked if len(ranked) else month_fb)["n_complaints"].max()
+
+
 def expected_area(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     fb = expected_feedback(data["feedback"], ["month", "area"]).set_index(["month", "area"])
     sv = expected_survey(data["survey_answer"]).set_index(["month", "area"])
@@ -185,8 +192,8 @@ def expected_area(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "third_party": r["third_party_score"], "on_time": 100 * r["on_time_rate"],
             "followup": 100 * r["followup_satisfaction_rate"],
             "volume": np.nan if month_fb is None else (
-                100.0 if month_fb["n_complaints"].max() == 0
-                else 100 * (1 - r["n_complaints"] / month_fb["n_complaints"].max())),
+                100.0 if _ranked_max(month_fb) == 0
+                else max(0.0, 100 * (1 - r["n_complaints"] / _ranked_max(month_fb)))),
         }
         used = {k: v for k, v in comps.items() if not pd.isna(v) and weights.get(k, 0) > 0}
         r["composite_components"] = len(used)

@@ -625,7 +625,10 @@ def _refresh_area(conn: Connection, month: str, s: MartSettings) -> int:
     areas = sorted(set(fb) | set(survey) | set(scores))
     if not areas:
         return 0
-    max_complaints = max((int(fb[a]["n_complaints"] or 0) for a in fb), default=0)
+    # The most-complained *ranked* area sets the scale: Z (其他, not ranked) always has the most and
+    # squeezed the volume component of A1–A9 into 85–93 (it did almost nothing for the ranking).
+    ranked_fb = [a for a in fb if a not in s.rank_exclude] or list(fb)
+    max_complaints = max((int(fb[a]["n_complaints"] or 0) for a in ranked_fb), default=0)
     rows: dict[str, dict[str, Any]] = {}
     for area in areas:
         m = fb.get(area)
@@ -656,7 +659,7 @@ def _refresh_area(conn: Connection, month: str, s: MartSettings) -> int:
             "followup": None if row["followup_satisfaction_rate"] is None
             else 100.0 * row["followup_satisfaction_rate"],
             "volume": None if not fb else
-            (100.0 if max_complaints == 0 else 100.0 * (1.0 - row["n_complaints"] / max_complaints)),
+            (100.0 if max_complaints == 0 else max(0.0, 100.0 * (1.0 - row["n_complaints"] / max_complaints))),
         }
         row["composite_index"], row["composite_components"] = composite(comps, s.weights)
         rows[area] = row
