@@ -578,9 +578,15 @@ class Tokenizer:
         return f"Tokenizer(user_words=<{len(self.user_words)} words>, backend={self.backend!r})"
 
 
+# Reference numbers: a few letters and at least five digits (工单号 GD202610028164743, Z4101050012):
+# they identify one record and became keywords of clues (信用修复,荷路,工单,GD202610028164743).
+_RE_REFERENCE = re.compile(r"[A-Za-z]{1,4}[-_]?\d{5,}[A-Za-z0-9-]*")
+
+
 def is_content_word(token: str) -> bool:
-    """False for punctuation/symbols/whitespace-only tokens and pure numbers (3, 12.5%, 2026)."""
-    if _RE_NUMBER.fullmatch(token):
+    """False for punctuation/symbols/whitespace-only tokens, pure numbers (3, 12.5%, 2026) and reference
+    numbers (GD202610028164743)."""
+    if _RE_NUMBER.fullmatch(token) or _RE_REFERENCE.fullmatch(token):
         return False
     return not all(unicodedata.category(ch)[0] in "PSZC" for ch in token)
 

@@ -554,10 +554,19 @@ class _FileLoader:
                     # day's and month's marts too, or the record is counted twice.
                     self.result.touched_dates.add(day)
         if stale:
-            from warehouse.models import ClueMember
+            from warehouse.models import ClueMember, ProblemClue
 
-            wl.delete_where_in(self.conn, ClueMember.__table__, "feedback_id", stale)
+            cm, pc = ClueMember.__table__, ProblemClue.__table__
+            clues = set()
+            for part in wl.chunked(stale, 900):
+                clues.update(c for (c,) in self.conn.execute(select(cm.c.clue_id).where(cm.c.feedback_id.in_(part))))
+            wl.delete_where_in(self.conn, cm, "feedback_id", stale)
             wl.delete_where_in(self.conn, t, "feedback_id", stale)
+            # A clue's item count follows its members until the month is rebuilt (the rest of its
+            # figures are the build's): a re-delivered answer that dropped its text left 6 for 5.
+            for cid in sorted(clues):
+                n = self.conn.execute(select(func.count()).select_from(cm).where(cm.c.clue_id == cid)).scalar()
+                self.conn.execute(pc.update().where(pc.c.clue_id == cid).values(n_items=int(n or 0)))
 
         rows: list[dict[str, Any]] = []
         credit_info: dict[str, tuple] = {}

@@ -48,3 +48,39 @@ def test_a_record_moved_across_midnight_leaves_its_old_day(tmp_path: Path, sqlit
     with get_engine(sqlite_url).connect() as conn:
         day = pd.read_sql("select day, sum(n_feedback) n from mart_feedback_daily group by day", conn)
     assert "2026-10-31" not in set(day.loc[day["n"] > 0, "day"].astype(str))
+
+
+Q_HEADER = ("序号,提交答卷时间,1、企业名称,5、所在街道,6、您对以下方面的满意度—开办企业,"
+            "10、您对优化营商环境有何意见建议\n")
+
+
+def _answers(rows: list[tuple[int, str]]) -> str:
+    return Q_HEADER + "".join(f"{n},2026/10/{10 + n} 10:00:00,郑州某{n}机械有限公司,博学路街道,1,{t}\n"
+                              for n, t in rows)
+
+
+def test_a_clue_counts_its_members_after_a_redelivery_drops_one(tmp_path: Path, sqlite_url: str) -> None:
+    """A re-delivered questionnaire whose open answer was emptied lost its feedback row and clue membership,
+    but the clue kept n_items 6 for 5 members until the month was rebuilt (analyst red team, session 9)."""
+    from pipeline.monthly import build_month_clues
+
+    complaint = "营业执照变更登记要跑三趟窗口，材料反复退回，希望一次告知"
+    first = tmp_path / "a" / "questionnaire"
+    first.mkdir(parents=True)
+    (first / "q_1-3.csv").write_text(_answers([(1, complaint), (2, complaint + "。"), (3, "执照变更登记材料反复被退回，跑了三趟")]),
+                                     encoding="utf-8")
+    run_nightly(tmp_path / "a", sqlite_url)
+    build_month_clues("2026-10", None, sqlite_url)
+    q = ("select c.clue_id, c.n_items, (select count(*) from clue_member m where m.clue_id = c.clue_id) "
+         "from problem_clue c where c.month = '2026-10'")
+    with get_engine(sqlite_url).connect() as conn:
+        before = conn.execute(text(q)).all()
+    assert any(n == members >= 2 for _, n, members in before), before
+    second = tmp_path / "b" / "questionnaire"
+    second.mkdir(parents=True)
+    (second / "q_1-3_fixed.csv").write_text(_answers([(1, "")]), encoding="utf-8")
+    run_nightly(tmp_path / "b", sqlite_url)
+    with get_engine(sqlite_url).connect() as conn:
+        after = conn.execute(text(q)).all()
+    assert sum(m for _, _, m in after) == sum(m for _, _, m in before) - 1
+    assert all(n == members for _, n, members in after), after

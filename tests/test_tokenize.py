@@ -219,3 +219,14 @@ def test_pickle_round_trip(tok: Tokenizer) -> None:
 def test_self_check_passes(tok: Tokenizer) -> None:
     assert tok.self_check() == []
     assert len(tk.self_check_sentences()) >= 200
+
+
+def test_reference_numbers_are_no_content_words() -> None:
+    """Work-order numbers were content words: 995 demo rows had GD… numbers as keywords, and one clue's
+    keywords read 信用修复,荷路,工单,GD202610028164743,厂区 (analyst red team, session 9)."""
+    from nlp.tokenize import get_tokenizer, is_content_word
+
+    assert not is_content_word("GD202610028164743") and not is_content_word("Z4101050012")
+    assert is_content_word("A3") and is_content_word("5G") and is_content_word("停电")
+    tok = get_tokenizer(["12366"])
+    assert tok.content_tokens(["工单", "GD202610028164743", "12366", "停电"]) == ["工单", "12366", "停电"]
