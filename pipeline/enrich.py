@@ -338,11 +338,28 @@ def _hide_own_names(texts: list[str], feedback: pd.DataFrame) -> list[str]:
         raw = normalize_many(memo_map(lambda v: _str_or_none(v) or "", feedback[col].tolist()))
         for i, name in enumerate(raw):
             name = name.strip()
-            if len(name) >= (4 if col == "entity_name" else 2) and name in out[i]:
+            if name in out[i] and _specific_name(name, col):
                 hidden = _mask_org(name) if col == "entity_name" else pii.mask_name(name)
-                if hidden and hidden != name:
+                # (a name masked whole is a region or a form — 郑州市郑东新区, 个体工商户 — not a name)
+                if hidden and hidden != name and hidden.strip("*"):
                     out[i] = out[i].replace(name, hidden)
     return out
+
+
+# What callers' and enterprises' columns hold when they hold no name: replacing these in the text
+# garbled it (匿名 → 匿*处理, 市民 → 市*来电).
+_PLACEHOLDER_NAMES = frozenset(["匿名", "市民", "群众", "来电人", "先生", "女士", "小姐", "不详", "未知", "无", "个人",
+                                "个体工商户", "个体户", "企业", "公司", "单位", "暂无", "保密", "不愿透露"])
+
+
+def _specific_name(name: str, col: str) -> bool:
+    """A value worth looking for in the text: an enterprise name of four characters or more that
+    names more than a region, or a person's name (a surname and one to three characters)."""
+    if name in _PLACEHOLDER_NAMES or "某" in name:
+        return False
+    if col == "entity_name":
+        return len(name) >= 4
+    return 2 <= len(name) <= 4 and pii.looks_like_person_name(name)
 
 
 def feedback_docs(feedback: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:

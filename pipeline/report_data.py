@@ -399,12 +399,12 @@ def collect(month: str, db_url: str | None = None, *, today: dt.date | None = No
             u["followup_n"] += 1
             u["followup_satisfied"] += int(it["followup"] in SATISFIED)
     for r in orders:
-        u = unit(r["unit"])
-        u["orders"] = int(r["n_orders"])
-        u["orders_handled"] = int(r["n_handled"] or 0)
-        u["orders_on_time"] = int(r["n_on_time"] or 0)
-        u["orders_followup"] = int(r["n_followup"] or 0)
-        u["orders_satisfied"] = int(r["n_satisfied"] or 0)
+        u = unit(r["unit"])  # (several export names of one department add up: 区税务局 + 国家税务总局…税务局)
+        u["orders"] += int(r["n_orders"])
+        u["orders_handled"] += int(r["n_handled"] or 0)
+        u["orders_on_time"] += int(r["n_on_time"] or 0)
+        u["orders_followup"] += int(r["n_followup"] or 0)
+        u["orders_satisfied"] += int(r["n_satisfied"] or 0)
     for u in units.values():
         u["closed_on_time_rate"] = u["closed_on_time"] / u["closed"] if u["closed"] else None
         u["followup_rate"] = u["followup_satisfied"] / u["followup_n"] if u["followup_n"] else None
