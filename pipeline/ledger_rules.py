@@ -238,7 +238,7 @@ def orphaned_items(ledger: pd.DataFrame, clues: pd.DataFrame) -> list[str]:
     return ledger.loc[mask, "item_id"].astype(str).tolist()
 
 
-def _issued_deadline(clue_deadline: Any, grade: str, issued: date | None, cfg: Any | None) -> Any:
+def issued_deadline(clue_deadline: Any, grade: str, issued: date | None, cfg: Any | None) -> Any:
     """The clue's deadline, or — when the item entered the ledger after the day the clue's deadline is
     counted from (a month's list built late) — the same allowance counted from that day: an item must
     not be overdue on the day a department receives it. ``issued``: the item's creation day."""
@@ -277,7 +277,7 @@ def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: date
             new_rows.append({
                 "item_id": cid, "clue_id": cid, "month": c.month, "area": c.area, "title": c.title,
                 "description": c.description, "grade": c.grade, "responsible_unit": c.responsible_unit,
-                "deadline": _issued_deadline(c.deadline, c.grade, today or now.date(), cfg), "measures": None, "progress": None, "status": "待交办",
+                "deadline": issued_deadline(c.deadline, c.grade, today or now.date(), cfg), "measures": None, "progress": None, "status": "待交办",
                 "followup": None, "followup_at": None, "closed_at": None, "overdue": False,
                 "edited_fields": [], "last_import": None, "version": 1, "created_at": now, "updated_at": now,
             })
@@ -294,7 +294,7 @@ def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: date
             if f == "deadline":
                 created = row["created_at"]
                 issued = pd.Timestamp(created).date() if not _blank(created) else None
-                new = _issued_deadline(new, c.grade, issued, cfg)
+                new = issued_deadline(new, c.grade, issued, cfg)
             if old != new:
                 led.iat[i, led.columns.get_loc(f)] = new
                 events.append(_event(str(row["item_id"]), now, who, f, old, new, "线索重建更新"))

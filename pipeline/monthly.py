@@ -24,6 +24,7 @@ from pipeline.ledger_rules import (
     LEDGER_COLUMNS,
     apply_department_edits,
     flag_overdue,
+    issued_deadline,
     merge_clues_into_ledger,
     orphaned_items,
 )
@@ -178,6 +179,15 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
                                      extractor, previous_members=prev_members if len(prev_members) else None,
                                      existing_members=existing if len(existing) else None,
                                      history_texts=_history_tokens(conn, month))
+        # The clue's deadline as its ledger item has it: never before the grade's allowance from the
+        # day the item entered the ledger (v_clues and v_ledger showed two deadlines for one problem).
+        ledger = load_ledger(conn)
+        created = {str(c): pd.Timestamp(t).date() for c, t in zip(ledger["clue_id"], ledger["created_at"], strict=True)
+                   if t is not None and not pd.isna(t)} if len(ledger) else {}
+        today = district_today(now)
+        if len(clues):
+            clues["deadline"] = [issued_deadline(d, g, created.get(str(c), today), cfg)
+                                 for c, d, g in zip(clues["clue_id"], clues["deadline"], clues["grade"], strict=True)]
         # Replace the month's clues; ledger items keep their own copy of what people need.
         old_ids = [c for c in _clues_of(conn, month)["clue_id"].tolist()]
         wl.delete_where_in(conn, ClueMember.__table__, "clue_id", old_ids)
@@ -188,9 +198,8 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
              "similarity": None if pd.isna(m.get("similarity")) else float(m["similarity"])}
             for m in members.to_dict("records")
         ])
-        ledger = load_ledger(conn)
         n_before = len(ledger)
-        ledger, events = merge_clues_into_ledger(ledger, clues, now, cfg=cfg, today=district_today(now))
+        ledger, events = merge_clues_into_ledger(ledger, clues, now, cfg=cfg, today=today)
         orphaned = orphaned_items(ledger, clues)
         ledger = flag_overdue(ledger, district_today(now))
         _store_ledger(conn, ledger, events)

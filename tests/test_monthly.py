@@ -148,3 +148,18 @@ def test_workbooks_convert_to_pdf_with_libreoffice(month_warehouse, tmp_path):
         assert len(reader.pages) >= 1
         text = "".join(p.extract_text() or "" for p in reader.pages[:3])
         assert "线索" in text  # the Chinese header made it into the PDF, not empty boxes
+
+
+def test_the_clue_and_its_ledger_item_have_one_deadline(month_warehouse, tmp_path):
+    """A month built weeks after its end: the ledger's deadline was moved to count from the day the item
+    was issued, but v_clues still showed the month-end one (two deadlines for one problem)."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    url, month, _ = month_warehouse
+    build_month_clues(month, tmp_path / "late.xlsx", url, now=dt.datetime(2027, 3, 1, 2))
+    with create_engine(resolve_url(url)).connect() as conn:
+        rows = conn.execute(text("SELECT c.deadline, l.deadline, l.overdue FROM problem_clue c "
+                                 "JOIN ledger_item l ON l.clue_id = c.clue_id WHERE c.month = :m"), {"m": month}).all()
+    assert rows and all(str(a) == str(b) for a, b, _ in rows)
