@@ -669,6 +669,35 @@ def mask_many(texts: Iterable[str | None]) -> list[str]:
 # --- structured fields ------------------------------------------------------------------------------
 
 
+# What callers' and enterprises' columns hold when they hold no name: replacing these in a text
+# garbled it (匿名 → 匿*处理, 市民 → 市*来电).
+PLACEHOLDER_NAMES = frozenset(["匿名", "市民", "群众", "来电人", "先生", "女士", "小姐", "不详", "未知", "无", "个人",
+                               "个体工商户", "个体户", "企业", "公司", "单位", "暂无", "保密", "不愿透露"])
+
+
+def hide_known_names(text: str, orgs: Iterable[str] = (), people: Iterable[str] = ()) -> str:
+    """``text`` with the given enterprise and person names — the row's own 企业名称 and 来电人, whose
+    columns are masked — masked where it repeats them (其是郑州市郑东新区宏达茶叶店的法人 → …****店…).
+
+    Only specific names are looked for: enterprise names of four characters or more, personal names
+    that look like one (surname and one to three characters); placeholders (匿名, 市民) and names
+    that mask to nothing but asterisks (a bare region) are left alone."""
+    if not text:
+        return text
+    for name, org in [(n, True) for n in orgs] + [(n, False) for n in people]:
+        name = (name or "").strip()
+        if not name or name not in text or name in PLACEHOLDER_NAMES or "某" in name:
+            continue
+        if org and len(name) < 4:
+            continue
+        if not org and not (2 <= len(name) <= 4 and looks_like_person_name(name)):
+            continue
+        hidden = mask_org_name(name) if org else mask_name(name)
+        if hidden and hidden != name and hidden.strip("*"):
+            text = text.replace(name, hidden)
+    return text
+
+
 def looks_like_person_name(name: str) -> bool:
     """True for a Chinese personal name as a column holds it: a common surname (single or compound) and
     one to three more Chinese characters (张三, 欧阳娜娜); not 匿名, 市民 or an enterprise."""

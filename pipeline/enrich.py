@@ -328,38 +328,14 @@ def _hide_own_names(texts: list[str], feedback: pd.DataFrame) -> list[str]:
 
     A 12345 operator writes '来电人称：其是郑州市郑东新区宏达茶叶店的法人' while the row's 企业名称 column
     (masked to 郑州市郑东新区****店) holds the same name: a sole trader's shop name identifies a person,
-    and the text gave away what the column hid. Only names of four characters or more are looked for
-    (a two-character name would match ordinary words)."""
+    and the text gave away what the column hid (:func:`nlp.pii.hide_known_names`)."""
     cols = [c for c in ("entity_name", "person_name") if c in feedback.columns]
     if not cols:
         return texts
-    out = list(texts)
-    for col in cols:
-        raw = normalize_many(memo_map(lambda v: _str_or_none(v) or "", feedback[col].tolist()))
-        for i, name in enumerate(raw):
-            name = name.strip()
-            if name in out[i] and _specific_name(name, col):
-                hidden = _mask_org(name) if col == "entity_name" else pii.mask_name(name)
-                # (a name masked whole is a region or a form — 郑州市郑东新区, 个体工商户 — not a name)
-                if hidden and hidden != name and hidden.strip("*"):
-                    out[i] = out[i].replace(name, hidden)
-    return out
-
-
-# What callers' and enterprises' columns hold when they hold no name: replacing these in the text
-# garbled it (匿名 → 匿*处理, 市民 → 市*来电).
-_PLACEHOLDER_NAMES = frozenset(["匿名", "市民", "群众", "来电人", "先生", "女士", "小姐", "不详", "未知", "无", "个人",
-                                "个体工商户", "个体户", "企业", "公司", "单位", "暂无", "保密", "不愿透露"])
-
-
-def _specific_name(name: str, col: str) -> bool:
-    """A value worth looking for in the text: an enterprise name of four characters or more that
-    names more than a region, or a person's name (a surname and one to three characters)."""
-    if name in _PLACEHOLDER_NAMES or "某" in name:
-        return False
-    if col == "entity_name":
-        return len(name) >= 4
-    return 2 <= len(name) <= 4 and pii.looks_like_person_name(name)
+    values = {c: normalize_many(memo_map(lambda v: _str_or_none(v) or "", feedback[c].tolist())) for c in cols}
+    orgs = values.get("entity_name", [""] * len(texts))
+    people = values.get("person_name", [""] * len(texts))
+    return [pii.hide_known_names(t, [o], [p]) for t, o, p in zip(texts, orgs, people, strict=True)]
 
 
 def feedback_docs(feedback: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:

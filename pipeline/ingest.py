@@ -146,7 +146,7 @@ def mask_raw_row(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         header = str(key)
         out[header] = _mask_for_header(header)(str(value))
-    return out
+    return _hide_row_names(raw, out)
 
 
 def _row_hash(raw: dict[str, Any]) -> str:
@@ -216,7 +216,33 @@ def hash_and_mask_rows(raws: Sequence[dict[str, Any]], memo: dict[str, str] | No
                                            strict=True)):
             hashes[i] = sha1(("{" + ", ".join(parts) + "}").encode("utf-8")).hexdigest()
             payloads[i] = dict(zip(keys, (c[n] for c in masked_cols), strict=True))
+    for i, raw in enumerate(raws):
+        payloads[i] = _hide_row_names(raw, payloads[i])
     return hashes, payloads
+
+
+@lru_cache(maxsize=4096)
+def _name_column_kind(header: str) -> str | None:
+    if pii.field_kind(header) == "person":
+        return "person"
+    return "org" if any(h in header for h in _ORG_HEADER_HINTS) else None
+
+
+def _hide_row_names(raw: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """The row's own enterprise and caller names masked where its other cells repeat them (the text of
+    a work order names the shop whose 企业名称 column is masked): :func:`nlp.pii.hide_known_names`."""
+    orgs, people = [], []
+    for key, value in raw.items():
+        if not isinstance(value, str) or not value.strip():
+            continue
+        kind = _name_column_kind(str(key))
+        if kind == "person":
+            people.append(value.strip())
+        elif kind == "org":
+            orgs.append(value.strip())
+    if not orgs and not people:
+        return payload
+    return {k: pii.hide_known_names(v, orgs, people) if isinstance(v, str) else v for k, v in payload.items()}
 
 
 # --------------------------------------------------------------------------- batch preparation (pool tasks)

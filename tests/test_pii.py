@@ -541,3 +541,17 @@ def test_placeholders_in_the_name_columns_leave_the_text_alone() -> None:
     df = pd.DataFrame({"text": ["匿名处理，市民来电反映郑州市郑东新区个体工商户的问题"], "title": [""],
                        "entity_name": ["郑州市郑东新区"], "person_name": ["匿名"]})
     assert feedback_docs(df)[1] == ["匿名处理，市民来电反映郑州市郑东新区个体工商户的问题"]
+
+
+def test_the_raw_row_hides_the_rows_own_names_in_its_text_too() -> None:
+    """source_record.payload kept 1,194 enterprise names (and callers' names) in the 诉求内容 of rows whose
+    企业名称 and 来电人 cells were masked (re-test of the analyst red team, session 9)."""
+    from pipeline.ingest import hash_and_mask_rows, mask_raw_row
+
+    row = {"工单编号": "GD1", "来电人": "张三", "企业名称": "郑州市郑东新区宏达茶叶店",
+           "诉求内容": "来电人称：其是郑州市郑东新区宏达茶叶店的法人，张三说停电"}
+    expected = "来电人称：其是郑州市郑东新区****店的法人，张*说停电"
+    assert mask_raw_row(row)["诉求内容"] == expected
+    assert hash_and_mask_rows([row])[1][0]["诉求内容"] == expected
+    anonymous = {"工单编号": "GD2", "来电人": "匿名", "企业名称": "", "诉求内容": "匿名处理，市民来电"}
+    assert hash_and_mask_rows([anonymous])[1][0]["诉求内容"] == "匿名处理，市民来电"
