@@ -140,14 +140,14 @@ _COMPOUND_SURNAMES = (
     "宗政", "濮阳", "淳于", "单于", "东郭", "公羊", "赫连", "万俟", "拓跋", "第五", "左丘", "梁丘",
 )
 _SURNAME_RE = "(?:" + "|".join(_COMPOUND_SURNAMES) + "|[" + "".join(sorted(set(_SINGLE_SURNAMES))) + "])"
-_TITLES = ("先生", "女士", "小姐", "老师", "师傅")
+_TITLES = ("先生", "女士", "小姐", "老师", "师傅", "经理", "主任", "科长", "处长", "局长", "所长", "队长", "警官")
 _NAME_LABELS = (
     "法定代表人", "法人代表", "联系人", "来电人", "投诉人", "反映人", "申请人", "当事人", "负责人", "经办人",
     "举报人", "留言人", "委托人", "经营者", "户名", "签名", "落款",
     "姓名", "户主", "我叫", "本人", "我是",
     # (session 9: the sample generator's and real orders' 办事人郭华卫，身份证号… and 其叫孙文，手机… were
     # stored in clear beside their masked ID and phone)
-    "办事人", "其叫", "他叫", "她叫", "名叫", "名字叫",
+    "办事人", "其叫", "他叫", "她叫", "名叫", "名字叫", "名字为", "名字是", "承办人", "受理人", "接线员",
 )
 # Labels mostly followed by a verb or an adverb in replies and letters (负责人高度重视, 申请人于近期,
 # 当事人陈述, 本人常年在外): a candidate name after them that is a common word is no name.
@@ -157,7 +157,8 @@ _VERB_LABELS = ("负责人", "申请人", "当事人", "委托人", "经营者",
 _PLACE_AFTER_NAME = re.compile(r"(?:(?![的之在])[\u4e00-\u9fa5])?(?:小区|花园|家园|苑|园|城|府|庭|湾|公馆|社区|村|大厦|广场|公寓|"
                                r"商场|商城|市场|公司|店|厂|中心|医院|学校|项目|楼盘)")
 # Characters that do not occur in a given name before a title: 郑州的老师, 金水区老师, 高二的老师.
-_NOT_IN_TITLED_NAME = frozenset("的之们地得了区县市省镇乡村路街队组班校院")
+_NOT_IN_TITLED_NAME = frozenset("的之们地得了区县市省镇乡村路街队组班校院"
+                                "副正总代常")  # (陈副局长: 副 is no given name)
 # Weak labels: usually followed by anything but a name (本人严重不满, 我是外地人), so the name must be
 # followed by punctuation or a typical verb (_AFTER_WEAK_LABEL).
 _WEAK_LABELS = ("本人", "我是")
@@ -173,7 +174,10 @@ _NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已�
 _NOT_GIVEN_WORDS = frozenset(
     ["学校", "班主任", "数学", "语文", "英语", "物理", "化学", "体育", "音乐", "美术", "辅导", "培训", "幼儿园",
      "医院", "物业", "快递", "外卖", "维修", "司机", "送餐", "开锁", "驾校", "教练", "家教", "兴趣班", "代课",
-     "年级", "班级", "学生", "同学", "家长", "社区", "街道", "窗口"]
+     "年级", "班级", "学生", "同学", "家长", "社区", "街道", "窗口",
+     # before 经理/主任/科长 … (session 9): the job, not a given name (段 + 项目经理)
+     "项目", "客户", "部门", "产品", "区域", "销售", "财务", "信贷", "大堂", "值班", "办公室", "车间", "科室",
+     "办案", "值守", "分管", "主管"]
 )
 # After 于, characters that start a time (本人于今年/上月/昨日/本周…): the preposition, not the surname.
 _YU_TIME_STARTS = frozenset("今去前昨上下本次当近日月年周星早晚同该此")
@@ -497,6 +501,10 @@ def _titled_name_ok(scan: str, s: int, e: int) -> bool:
     if scan[s] == "于" and s > 0 and scan[s - 1] in _YU_WORDS:
         return False  # 关于老师
     k = 2 if _compound_at(scan, s) else 1
+    if e - s >= 2 and not _compound_at(scan, s) and _is_common(scan[s:s + 2]):
+        return False  # 尤其何科长, 项目经理: 尤其 and 项目 are words (a later start is tried)
+    if scan[s] == "向" or (e < len(scan) and scan[e - 1] == scan[e]):
+        return False  # 特向局长反映 (the preposition); 管理科科长, 房产局局长 (the office, then its head)
     if any(c in _NOT_IN_TITLED_NAME for c in scan[s + k : e]) or (k == 1 and _in_word(scan, s, e)):
         return False  # 郑州的老师, 金水区老师; 语文老师, 安装师傅, 保安师傅, 许多老师
     return scan[s:e] not in _NOT_NAMES and scan[s + k : e] not in _NOT_GIVEN_WORDS

@@ -36,8 +36,9 @@ Versions:
    (13812…) — such a reason keeps the cut digits, so reasons are masked with the rest.
 7. what an analyst's red-team run of the demo warehouse found (session 9): names after 办事人, 其叫,
    他叫/她叫, 名叫, 名字叫 (办事人郭华卫，身份证号… — the ID number beside it was masked), and a clerk's name
-   after 工作人员 before 态度/工作认真/热情/耐心 (praise names the clerk) — in every text and JSON column.
-   (The same release stops masking a place after a label — 来电人是黄河花苑的租户 — and reads 市政 in an
+   after 工作人员 before 态度/工作认真/热情/耐心 (praise names the clerk); then, from its re-test, names
+   before 经理/主任/科长/处长/局长/所长/队长/警官 (魏**经理, *局长) and after 名字为/名字是/承办人/受理人/接线员
+   — in every text and JSON column. (The same release stops masking a place after a label — 来电人是黄河花苑的租户 — and reads 市政 in an
    enterprise name as a trade, not a city; what earlier versions masked there stays masked, and
    ``entity_name_masked`` values already stored are not re-masked.)
 """

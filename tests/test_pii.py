@@ -555,3 +555,21 @@ def test_the_raw_row_hides_the_rows_own_names_in_its_text_too() -> None:
     assert hash_and_mask_rows([row])[1][0]["诉求内容"] == expected
     anonymous = {"工单编号": "GD2", "来电人": "匿名", "企业名称": "", "诉求内容": "匿名处理，市民来电"}
     assert hash_and_mask_rows([anonymous])[1][0]["诉求内容"] == "匿名处理，市民来电"
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("魏建军经理说下周处理", "魏**经理说下周处理"),
+    ("举报的时候，李队长说他不管", "举报的时候，*队长说他不管"),
+    ("尤其何科长接待我", "尤其*科长接待我"),
+    ("名字为周晓梅，在窗口办理", "名字为周**，在窗口办理"),
+    ("承办人刘洋说已经转办", "承办人刘*说已经转办"),
+])
+def test_names_before_official_titles_and_after_more_labels(text: str, masked: str) -> None:
+    """Re-test of the analyst red team (session 9): 43 of 60 planted phrasings were stored in clear."""
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize("text", ["项目六标段项目经理部", "陈副局长连忙", "区园林绿化管理科科长", "市纪委查查房产局局长",
+                                  "鉴此，特向局长反映", "找到车间主任", "客户经理不在", "派出所所长", "总经理办公室"])
+def test_offices_and_jobs_before_titles_are_no_names(text: str) -> None:
+    assert mask_pii(text) == text
