@@ -65,6 +65,10 @@ AREA_COLUMNS: list[tuple[str, str, float, str]] = [
     ("反复出现", "recurring_zh", 9, "text"),
     ("上月线索编号", "previous_clue_id", 22, "text"),
     ("责任单位", "responsible_unit", 18, "edit"),
+    # hidden, inside the yellow block: the row's id travels with the yellow cells when a department
+    # sorts or pastes only them (selecting 责任单位:回访结果 takes this column along), so yellow cells
+    # that moved to another item's row are seen on import (the 行校验 below stays with the id)
+    ("编号校验", "yellow_check", 10, "hidden"),
     ("整改时限", "deadline", 12, "edit_date"),
     ("整改措施", "measures", 30, "edit"),
     ("整改进展", "progress", 30, "edit"),
@@ -85,7 +89,7 @@ HEADER_FIELDS = {
     "整改措施": "measures", "整改进展": "progress", "状态": "status", "回访结果": "followup",
     "回访情况": "followup", "版本": "version", "版本号": "version", "更新时间": "updated_at",
     "指标领域": "area_label", "问题标题": "title", "月份": "month", "导出校验": "export_hash",
-    "行校验": "row_check", "问题描述": "description", "分级": "grade",
+    "行校验": "row_check", "编号校验": "yellow_check", "问题描述": "description", "分级": "grade",
     # what people retype the headers as
     "当前状态": "status", "整改状态": "status", "办理状态": "status", "整改期限": "deadline", "完成时限": "deadline",
     "整改时间": "deadline", "责任部门": "responsible_unit", "牵头单位": "responsible_unit", "整改单位": "responsible_unit",
@@ -252,6 +256,7 @@ def _area_rows(clues: pd.DataFrame | None, ledger: pd.DataFrame | None, labels: 
     rows["overdue_zh"] = rows["overdue"].map(lambda v: "是" if v is True or v == 1 else "否")
     rows["export_hash"] = [edit_fingerprint(r) for r in rows[list(EDITABLE_FIELDS)].to_dict("records")]
     rows["row_check"] = [row_check(r) for r in rows[["clue_id", *ROW_CHECK_FIELDS]].to_dict("records")]
+    rows["yellow_check"] = [row_check({"clue_id": c})[:8] for c in rows["clue_id"]]
     return rows
 
 
@@ -464,37 +469,43 @@ def write_ledger_workbook(path: str | Path, ledger: pd.DataFrame, areas: list[di
 
 # Our own sheets without ledger rows: skipped without a word when they hold no 线索编号 header.
 _OWN_SHEETS = (SUMMARY_SHEET, DETAIL_SHEET, NOTE_SHEET)
-_MAX_COLUMNS = 200  # columns read from a sheet (ours has 25); a stray cell at XFD1048576 is ignored
+_MAX_COLUMNS = 200  # columns read from a sheet (ours has 27); a stray cell at XFD1048576 is ignored
+_MAX_ROW_PROBLEMS = 100  # rows without an id reported one by one per sheet; the rest are counted
+_MAX_SHEET_XML = 64 << 20  # a sheet part bigger than this is no ledger (a column filled to row 1048576)
 _TEXT_FIELDS = ("responsible_unit", "measures", "progress", "status", "followup")
 _FORMAT_CHARS = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")  # zero-width and other invisible marks
 
 
-def _sparse_grid(ws: Any) -> tuple[list[list[Any]], dict[tuple[int, int], Any]]:
-    """The sheet's values as rows (to the last row holding a value), from the cells that exist.
+def _sparse_grid(ws: Any) -> tuple[list[tuple[int, list[Any]]], dict[tuple[int, int], Any]]:
+    """The sheet's rows that hold a value, as ``(row number, values)``, from the cells that exist.
 
     ``ws.iter_rows`` walks the whole max_row × max_column rectangle and creates a cell for every
-    coordinate: one stray value at XFD1048576 in a 190 KB file took 24 GB. The cells the file holds
-    are in ``ws._cells`` (openpyxl's store, stable since 2.x); formulas are returned separately.
+    coordinate: one stray value at XFD1048576 in a 190 KB file took 24 GB, and one at GR1048576 still
+    built a million empty rows. The cells the file holds are in ``ws._cells`` (openpyxl's store,
+    stable since 2.x); only rows holding a value are returned, each as wide as the widest of the first
+    ten rows plus 20 columns (the header and what a department adds beside it). Merged cells count for
+    every cell they cover.
     """
     values: dict[tuple[int, int], Any] = {}
     for (r, c), cell in ws._cells.items():
         if c <= _MAX_COLUMNS and cell.value is not None and cell.value != "":
             values[(r, c)] = cell.value
+    for rng in ws.merged_cells.ranges:  # a merged 责任单位 over rows 3–5 is meant for all three
+        top = values.get((rng.min_row, rng.min_col))
+        if top is None or (rng.max_row - rng.min_row + 1) * (rng.max_col - rng.min_col + 1) > 100_000:
+            continue
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col, min(rng.max_col, _MAX_COLUMNS) + 1):
+                values[(r, c)] = top
     if not values:
         return [], {}
-    height = max(r for r, _ in values)
-    width = max(c for _, c in values)
-    grid: list[list[Any]] = [[None] * width for _ in range(height)]
+    head = [c for r, c in values if r <= 10]
+    width = min(_MAX_COLUMNS, (max(head) if head else 0) + 20)
+    by_row: dict[int, list[Any]] = {}
     for (r, c), v in values.items():
-        grid[r - 1][c - 1] = v
-    for rng in ws.merged_cells.ranges:  # a merged 责任单位 over rows 3–5 is meant for all three
-        if rng.min_row > height or rng.min_col > width:
-            continue
-        top = grid[rng.min_row - 1][rng.min_col - 1]
-        for r in range(rng.min_row, min(rng.max_row, height) + 1):
-            for c in range(rng.min_col, min(rng.max_col, width) + 1):
-                grid[r - 1][c - 1] = top
-    return grid, values
+        if c <= width:
+            by_row.setdefault(r, [None] * width)[c - 1] = v
+    return sorted(by_row.items()), values
 
 
 def _formula_cells(path: str | Path) -> dict[str, dict[tuple[int, int], str]]:
@@ -545,6 +556,16 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
     beside 整改进展: the exported header wins), a sheet without a 线索编号 header. A workbook with no
     readable sheet at all raises ``ValueError``.
     """
+    import zipfile
+
+    try:  # (before openpyxl builds every cell: a column filled to row 1048576 took 2 minutes and 5 GB)
+        with zipfile.ZipFile(path) as z:
+            big = [i for i in z.infolist() if i.filename.startswith("xl/worksheets/") and i.file_size > _MAX_SHEET_XML]
+    except zipfile.BadZipFile:
+        big = []  # openpyxl says what the file is
+    if big:
+        raise ValueError(f"工作表数据有 {big[0].file_size >> 20} MB，远超台账的规模（整列填充到了表格末尾？）："
+                         "请删除表格以外的内容后再导入")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         wb = load_workbook(str(path), data_only=True)  # (not read-only: merged cells are needed)
@@ -568,23 +589,26 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
 
     try:
         for ws in wb.worksheets:
-            grid, present = _sparse_grid(ws)
-            header_row, mapping = None, {}
-            for r_idx, values in enumerate(grid[:10], start=1):
+            rows, present = _sparse_grid(ws)
+            header_row, mapping, names = None, {}, []
+            for r_idx, values in rows:
+                if r_idx > 10:
+                    break
                 names = [_header_key(unescape_ooxml(str(v))) if v is not None else "" for v in values]
                 if "线索编号" in names or "台账编号" in names:
                     header_row = r_idx
                     break
-            first = str(grid[0][0]) if grid and grid[0] and grid[0][0] is not None else ""
+            first = str(rows[0][1][0]) if rows and rows[0][0] == 1 and rows[0][1][0] is not None else ""
             # Our summary and notes, however renamed (总表, 说明): their first cell says what they are.
             own = ws.title in _OWN_SHEETS or first.endswith("（汇总）") or first.startswith(("问题台账", "填表说明"))
             if header_row is None:
-                if not own and grid:
-                    edit_like = any(_EDIT_LIKE.search(_header_key(str(v))) for row in grid[:10] for v in row
+                if not own and rows:
+                    edit_like = any(_EDIT_LIKE.search(_header_key(str(v))) for r, row in rows if r <= 10 for v in row
                                     if isinstance(v, str))
                     problem(ws.title, None, f"工作表「{ws.title}」的前10行里没有「线索编号」列，整张表未导入"
                             + ("" if edit_like else "（若只是说明或备注，可忽略）"), warning=not edit_like)
                 continue
+            data_rows = [(r, v) for r, v in rows if r > header_row]
             # Columns: the exported header wins over an alias (整改情况 beside 整改进展); one field, one column.
             by_field: dict[str, list[int]] = {}
             for i, n in enumerate(names):
@@ -593,7 +617,7 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
             if not any(f in EDITABLE_FIELDS for f in by_field) and own:
                 continue  # 线索明细: a list of clue ids, nothing to edit
             exported = {h: f for h, f, _, _ in AREA_COLUMNS}
-            col_has_data = {i: any(i < len(row) and row[i] not in (None, "") for row in grid[header_row:])
+            col_has_data = {i: any(i < len(row) and row[i] not in (None, "") for _, row in data_rows)
                             for i in range(len(names))}
             for field, cols in by_field.items():
                 preferred = [i for i in cols if exported.get(names[i]) == field] or cols[:1]
@@ -617,7 +641,8 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
             if not edit_cols:
                 continue  # 线索明细 and other lists of clue ids: nothing to edit
             read_sheets += 1
-            for r_idx, values in enumerate(grid[header_row:], start=header_row + 1):
+            no_id = 0
+            for r_idx, values in data_rows:
                 rec: dict[str, Any] = {"sheet": ws.title, "excel_row": r_idx}
                 bad_formula = None
                 for i, field in mapping.items():
@@ -656,19 +681,33 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                         notes.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
                                       "error": f"第{r_idx}行（{ws.title}），线索编号 {key}：问题标题、问题描述、分级由系统生成，"
                                                "本行对它们的改动不会导入（如需调整分级或说明，请写在整改措施或整改进展里）"})
+                yellow = rec.get("yellow_check")
+                if key and isinstance(yellow, str) and re.fullmatch(r"[0-9a-f]{8}", yellow) \
+                        and row_check({"clue_id": key})[:8] != yellow:
+                    problems.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
+                                     "error": f"第{r_idx}行（{ws.title}），线索编号 {key}：黄色列的内容是另一行（另一个线索编号）导出的"
+                                              "（只对黄色列排序，或从另一份表粘贴过），为免把修改记到别的条目上，本行未导入；"
+                                              "请整行排序或按线索编号粘贴后再导入"})
+                    continue
                 if key:
                     out.append(rec)
                 elif any(not _blank(values[i]) for i in edit_cols if i < len(values)):
-                    problems.append({"row": r_idx, "sheet": ws.title, "clue_id": None,
-                                     "error": f"第{r_idx}行（{ws.title}）：缺少线索编号，无法对应台账条目，本行未导入"
-                                              "（新问题请通过12345热线或特邀监督员渠道反映）"})
+                    no_id += 1
+                    if no_id <= _MAX_ROW_PROBLEMS:
+                        problems.append({"row": r_idx, "sheet": ws.title, "clue_id": None,
+                                         "error": f"第{r_idx}行（{ws.title}）：缺少线索编号，无法对应台账条目，本行未导入"
+                                                  "（新问题请通过12345热线或特邀监督员渠道反映）"})
+            if no_id > _MAX_ROW_PROBLEMS:
+                problems.append({"row": None, "sheet": ws.title, "clue_id": None,
+                                 "error": f"工作表「{ws.title}」另有 {no_id - _MAX_ROW_PROBLEMS} 行有内容但缺少线索编号，未导入"
+                                          "（整列填充或粘贴到了表格之外？）"})
     finally:
         wb.close()
     if read_sheets == 0:
         raise ValueError("没有找到含「线索编号」列的工作表：请使用 yingshang ledger export / clues 导出的台账填写")
     cols = ["sheet", "excel_row", "clue_id", "item_id", "month", "area_label", "title", "description", "grade",
             "responsible_unit", "deadline", "measures", "progress", "status", "followup", "version", "updated_at",
-            "export_hash", "row_check"]
+            "export_hash", "row_check", "yellow_check"]
     df = pd.DataFrame(out)
     for c in cols:
         if c not in df.columns:

@@ -158,17 +158,18 @@ def _norm(v: Any) -> Any:
     return v
 
 
-_CHOICE_NOISE = re.compile(r"[\s\u3000。．.，,、;；:：\[\]［］【】()（）\"'“”‘’]")
+_CHOICE_EDGES = "。．.，,、;；:：!！?？[]［］【】()（）\"'“”‘’「」"
 _TRADITIONAL = str.maketrans("訪辦銷號滿實換", "访办销号满实换")
 
 
 def choice_text(v: Any) -> Any:
-    """A status or follow-up as typed, read as one of the choices where it plainly is one: spaces,
-    punctuation and brackets dropped, full-width and traditional characters folded ('整改 中',
-    '［整改中］', '已整改,待回访', '已銷號'). Anything else is returned as it was (and refused by name)."""
+    """A status or follow-up as typed, read as one of the choices where it plainly is one: spaces
+    dropped, punctuation and brackets around it dropped, full-width and traditional characters folded
+    ('整改 中', '［整改中］', '满意！', '已銷號'). Punctuation *inside* is kept, so '不，满意' or '(不)满意'
+    never becomes 不满意 (which sends the item back): anything else is returned as it was and refused."""
     if not isinstance(v, str):
         return v
-    folded = _CHOICE_NOISE.sub("", unicodedata.normalize("NFKC", v)).translate(_TRADITIONAL)
+    folded = re.sub(r"\s+", "", unicodedata.normalize("NFKC", v)).strip(_CHOICE_EDGES).translate(_TRADITIONAL)
     return folded if folded in STATUSES or folded in FOLLOWUPS else v
 
 
@@ -238,6 +239,19 @@ def orphaned_items(ledger: pd.DataFrame, clues: pd.DataFrame) -> list[str]:
     return ledger.loc[mask, "item_id"].astype(str).tolist()
 
 
+def district_day(utc: Any) -> date:
+    """The district's calendar day (Asia/Shanghai) of a stored time (naive UTC, as created_at is): the
+    monthly job runs at 06:00 Beijing, 22:00 UTC the day before — the UTC date would move every
+    default deadline of a later rebuild one working day earlier."""
+    from zoneinfo import ZoneInfo
+
+    from pipeline.orchestrate import DISTRICT_TZ
+
+    ts = pd.Timestamp(utc)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+    return ts.tz_convert(ZoneInfo(DISTRICT_TZ)).date()
+
+
 def issued_deadline(clue_deadline: Any, grade: str, issued: date | None, cfg: Any | None) -> Any:
     """The clue's deadline, or — when the item entered the ledger after the day the clue's deadline is
     counted from (a month's list built late) — the same allowance counted from that day: an item must
@@ -293,7 +307,7 @@ def merge_clues_into_ledger(ledger: pd.DataFrame, clues: pd.DataFrame, now: date
             old, new = _norm(row[f]), _norm(getattr(c, f))
             if f == "deadline":
                 created = row["created_at"]
-                issued = pd.Timestamp(created).date() if not _blank(created) else None
+                issued = district_day(created) if not _blank(created) else None
                 new = issued_deadline(new, c.grade, issued, cfg)
             if old != new:
                 led.iat[i, led.columns.get_loc(f)] = new
@@ -445,6 +459,15 @@ def apply_department_edits(
         if signature == _text(cur.get("last_import")):
             continue  # this very row was applied before (the same file imported again)
 
+        checks = [_text(e.get("row_check")), _text(e.get("yellow_check"))]
+        title = _text(e.get("title"))
+        if not any(c and re.fullmatch(r"[0-9a-f]{8}(?:[0-9a-f]{8})?", c) for c in checks) \
+                and title is not None and title != _text(cur["title"]):
+            # Without the hidden checks (deleted, or visible cells copied to a new workbook) the title is
+            # all that tells an overtyped id: an edit is not put on an item of another problem.
+            fail(f"本行的问题标题「{title[:30]}」与台账中该编号的标题「{str(_text(cur['title']))[:30]}」不同"
+                 "（编号输错，或线索重建后标题已更新），本行未导入；请核对线索编号，或重新导出后再填写")
+            continue
         if _norm(cur["status"]) == "已销号":
             fail("已销号的条目不能再修改（整改已完成并经回访满意）；问题再次出现时会作为新线索交办")
             continue
@@ -456,13 +479,18 @@ def apply_department_edits(
             if _blank(row_ts):
                 fail("缺少版本号，无法判断是否与他人的修改冲突；请使用最新导出的台账")
                 continue
-            if pd.Timestamp(row_ts) < pd.Timestamp(cur_ts):
+            try:
+                row_time = pd.Timestamp(row_ts)
+            except (ValueError, TypeError, OverflowError):
+                fail(f"更新时间「{row_ts}」不是时间，无法判断是否与他人的修改冲突；请使用最新导出的台账")
+                continue
+            if row_time < pd.Timestamp(cur_ts):
                 fail(f"台账已于 {pd.Timestamp(cur_ts):%Y-%m-%d %H:%M} 被更新，晚于本表；请重新导出后再修改")
                 continue
         else:
             try:
                 rv = int(float(row_version))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 fail(f"版本号「{row_version}」不是数字")
                 continue
             if rv < cur_version:

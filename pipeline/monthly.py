@@ -23,6 +23,7 @@ from pipeline.ingest import ensure_schema
 from pipeline.ledger_rules import (
     LEDGER_COLUMNS,
     apply_department_edits,
+    district_day,
     flag_overdue,
     issued_deadline,
     merge_clues_into_ledger,
@@ -45,11 +46,7 @@ def _now() -> dt.datetime:
 def district_today(now_utc: dt.datetime) -> dt.date:
     """The district's calendar day at ``now_utc`` (naive UTC, as event times are stored): overdue flags
     and deadlines count Beijing days — between 00:00 and 08:00 there the UTC date is yesterday's."""
-    from zoneinfo import ZoneInfo
-
-    from pipeline.orchestrate import DISTRICT_TZ
-
-    return now_utc.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(DISTRICT_TZ)).date()
+    return district_day(now_utc)
 
 
 def _areas_as_dicts() -> list[dict[str, Any]]:
@@ -182,7 +179,7 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
         # The clue's deadline as its ledger item has it: never before the grade's allowance from the
         # day the item entered the ledger (v_clues and v_ledger showed two deadlines for one problem).
         ledger = load_ledger(conn)
-        created = {str(c): pd.Timestamp(t).date() for c, t in zip(ledger["clue_id"], ledger["created_at"], strict=True)
+        created = {str(c): district_day(t) for c, t in zip(ledger["clue_id"], ledger["created_at"], strict=True)
                    if t is not None and not pd.isna(t)} if len(ledger) else {}
         today = district_today(now)
         if len(clues):

@@ -75,6 +75,7 @@ def test_a_stray_cell_far_away_does_not_blow_up_the_import(tmp_path, export):
     def edit(wb, ws, col):
         ws.cell(2, col["整改措施"]).value = "加派人手"
         ws["XFD1048576"] = "x"
+        ws["GR1048576"] = "y"  # (within the 200 columns read: a million empty rows were still built)
         ws["A1048576"] = " "
 
     far = _edit(path, tmp_path / "far.xlsx", edit)
@@ -326,3 +327,73 @@ def test_a_list_built_late_is_not_overdue_the_day_it_is_issued(built):  # noqa: 
     on_time, _ = merge_clues_into_ledger(empty_ledger(), clues, datetime(2025, 11, 1, 8), cfg=cfg,
                                          today=date(2025, 11, 1))
     assert list(on_time["deadline"]) == [c for c in clues["deadline"]]
+
+
+def test_yellow_cells_sorted_or_pasted_apart_from_their_id_are_refused(tmp_path, export):
+    """Sorting only the yellow columns (or pasting a yellow block from a working copy) put 32 edits on
+    the wrong items with exit 0: the hidden 行校验 stays with the id. A second hidden check inside the
+    yellow block travels with the yellow cells."""
+    path, ledger = export
+
+    def edit(wb, ws, col):
+        first, last = col["责任单位"], col["回访结果"]
+        ws.cell(2, col["整改措施"]).value = "第2行条目的措施"
+        block = [[ws.cell(r, c).value for c in range(first, last + 1)] for r in (2, 3)]
+        for r, vals in zip((3, 2), block, strict=True):  # the block of rows 2 and 3 swapped
+            for c, v in zip(range(first, last + 1), vals, strict=True):
+                ws.cell(r, c).value = v
+
+    got = read_ledger_workbook(_edit(path, tmp_path / "sorted.xlsx", edit))
+    refused = {p["row"] for p in got.attrs["problems"] if "黄色列的内容是另一行" in p["error"]}
+    assert refused == {2, 3}
+    _, events, errors = apply_department_edits(ledger, got, "甲", NOW)
+    assert not any(e["to_value"] == "第2行条目的措施" for e in events)
+
+
+def test_without_the_hidden_checks_a_title_that_does_not_fit_the_id_is_refused(export):
+    """With the hidden columns deleted (visible cells copied into a new workbook), an overtyped id sent
+    the edits to another item with exit 0."""
+    import pandas as pd
+
+    _, ledger = export
+    a, b = ledger.iloc[0], ledger.iloc[1]
+    row = {"clue_id": b["clue_id"], "version": b["version"], "title": a["title"], "measures": "给第一条的措施",
+           "excel_row": 2, "sheet": "A1"}
+    _, events, errors = apply_department_edits(ledger, pd.DataFrame([row]), "甲", NOW)
+    assert events == [] and len(errors) == 1 and "问题标题" in errors[0]["error"]
+
+
+def test_odd_version_and_time_cells_refuse_their_row_not_the_file(export):
+    """版本 1e999 (OverflowError) or a text 更新时间 with no 版本 (DateParseError) aborted the whole import."""
+    import pandas as pd
+
+    _, ledger = export
+    ids = list(ledger["clue_id"].iloc[:3])
+    rows = pd.DataFrame([
+        {"clue_id": ids[0], "version": "1e999", "measures": "甲", "excel_row": 2, "sheet": "A1"},
+        {"clue_id": ids[1], "version": None, "updated_at": "上周五", "measures": "乙", "excel_row": 3, "sheet": "A1"},
+        {"clue_id": ids[2], "version": ledger["version"].iloc[2], "measures": "丙", "excel_row": 4, "sheet": "A1"},
+    ])
+    new, events, errors = apply_department_edits(ledger, rows, "甲", NOW)
+    assert {e["row"] for e in errors} == {2, 3}
+    assert new.set_index("clue_id").loc[ids[2], "measures"] == "丙"
+
+
+def test_punctuation_inside_a_followup_is_never_dropped():
+    """'不，满意' and '(不)满意' were read as 不满意, which sends the item back with a new deadline."""
+    from pipeline.ledger_rules import choice_text
+
+    assert choice_text("不，满意") == "不，满意" and choice_text("(不)满意") == "(不)满意"
+    assert choice_text("满意！") == "满意" and choice_text("［整改中］") == "整改中" and choice_text("整改 中") == "整改中"
+
+
+def test_a_rebuild_counts_from_the_districts_day_of_creation(built):  # noqa: F811
+    """The monthly job runs at 06:00 Beijing (22:00 UTC the day before); a later rebuild took created_at's
+    UTC date and moved every default deadline a working day earlier (and bumped the version)."""
+    from pipeline.ledger_rules import empty_ledger, merge_clues_into_ledger
+
+    cfg, _, clues, _, _ = built
+    run = datetime(2025, 12, 4, 22, 0)  # = 2025-12-05 06:00 in Beijing
+    led, _ = merge_clues_into_ledger(empty_ledger(), clues, run, cfg=cfg, today=date(2025, 12, 5))
+    again, events = merge_clues_into_ledger(led, clues, datetime(2025, 12, 9, 3), cfg=cfg, today=date(2025, 12, 9))
+    assert [e for e in events if e["field"] == "deadline"] == []
