@@ -343,7 +343,8 @@ def ledger_import(
         typer.echo(f"{report['accepted']} change(s) accepted on {report['items_changed']} item(s), "
                    f"{len(report['errors'])} row(s) refused, {len(report['warnings'])} note(s)")
         for err in report["errors"]:
-            typer.echo(f"row {err['row']}: {err['message']}", err=True)
+            # (the message names its row and sheet; a sheet-level one has no row)
+            typer.echo(err["message"] if err["row"] is None else f"row {err['row']}: {err['message']}", err=True)
         for note in report["warnings"]:
             typer.echo(f"note: {note['message']}", err=True)
     raise typer.Exit(1 if report["errors"] else 0)

@@ -456,6 +456,11 @@ def write_ledger_workbook(path: str | Path, ledger: pd.DataFrame, areas: list[di
                              "recurring", "previous_clue_id") if c in clues.columns and c not in led.columns]
         led = led.merge(clues[["clue_id", *extra]].drop_duplicates("clue_id"), on="clue_id", how="left")
     rows = _area_rows(None, led, labels)
+    if clues is not None and len(clues) and len(rows):
+        # An item whose clue a rebuild no longer produces says so (its complaints went to other clues).
+        built = set(map(str, clues["month"]))
+        gone = rows["month"].astype(str).isin(built) & ~rows["clue_id"].astype(str).isin(set(clues["clue_id"].astype(str)))
+        rows.loc[gone, "sources_zh"] = "（重建后其投诉已归入其他线索）"
     months = sorted(set(map(str, rows["month"].dropna()))) if len(rows) else []
     w = _Writer(path, _stamp(months[-1] if months else None))
     ws_sum = w.wb.add_worksheet(SUMMARY_SHEET)
@@ -510,7 +515,9 @@ def _sparse_grid(ws: Any) -> tuple[list[tuple[int, list[Any]]], dict[tuple[int, 
 
 def _formula_cells(path: str | Path) -> dict[str, dict[tuple[int, int], str]]:
     """Per sheet, the cells holding a formula (=1+1), read without cached values."""
-    wb = load_workbook(str(path), data_only=False)
+    with warnings.catch_warnings():  # (openpyxl's warnings were said twice, and onto --json's stderr)
+        warnings.simplefilter("ignore")
+        wb = load_workbook(str(path), data_only=False)
     try:
         out: dict[str, dict[tuple[int, int], str]] = {}
         for ws in wb.worksheets:

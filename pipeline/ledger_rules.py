@@ -111,7 +111,13 @@ def row_check(values: dict[str, Any]) -> str:
     item's id (or a column sorted apart from the rest) from the row it was exported as; the second,
     a retyped 问题标题 or 分级, which the import does not take."""
     text = "\x1f".join("" if _text(values.get(f)) is None else str(_text(values.get(f))) for f in ROW_CHECK_FIELDS)
-    return _sha(str(_text(values.get("clue_id")) or "")) + _sha(text)
+    return _sha(id_key(values.get("clue_id"))) + _sha(text)
+
+
+def id_key(value: Any) -> str:
+    """A 线索编号 compared as typed back: full-width characters folded, case ignored (2026－10－A1－A5C7DB is
+    2026-10-A1-a5c7db)."""
+    return unicodedata.normalize("NFKC", str(_text(value) or "")).strip().lower()
 
 
 def _parse_deadline_quiet(v: Any) -> date | None:
@@ -210,16 +216,23 @@ def check_transition(current: str, new: str, followup: str | None) -> None:
         raise IllegalTransition("重新交办须有回访结果「不满意」")
 
 
-def flag_overdue(ledger: pd.DataFrame, today: date) -> pd.DataFrame:
-    """Set ``overdue`` (是否超期): still open (待交办/整改中/重新交办) after its deadline (整改时限)."""
+def flag_overdue(ledger: pd.DataFrame, today: date, superseded: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Set ``overdue`` (是否超期): still open (待交办/整改中/重新交办) after its deadline (整改时限).
+
+    ``superseded``: items whose clue a rebuild no longer produces (their complaints went to other
+    clues, whose items carry the deadline now); while nobody has worked on them (待交办, no edits)
+    they are not overdue — the same complaints would otherwise count against a unit twice."""
     out = ledger.copy()
     if out.empty:
         out["overdue"] = pd.Series(dtype=bool)
         return out
     deadline = pd.to_datetime(out["deadline"], errors="coerce").dt.date
+    idle = [str(i) in superseded and s == "待交办" and not (e if isinstance(e, list) else [])
+            for i, s, e in zip(out["item_id"], out["status"], out["edited_fields"], strict=True)] \
+        if superseded and "edited_fields" in out.columns else [False] * len(out)
     out["overdue"] = [
-        bool(s in OPEN_STATUSES and d is not None and not pd.isna(d) and d < today)
-        for s, d in zip(out["status"], deadline, strict=True)
+        bool(s in OPEN_STATUSES and d is not None and not pd.isna(d) and d < today and not gone)
+        for s, d, gone in zip(out["status"], deadline, idle, strict=True)
     ]
     return out
 
@@ -397,8 +410,8 @@ def apply_department_edits(
     led = led.astype({"edited_fields": object}) if len(led) else led
     events: list[dict] = []
     errors: list[dict] = []
-    by_item = {str(x): i for i, x in enumerate(led["item_id"].astype(str))}
-    by_clue = {str(x): i for i, x in enumerate(led["clue_id"].astype(str))}
+    by_item = {id_key(x): i for i, x in enumerate(led["item_id"].astype(str))}
+    by_clue = {id_key(x): i for i, x in enumerate(led["clue_id"].astype(str))}
     if today is None:  # (the caller passes the district's day; ``now`` is the event time, UTC)
         today = now.date() if isinstance(now, datetime) else now
 
@@ -415,7 +428,7 @@ def apply_department_edits(
         if key is None:
             fail("缺少线索编号，无法对应台账条目")
             continue
-        i = by_item.get(key, by_clue.get(key))
+        i = by_item.get(id_key(key), by_clue.get(id_key(key)))
         if i is None:
             fail("台账中没有这个线索编号")
             continue

@@ -198,7 +198,7 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
         n_before = len(ledger)
         ledger, events = merge_clues_into_ledger(ledger, clues, now, cfg=cfg, today=today)
         orphaned = orphaned_items(ledger, clues)
-        ledger = flag_overdue(ledger, district_today(now))
+        ledger = flag_overdue(ledger, district_today(now), superseded_items(conn, ledger))
         _store_ledger(conn, ledger, events)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -221,13 +221,26 @@ def check_output_file(out: Path) -> None:
         raise ValueError(f"cannot write {out}: no permission to write in {parent}")
 
 
+def superseded_items(conn: Connection, ledger: pd.DataFrame) -> set[str]:
+    """Items of a built month whose clue the last build no longer produces (its complaints went to
+    other clues)."""
+    if ledger.empty:
+        return set()
+    t = ProblemClue.__table__
+    built: dict[str, set[str]] = {}
+    for cid, m in conn.execute(select(t.c.clue_id, t.c.month)):
+        built.setdefault(str(m), set()).add(str(cid))
+    return {str(r.item_id) for r in ledger.itertuples()
+            if str(r.month) in built and str(r.clue_id) not in built[str(r.month)]}
+
+
 def export_ledger(out: Path, db_url: str | None) -> int:
     check_output_file(out)
     ensure_schema(db_url)
     with get_engine(db_url).begin() as conn:
         ledger = load_ledger(conn)
         # Overdue is a fact of today: refresh it before the departments see the sheet.
-        ledger = flag_overdue(ledger, district_today(_now()))
+        ledger = flag_overdue(ledger, district_today(_now()), superseded_items(conn, ledger))
         _store_ledger(conn, ledger, [])
         t = ProblemClue.__table__
         clues = pd.DataFrame([dict(r) for r in conn.execute(select(t)).mappings()], columns=CLUE_TABLE_COLUMNS)
@@ -275,16 +288,11 @@ def import_ledger(path: Path, db_url: str | None, who: str = "import", now: dt.d
         ledger = load_ledger(conn)
         new_ledger, events, errors = apply_department_edits(ledger, edits, who, now, load_clue_config(),
                                                             today=district_today(now))
-        new_ledger = flag_overdue(new_ledger, district_today(now))
-        _store_ledger(conn, new_ledger, events)
         # Items whose month was built and whose clue a rebuild no longer produces (their complaints
         # went to other clues): an edit is kept, but the department should know where the item went.
-        t = ProblemClue.__table__
-        built = {str(m): set() for m in conn.execute(select(t.c.month).distinct()).scalars()}
-        for cid, m in conn.execute(select(t.c.clue_id, t.c.month)):
-            built[str(m)].add(str(cid))
-        orphans = {str(r.item_id) for r in new_ledger.itertuples()
-                   if str(r.month) in built and str(r.clue_id) not in built[str(r.month)]}
+        orphans = superseded_items(conn, new_ledger)
+        new_ledger = flag_overdue(new_ledger, district_today(now), orphans)
+        _store_ledger(conn, new_ledger, events)
     def shape(items: list[dict]) -> list[dict]:
         return [{"row": e.get("row"), "sheet": e.get("sheet"), "clue_id": e.get("clue_id"), "message": e.get("error")}
                 for e in items]
@@ -293,8 +301,8 @@ def import_ledger(path: Path, db_url: str | None, who: str = "import", now: dt.d
     notes = list(edits.attrs.get("warnings", []))
     for item in touched:
         notes.append({"row": None, "sheet": None, "clue_id": item,
-                      "error": f"线索编号 {item}：该线索在月度重建后已不再生成（其投诉已归入其他线索），修改已记入台账，"
-                               "但它不会出现在重建后的线索清单里"})
+                      "error": f"线索编号 {item}：该线索在月度重建后已不再生成（其投诉已归入其他线索），修改已记入台账；"
+                               "线索清单里它标为「重建后其投诉已归入其他线索」"})
     return {"rows": len(edits), "accepted": len(events),
             "items_changed": len({str(ev["item_id"]) for ev in events}),
             "errors": shape(problems + errors), "warnings": shape(notes)}

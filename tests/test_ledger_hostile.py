@@ -397,3 +397,33 @@ def test_a_rebuild_counts_from_the_districts_day_of_creation(built):  # noqa: F8
     led, _ = merge_clues_into_ledger(empty_ledger(), clues, run, cfg=cfg, today=date(2025, 12, 5))
     again, events = merge_clues_into_ledger(led, clues, datetime(2025, 12, 9, 3), cfg=cfg, today=date(2025, 12, 9))
     assert [e for e in events if e["field"] == "deadline"] == []
+
+
+def test_ids_typed_back_in_capitals_or_full_width_are_the_same_item(export):
+    """An id retyped as 2026－10－A1－A5C7DB was 'another id' (refused)."""
+    import unicodedata
+
+    import pandas as pd
+
+    _, ledger = export
+    cid = str(ledger["clue_id"].iloc[0])
+    typed = "".join(chr(ord(c) + 0xFEE0) if c == "-" else c for c in cid.upper())
+    assert unicodedata.normalize("NFKC", typed) != cid
+    row = {"clue_id": typed, "version": ledger["version"].iloc[0], "measures": "全角编号的措施", "excel_row": 2, "sheet": "A1"}
+    new, _, errors = apply_department_edits(ledger, pd.DataFrame([row]), "甲", NOW)
+    assert errors == [] and new.set_index("clue_id").loc[cid, "measures"] == "全角编号的措施"
+
+
+def test_untouched_items_a_rebuild_superseded_are_not_overdue(export):
+    """Items whose complaints a rebuild moved to other clues stayed 待交办 and turned overdue, counting the
+    same complaints against a unit twice."""
+    from pipeline.ledger_rules import flag_overdue
+
+    _, ledger = export
+    gone = {str(ledger["item_id"].iloc[0])}
+    later = date(2030, 1, 1)
+    flagged = flag_overdue(ledger, later, gone).set_index("item_id")["overdue"]
+    assert not flagged[next(iter(gone))] and flagged.drop(list(gone)).all()
+    worked = ledger.copy()
+    worked.loc[worked["item_id"].isin(gone), "status"] = "整改中"
+    assert flag_overdue(worked, later, gone).set_index("item_id")["overdue"].all()
