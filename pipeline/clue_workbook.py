@@ -677,7 +677,7 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                                               f"「{f_text[:40]}」，文件里没有它的计算结果，本行未导入；请改为文字"})
                     continue
                 check = rec.get("row_check")
-                if key and isinstance(check, str) and re.fullmatch(r"[0-9a-f]{16}", check):
+                if key and isinstance(check, str) and re.fullmatch(r"[a-p]{16}", check):
                     if row_check({"clue_id": key})[:8] != check[:8]:
                         problems.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
                                          "error": f"第{r_idx}行（{ws.title}），线索编号 {key}：这一行导出时是另一个线索编号"
@@ -689,7 +689,7 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                                       "error": f"第{r_idx}行（{ws.title}），线索编号 {key}：问题标题、问题描述、分级由系统生成，"
                                                "本行对它们的改动不会导入（如需调整分级或说明，请写在整改措施或整改进展里）"})
                 yellow = rec.get("yellow_check")
-                if key and isinstance(yellow, str) and re.fullmatch(r"[0-9a-f]{8}", yellow) \
+                if key and isinstance(yellow, str) and re.fullmatch(r"[a-p]{8}", yellow) \
                         and row_check({"clue_id": key})[:8] != yellow:
                     problems.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
                                      "error": f"第{r_idx}行（{ws.title}），线索编号 {key}：黄色列的内容是另一行（另一个线索编号）导出的"

@@ -427,3 +427,15 @@ def test_untouched_items_a_rebuild_superseded_are_not_overdue(export):
     worked = ledger.copy()
     worked.loc[worked["item_id"].isin(gone), "status"] = "整改中"
     assert flag_overdue(worked, later, gone).set_index("item_id")["overdue"].all()
+
+
+def test_hidden_check_values_hold_no_digits(export):
+    """A hex 行校验 read as the landline 0731…67 to `audit pii` in the demo workbook (1 false hit)."""
+    import re
+
+    path, _ = export
+    wb = load_workbook(path)
+    ws = wb[_area_sheet_names(wb)[0]]
+    col = {c.value: i + 1 for i, c in enumerate(ws[1])}
+    values = [ws.cell(r, col[h]).value for h in ("行校验", "编号校验") for r in range(2, ws.max_row + 1)]
+    assert values and all(re.fullmatch(r"[a-p]+", v) for v in values)
