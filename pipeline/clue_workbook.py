@@ -565,9 +565,15 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
     """
     import zipfile
 
+    has_formulas = True
     try:  # (before openpyxl builds every cell: a column filled to row 1048576 took 2 minutes and 5 GB)
         with zipfile.ZipFile(path) as z:
-            big = [i for i in z.infolist() if i.filename.startswith("xl/worksheets/") and i.file_size > _MAX_SHEET_XML]
+            sheets = [i for i in z.infolist() if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
+            big = [i for i in sheets if i.file_size > _MAX_SHEET_XML]
+            # A second read for formulas without cached values only when a sheet holds a formula at all
+            # (<f> or <f …>): most returned workbooks hold none.
+            if not big:
+                has_formulas = any(re.search(rb"<(?:\w+:)?f[ >/]", z.read(i)) for i in sheets)
     except zipfile.BadZipFile:
         big = []  # openpyxl says what the file is
     if big:
@@ -654,7 +660,7 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                 bad_formula = None
                 for i, field in mapping.items():
                     v = values[i] if i < len(values) else None
-                    if v is None and field in EDITABLE_FIELDS and (r_idx, i + 1) not in present:
+                    if v is None and has_formulas and field in EDITABLE_FIELDS and (r_idx, i + 1) not in present:
                         if formulas is None:
                             formulas = _formula_cells(path)
                         f_text = formulas.get(ws.title, {}).get((r_idx, i + 1))
