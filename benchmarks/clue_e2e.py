@@ -65,12 +65,19 @@ def main(argv: list[str] | None = None) -> int:
                 src.backup(dst)
             url = f"sqlite:///{db}"
             build_month_clues(month, Path(work) / "clues.xlsx", url)
-            f1 = {q["id"]: q["f1"] for q in planted_quality(url, landing, month)}
+            quality = planted_quality(url, landing, month)
+        f1 = {q["id"]: q["f1"] for q in quality}
+        # the other figure: the clue's size within 10 % of the planted count (whole items)
+        off = [f"{q['id']}:{q['clue_items']}/{q['planted']}" for q in quality
+               if abs(q["clue_items"] - q["planted"]) > max(1, round(0.1 * q["planted"]))]
+        wrong_area = [q["id"] for q in quality if q["clue_area"] != q["area"]]
         v = np.array(list(f1.values()))
         means.append(v.mean())
         under = " ".join(f"{k}:{x:.2f}" for k, x in f1.items() if x < 0.8)
         print(f"seed {seed} {month}: mean F1 {v.mean():.3f}, lowest {v.min():.2f}, under 0.8: {(v < 0.8).sum()} of {len(v)}"
-              + (f" ({under})" if under else ""), flush=True)
+              + (f" ({under})" if under else "")
+              + f"; size within 10 %: {len(quality) - len(off)} of {len(quality)}" + (f" ({' '.join(off)})" if off else "")
+              + (f"; wrong area: {' '.join(wrong_area)}" if wrong_area else ""), flush=True)
     if len(means) > 1:
         print(f"mean over {len(means)} months: {np.mean(means):.3f}")
     return 0
