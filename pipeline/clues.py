@@ -838,6 +838,27 @@ def clue_deadline(grade: str, month: str, cfg: ClueConfig) -> date:
     return workdays.deadline_for(grade, base, cfg)
 
 
+def pick_examples(texts: Iterable[str], n: int) -> list[str]:
+    """The first ``n`` texts (典型案例) that differ in their Chinese characters: a clue's copies of one
+    complaint, differing only in numbers or masked data, show once."""
+    examples: list[str] = []
+    seen: set[str] = set()
+    for t in texts:
+        key = _NON_CJK.sub("", t)
+        if key not in seen:
+            seen.add(key)
+            examples.append(t)
+        if len(examples) >= n:
+            break
+    return examples
+
+
+def ordered_sources(sources: Iterable[str]) -> list[str]:
+    """The distinct sources of a clue's members, in the fixed order of SOURCE_ORDER."""
+    present = set(sources)
+    return [s for s in SOURCE_ORDER if s in present] + sorted(present - set(SOURCE_ORDER))
+
+
 def _keywords(member_tokens: list[list[str]], space: _TextSpace, cfg: ClueConfig,
               keyword_extractor: Any | None) -> list[str]:
     k = int(cfg.g("n_keywords"))
@@ -1024,17 +1045,9 @@ def build_clues(
         sub = df.loc[rows]
         texts = sub["text"].tolist()
         medoid = texts[0]
-        examples: list[str] = []
-        seen: set[str] = set()
-        for t in texts:
-            key = _NON_CJK.sub("", t)
-            if key not in seen:
-                seen.add(key)
-                examples.append(t)
-            if len(examples) >= n_ex:
-                break
+        examples = pick_examples(texts, n_ex)
         kws = _keywords(sub["tokens"].tolist(), space, cfg, keyword_extractor)
-        srcs = [s for s in SOURCE_ORDER if s in set(sub["source"])] + sorted(set(sub["source"]) - set(SOURCE_ORDER))
+        srcs = ordered_sources(sub["source"])
         n_items = len(rows)
         n_ent = int(sub["entity_hash"].dropna().nunique())
         n_sup = int((sub["source"] == "supervisor").sum())

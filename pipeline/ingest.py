@@ -46,6 +46,7 @@ from nlp import pii
 from pipeline import enrich as _enrich
 from pipeline import sources as source_adapters
 from pipeline.canonical import SOURCES, ParsedFile, QuarantinedRow, RejectedFile
+from pipeline.clue_figures import member_snapshot, refresh_clue_figures
 from pipeline.config import load_areas, load_sources, settings
 from pipeline.enrich import (
     _clean,
@@ -579,20 +580,15 @@ class _FileLoader:
                     # another day (来电时间 corrected across midnight) or drops it must refresh that
                     # day's and month's marts too, or the record is counted twice.
                     self.result.touched_dates.add(day)
+        # A built clue's figures follow its members until the month is rebuilt: a re-delivered answer
+        # that dropped its text left 6 items for 5, and a corrected work order left the old text among
+        # the clue's examples (pipeline/clue_figures.py).
+        members_before = member_snapshot(self.conn, stale + ids) if known_keys else {}
         if stale:
-            from warehouse.models import ClueMember, ProblemClue
+            from warehouse.models import ClueMember
 
-            cm, pc = ClueMember.__table__, ProblemClue.__table__
-            clues = set()
-            for part in wl.chunked(stale, 900):
-                clues.update(c for (c,) in self.conn.execute(select(cm.c.clue_id).where(cm.c.feedback_id.in_(part))))
-            wl.delete_where_in(self.conn, cm, "feedback_id", stale)
+            wl.delete_where_in(self.conn, ClueMember.__table__, "feedback_id", stale)
             wl.delete_where_in(self.conn, t, "feedback_id", stale)
-            # A clue's item count follows its members until the month is rebuilt (the rest of its
-            # figures are the build's): a re-delivered answer that dropped its text left 6 for 5.
-            for cid in sorted(clues):
-                n = self.conn.execute(select(func.count()).select_from(cm).where(cm.c.clue_id == cid)).scalar()
-                self.conn.execute(pc.update().where(pc.c.clue_id == cid).values(n_items=int(n or 0)))
 
         rows: list[dict[str, Any]] = []
         credit_info: dict[str, tuple] = {}
@@ -626,6 +622,10 @@ class _FileLoader:
                       "received_at": r["received_at"], "received_date": r["received_date"]} for r in take]
             del take, batch
             t_wait = time.perf_counter()
+        if members_before:
+            after = member_snapshot(self.conn, members_before)
+            changed = {v[0] for fid, v in members_before.items() if after.get(fid) != v}
+            refresh_clue_figures(self.conn, changed)
         wl.upsert_entities(self.conn, rows, credit_info)
         days = [r["received_date"] for r in rows if r["received_date"]]
         wl.ensure_dates(self.conn, days, is_working_day)

@@ -84,3 +84,46 @@ def test_a_clue_counts_its_members_after_a_redelivery_drops_one(tmp_path: Path, 
         after = conn.execute(text(q)).all()
     assert sum(m for _, _, m in after) == sum(m for _, _, m in before) - 1
     assert all(n == members for _, n, members in after), after
+
+
+def test_a_clue_shows_its_members_as_they_are_after_redeliveries(tmp_path: Path, sqlite_url: str) -> None:
+    """Between rebuilds a clue's enterprises, dates, examples and description follow its members: a dropped
+    answer no longer counts as an enterprise nor sets the last day, and a corrected text replaces the old one
+    among the examples (session 9 note: they stayed the build's until the month was rebuilt)."""
+    import json
+
+    from pipeline.monthly import build_month_clues
+
+    complaint = "营业执照变更登记要跑三趟窗口，材料反复退回，希望一次告知"
+    first = tmp_path / "a" / "questionnaire"
+    first.mkdir(parents=True)
+    (first / "q_1-3.csv").write_text(_answers([(1, complaint), (2, complaint + "。"), (3, "执照变更登记材料反复被退回，跑了三趟")]),
+                                     encoding="utf-8")
+    run_nightly(tmp_path / "a", sqlite_url)
+    build_month_clues("2026-10", None, sqlite_url)
+    q = text("select c.clue_id, c.n_items, c.n_entities, c.last_seen, c.examples, c.description from problem_clue c "
+             "where c.month = '2026-10' order by c.n_items desc")
+
+    def clue(conn):
+        row = conn.execute(q).first()
+        ex = row.examples if isinstance(row.examples, list) else json.loads(row.examples)
+        return row, ex
+
+    with get_engine(sqlite_url).connect() as conn:
+        before, ex_before = clue(conn)
+    assert (before.n_items, before.n_entities) == (3, 3), before
+    assert str(before.last_seen).startswith("2026-10-13"), before
+    assert any("跑了三趟" in e for e in ex_before), ex_before
+
+    second = tmp_path / "b" / "questionnaire"
+    second.mkdir(parents=True)
+    corrected = "营业执照变更登记要跑四趟窗口，材料反复退回，希望一次告知清楚"
+    (second / "q_1-3_fixed.csv").write_text(_answers([(1, corrected), (3, "")]), encoding="utf-8")
+    run_nightly(tmp_path / "b", sqlite_url)
+    with get_engine(sqlite_url).connect() as conn:
+        after, ex_after = clue(conn)
+    assert after.clue_id == before.clue_id
+    assert (after.n_items, after.n_entities) == (2, 2), after
+    assert str(after.last_seen).startswith("2026-10-12"), after
+    assert not any("跑了三趟" in e for e in ex_after), ex_after
+    assert sorted(ex_after) == sorted([corrected, complaint + "。"]), ex_after
