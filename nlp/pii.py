@@ -2,11 +2,13 @@
 
 **What is found** (:func:`find_pii`, kinds in brackets):
 
-- 手机号 ``mobile``: ``1[3-9]`` + 9 digits, also written ``138-1234-5678`` / ``138 1234 5678`` and with
-  ``+86`` / ``0086`` / ``86``.
+- 手机号 ``mobile``: ``1[3-9]`` + 9 digits, also written ``138-1234-5678`` / ``138 1234 5678`` /
+  ``139.3712.6688`` / ``138—3712—5577`` / ``(150)3712 8899`` / ``1 3 8 3 …``, with ``+86`` / ``0086`` / ``86``
+  or a trunk ``0``, and in Chinese numerals (一三八…, 幺三八…, also mixed with digits).
 - 固定电话 ``landline``: area code ``010``, ``02x`` or ``0[3-9]xx``, then a 7–8 digit number, written
-  ``0371-65432198``, ``0371 65432198``, ``(0371)65432198`` or ``037165432198``, with an optional
-  extension (``转123``, ``-123``, ``分机123``).
+  ``0371-65432198``, ``0371 65432198``, ``0371—65432198``, ``0371/65432198``, ``(0371)65432198``,
+  ``037165432198`` or ``+86-371-65432198``, with an optional extension (``转123``, ``-123``, ``分机123``);
+  a second number right after one (``0371-65432198、65432199``).
 - 身份证号 ``id_card``: 18 characters with a *valid* check digit (GB 11643, via
   ``stdnum.cn.ric.calc_check_digit``) and a real birth date; the old 15-digit number only right after
   a label (身份证, 证件号 …), because it has no check digit.
@@ -16,11 +18,19 @@
   code are still personal data of the entity). An all-digit 18-character number that is neither a
   valid ID nor a valid credit code is *left alone* (order numbers, serials).
 - 电子邮箱 ``email``.
+- Written in groups (``4101 0219 9003 0712 30``, ``410102-19900307-1230``, ``9141 0102 MA46 C8QW 0U``): an ID
+  number or credit code whose characters without the separators pass the checks above.
+- 车牌 ``plate`` (豫A12345, 豫A·8K2M9), 微信/QQ ``im_account`` and 护照/通行证 ``passport`` numbers after their
+  label.
 - 银行卡号 ``bank_card``: 16, 17 or 19 digits (optionally in groups of four) starting with 3–6 and
   passing the Luhn check.
 - 姓名 ``person_name``: a surname (common single and compound surnames) + title — X先生, X女士, X小姐,
-  X老师, X师傅, also with the given name (张三先生) — and a 2–3 character name after a label:
-  联系人/姓名/来电人/投诉人/反映人/申请人/当事人/负责人/经办人/法定代表人/户主/我叫/本人.
+  X老师, X师傅, X经理, X书记, X医生, X律师, X老板, X同志 … (``_TITLES``), also with the given name (张三先生);
+  张总, 刘工, 王姐, 李哥 (a surname and a one-character title); 老赵, 小杨 — and a 2–3 character name after
+  a label: 联系人/姓名/来电人/投诉人/反映人/申请人/当事人/负责人/经办人/法定代表人/户主/我叫/本人/督查员/
+  监督员/处理人/对接人/法人/民警 … (``_NAME_LABELS``), after a person's role (业主孙志强, 邻居贾宝玉), opening a
+  sentence before a reporting verb (刘洋反映：), joined to such a name (吴建平、谢美玲) or right before a phone
+  number (李桂香139…). A place is not a name (来电人是高新区, 李寨反映), nor 于 before a time (来电人于近日).
 
 - 房号 ``room``: the flat of a home written in a text — a unit followed by a flat number (3单元1502),
   a flat after a building (号楼1502, A座1803室), 房号 and a number, or three or four digits and 室;
@@ -41,6 +51,8 @@ landline                      area code and last 2 digits     0371-******98
 id_card                       first 6 and last 4 (前6后4)     410102********1234
 credit_code(_invalid)         first 2 and last 4 characters   91************341L
 email                         first character, ***, @domain   z***@example.com
+plate                         province and letter, last kept  豫A****5
+im_account, passport          first and last two kept         w***_****88, E******78
 bank_card                     first 4 and last 4 digits       6222 **** **** 0123
 person_name (full name)       surname kept, given name hidden 张*, 欧阳**, 张*先生
 person_name (surname+title)   surname hidden, title kept      *先生, *女士
@@ -102,6 +114,9 @@ KINDS = (
     "bank_card",
     "person_name",
     "room",
+    "plate",
+    "im_account",
+    "passport",
 )
 
 
@@ -140,7 +155,20 @@ _COMPOUND_SURNAMES = (
     "宗政", "濮阳", "淳于", "单于", "东郭", "公羊", "赫连", "万俟", "拓跋", "第五", "左丘", "梁丘",
 )
 _SURNAME_RE = "(?:" + "|".join(_COMPOUND_SURNAMES) + "|[" + "".join(sorted(set(_SINGLE_SURNAMES))) + "])"
-_TITLES = ("先生", "女士", "小姐", "老师", "师傅", "经理", "主任", "科长", "处长", "局长", "所长", "队长", "警官")
+_TITLES = ("先生", "女士", "小姐", "老师", "师傅", "经理", "主任", "科长", "处长", "局长", "所长", "队长", "警官",
+           # (masking version 8, red team: 张总's and X书记's names were stored wherever wages or villages are
+           # complained about; the guards below keep 有关同志, 主管会计, 全村长辈 and 保安大爷 words)
+           "总经理", "董事长", "总监", "书记", "支书", "医生", "大夫", "护士", "律师", "法官", "校长", "园长", "院长",
+           "站长", "厂长", "行长", "镇长", "乡长", "村长", "组长", "部长", "店长", "老板", "会计", "工程师", "教练",
+           "同志", "秘书", "阿姨", "大爷", "大姐", "大哥", "大妈")
+# Longest first, so that 张总经理 is 张 + 总经理, not 张总 + 经理.
+_TITLES_LONGEST = tuple(sorted(_TITLES, key=len, reverse=True))
+# One-character titles after a bare surname (张总, 刘工, 王姐, 李哥): only the surname, and not when the
+# two characters, or the title and what follows, make a word (施工, 童工, 帅哥; 总是, 工资, 哥们).
+_SHORT_TITLES = "总工姐哥"
+_NOT_SHORT_TITLED = frozenset(["童工", "包工", "帅哥", "施工", "华工", "钱总"])
+_AFTER_SHORT_TITLE = re.compile(r"[，,。、；;：:！!？?\s（(）)]|说|让|的|和|跟|讲|称|表示|告诉|答应|承诺|电话|手机|要求|也|都|还|又|"
+                                r"就|在|是|不|没|已|家|那|这|给|对|把|被|们|$")
 _NAME_LABELS = (
     "法定代表人", "法人代表", "联系人", "来电人", "投诉人", "反映人", "申请人", "当事人", "负责人", "经办人",
     "举报人", "留言人", "委托人", "经营者", "户名", "签名", "落款",
@@ -148,17 +176,24 @@ _NAME_LABELS = (
     # (session 9: the sample generator's and real orders' 办事人郭华卫，身份证号… and 其叫孙文，手机… were
     # stored in clear beside their masked ID and phone)
     "办事人", "其叫", "他叫", "她叫", "名叫", "名字叫", "名字为", "名字是", "承办人", "受理人", "接线员",
+    # (version 8: officials, supervisors and contacts named in replies and reports — 督查员吴建平、谢美玲,
+    # 处理人：马晓东, 对接人刘晓燕, 企业法人黄志刚)
+    "对接人", "法人", "来信人", "签字", "督查员", "监督员", "处理人", "回复人", "办理人", "专员", "服务官", "客服",
+    "民警", "队员", "科员", "包联领导",
 )
+# Labels of version 8: like the verb labels below, a common word after them is no name (领导高度重视).
+_LOOSE_LABELS = ("对接人", "法人", "签字", "督查员", "监督员", "处理人", "回复人", "办理人", "专员", "服务官", "客服",
+                 "民警", "队员", "科员", "包联领导")
 # Labels mostly followed by a verb or an adverb in replies and letters (负责人高度重视, 申请人于近期,
 # 当事人陈述, 本人常年在外): a candidate name after them that is a common word is no name.
-_VERB_LABELS = ("负责人", "申请人", "当事人", "委托人", "经营者", "本人", "我是", "经办人")
+_VERB_LABELS = ("负责人", "申请人", "当事人", "委托人", "经营者", "本人", "我是", "经办人", "户主") + _LOOSE_LABELS
 # What follows a compound's or a business's name (after 来电人是, 联系人是 …): then the 'name' was the
 # start of a place (黄河花苑, 东方今典花园, 龙湖晓风小区, 王府井商场), which 129 of 331 demo texts lost.
 _PLACE_AFTER_NAME = re.compile(r"(?:(?![的之在])[\u4e00-\u9fa5])?(?:小区|花园|家园|苑|园|城|府|庭|湾|公馆|社区|村|大厦|广场|公寓|"
-                               r"商场|商城|市场|公司|店|厂|中心|医院|学校|项目|楼盘)")
+                               r"商场|商城|市场|超市|公司|店|厂|中心|医院|学校|项目|楼盘)")
 # Characters that do not occur in a given name before a title: 郑州的老师, 金水区老师, 高二的老师.
-_NOT_IN_TITLED_NAME = frozenset("的之们地得了区县市省镇乡村路街队组班校院"
-                                "副正总代常")  # (陈副局长: 副 is no given name)
+_NOT_IN_TITLED_NAME = frozenset("的之们地得了区县市省镇乡村路街队组班校院城场店厂苑"
+                                "副正总代常是等贷部办科处局室股所")  # (陈副局长: 副 is no given name; 车管部经理: an office)
 # Weak labels: usually followed by anything but a name (本人严重不满, 我是外地人), so the name must be
 # followed by punctuation or a typical verb (_AFTER_WEAK_LABEL).
 _WEAK_LABELS = ("本人", "我是")
@@ -169,7 +204,7 @@ _NOT_SELF_NAMES = frozenset(["高中生", "初中生", "大学生", "研究生",
 # Strings before a title that are words, not names (谢谢老师, 各位先生 …).
 _NOT_NAMES = frozenset(["谢谢", "多谢", "感谢", "各位", "这位", "那位", "该位", "某某", "大家", "诸位", "王牌", "代课"])
 # A third character that almost always starts the next word, not a given name (本人张三反映 …).
-_NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已要想称住系电先女小老师家等及也就都还曾将把被让给不涉确")
+_NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已要想称住系电先女小老师家等及也就都还曾将把被让给不涉确违")
 # Common words between a surname-like character and a title: 提高|学校老师 is not 高学校 + 老师.
 _NOT_GIVEN_WORDS = frozenset(
     ["学校", "班主任", "数学", "语文", "英语", "物理", "化学", "体育", "音乐", "美术", "辅导", "培训", "幼儿园",
@@ -184,7 +219,7 @@ _YU_TIME_STARTS = frozenset("今去前昨上下本次当近日月年周星早晚
 # Characters that form a word with a following 于 (关于, 由于, 对于 …): 关于老师 is not 于老师.
 _YU_WORDS = frozenset("关由对至属等基鉴处出用终急善便易忙在限归过敢乐勇甘位免源从")
 # Words after a label that start with a surname character and are not names.
-_NOT_LABELLED_NAMES = frozenset(["代表", "代理", "代办"])
+_NOT_LABELLED_NAMES = frozenset(["代表", "代理", "代办", "单位", "资格", "主体"])
 # Form fields that can follow 姓名， in a list (姓名，单位，电话) and start with a surname character.
 _FORM_FIELDS = frozenset(["年龄", "年纪", "单位", "籍贯", "职务", "职称", "党派", "户籍"])
 # After the weak label 本人 (or 姓名 followed by a comma) a name must be followed by punctuation or a typical verb, because 本人 is
@@ -192,13 +227,18 @@ _FORM_FIELDS = frozenset(["年龄", "年纪", "单位", "籍贯", "职务", "职
 _AFTER_WEAK_LABEL = re.compile(r"[，,。.、；;：:（()）\s]|反映|投诉|来电|咨询|举报|申请|称|于|在|是|家住|住在|现住|身份证|电话|手机|$")
 
 # A document's number label right before a number that looks like a landline (发票代码, 编号 …).
-_CODE_LABEL_BEFORE = re.compile(r"(?:代码|编码|编号|单号|票号|号码|合同号|订单号|案号|批号|条码)[:：\s是为]{0,2}$")
+_CODE_LABEL_BEFORE = re.compile(r"(?:代码|编码|编号|单号|票号|号码|合同号|订单号|案号|批号|条码|户号|表号|卡号)[:：\s是为]{0,2}$")
 
 # People named by their role right before their name (业主孙志强, 司机马超).
 _PERSON_ROLES = ("业主", "市民", "居民", "村民", "住户", "租户", "车主", "司机", "老板", "店主", "员工", "职工",
                  "工人", "丈夫", "妻子", "爱人", "儿子", "女儿", "父亲", "母亲", "同事", "包工头", "经理", "主任",
                  "校长", "医生", "律师", "会计", "股东", "房东", "网格员", "工作人员", "快递员", "外卖员", "家长",
-                 "患者", "病人", "老人", "孩子")
+                 "患者", "病人", "老人", "孩子",
+                 # (version 8)
+                 "客服", "家属", "邻居", "弟弟", "哥哥", "姐姐", "妹妹", "孙女", "孙子", "外孙", "小哥", "队长", "支书",
+                 "干部", "同学", "朋友", "亲戚", "保安", "厨师", "店员", "营业员", "业务员", "中介",
+                 # an office's head named after the office (财务科科长刘军, 分管副局长张三, 车管部经理…)
+                 "科长", "处长", "局长", "所长", "书记", "院长", "站长", "组长", "部长", "校长", "行长", "厂长")
 # Surnames a bare name may start with: the common ones that seldom start another word here (not 向
 # 于 方 房 管 费 车 关 华 万 安 明 文 全 成 路 解 包 边 甘 谷 宁 单 尚 乐 池 和 …: 向您反映, 业主方, 业主房款).
 _BARE_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏"
@@ -211,9 +251,19 @@ _PRONOUNS = frozenset("您你我他她它们咱")
 _AFTER_BARE_NAME = (r"[，,。.、；;：:（()）\s]|反映|投诉|来电|称|说|表示|举报|多次|一直|于|在|向|把|将|被|已|也|还|曾|"
                     r"因|和|与|等|的|拒|不|没|未|要求|承诺|答应|告知|让|叫|"
                     # praise and complaints name the clerk: 工作人员徐东珍工作认真负责, 工作人员李娜态度很好
-                    r"态度|工作认真|服务热情|热情|耐心|认真|$")
+                    r"态度|工作认真|服务热情|热情|耐心|认真|"
+                    # (version 8: 业主王建国家漏水, 老板王建国电话138…, 杨秀兰都是, 罗秀英今年)
+                    r"家|电话|手机|都|今年|负责|上班|告诉|拖欠|上门|$")
+# The end of a would-be name that makes it a place (来电人是高新区, 投诉人为周边居民, 联系人是万达广场的,
+# 李寨反映): villages, districts and collective nouns, not people (version 8).
+_PLACE_TAIL = re.compile(r"[区县市省镇乡村庄寨屯寺]|居民|村民|群众|市民|超市|广场|大厦|小区|花园|家园|社区|公寓|商场|商城|市场|"
+                         r"新城|公司|集团|银行|中心|医院|学校|项目|楼盘")
 
 _CODE = "0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy"  # GB 32100 code characters (no I, O, Z, S, V)
+# Between the groups of a phone number: what callers and operators type (a space, -, ., —, _, /, with
+# spaces around), at most one separator (version 8: 139.3712.6688 and 138 - 3712 - 5577 were kept).
+_SEP = r"(?:[ \-]|\s?[\-.—–_/·]\s?)?"
+_LSEP = r"(?:[ \-]|\s?[\-.—–/]\s?)"
 _AREA = r"0(?:10|2\d|[3-9]\d{2})"
 _EXT = r"(?:(?:转|-|ext\.?|分机)\d{1,6})?"
 
@@ -224,20 +274,22 @@ _PII_PATTERN = "|".join(
         r"(?P<id15ctx>(?:身份证|证件)(?:号码|号)?[:：\s]{0,2}(?:是|为)?)(?:(?P<id18l>[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx])|(?P<id15>[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}))(?![0-9A-Za-z])",
         r"(?P<bankctx>(?:卡号|银行卡|银行账号|账号|帐号|储蓄卡|信用卡|[建农工中交招]行卡)[:：\s是为]{0,2})(?P<bankl>[3-6]\d{3}(?:[ \-]?\d{4}){2}[ \-]?\d{4}(?:[ \-]?\d{1,3})?)(?![0-9])",
         r"(?P<bank>(?<![0-9])62\d{2}(?:[ \-]?\d{4}){2}[ \-]?\d{4}(?:[ \-]?\d{1,3})?(?![0-9]))",
-        r"(?P<mobile>(?<![0-9+])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}(?![0-9]))",
-        rf"(?P<landline>(?<![0-9])(?:\({_AREA}\)[ \-]?[1-9]\d{{6,7}}|{_AREA}[ \-][1-9]\d{{6,7}}|{_AREA}[2-9]\d{{6,7}}"
-        rf"|\(?{_AREA}\)?[ \-]?[2-9]\d{{3}}[ \-]\d{{4}}){_EXT}(?![0-9]))",
+        # (version 8: 139.3712.6688, 138—3712—5577, 138 - 3712 - 5577, (150)3712 8899, 1 3 8 3 7 …, 013837125577)
+        rf"(?P<mobile>(?<![0-9+])(?:(?:\+|00)?86[ \-]?)?(?:0?1[3-9]\d(?:{_SEP}\d{{4}}){{2}}|\(1[3-9]\d\)[ ]?\d{{4}}{_SEP}\d{{4}}"
+        r"|1 [3-9](?: \d){9})(?![0-9]))",
+        rf"(?P<landline>(?<![0-9])(?:\({_AREA}\)[ \-]?[1-9]\d{{6,7}}|{_AREA}{_LSEP}[1-9]\d{{6,7}}|{_AREA}[2-9]\d{{6,7}}"
+        rf"|\(?{_AREA}\)?{_LSEP}?[2-9]\d{{3}}{_LSEP}\d{{4}}|(?<![0-9+])(?:\+|00)86{_LSEP}?{_AREA[1:]}{_LSEP}[2-9]\d{{6,7}}){_EXT}(?![0-9]))",
         # a 7-8 digit number after a phone label (not 发票号码, 合同号码, 订单号码 …)
         r"(?P<lphonectx>(?:电话|手机|座机|联系方式|(?<!发票|票据|合同|订单|运单|快递|单据|证件|车牌|账户|编号|批次|房屋)号码)[:：\s是为]{0,2})"
         r"(?P<lphone>[2-9]\d{6,7})(?![0-9])",
-        rf"(?P<titled>(?P<tname>{_SURNAME_RE}[\u4e00-\u9fa5]{{0,2}}?)(?:{'|'.join(_TITLES)}))",
+        rf"(?P<titled>(?P<tname>{_SURNAME_RE}[\u4e00-\u9fa5]{{0,2}}?)(?:{'|'.join(_TITLES_LONGEST)}))",
         # A name with no label or title (no rule sees every one; these two shapes are common in 12345
         # orders and letters): after a person's role (业主孙志强反映, 其丈夫李强在工地, 包工头王大明不赔偿) …
         rf"(?P<rolectx>(?:{'|'.join(_PERSON_ROLES)}))(?P<rname>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{1,2}}?)"
         rf"(?={_AFTER_BARE_NAME})",
         # … and opening a sentence before a reporting verb (刘洋反映：…, 。张伟来电称…)
         rf"(?P<openctx>^|[，,。！？!?；;：:\s])(?P<oname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)"
-        r"(?=反映|来电|投诉|举报|称|表示)",
+        r"(?=反映|来电|投诉|举报|称|表示|说)",
         # 姓王的女士, 物业经理姓陈，: a surname named on its own
         rf"(?P<xingctx>(?<![百同])姓)(?P<xname>{_SURNAME_RE})(?=的|[，,。、；;：:\s）)]|$|女士|先生|小姐|老师|师傅|经理|主任|同志|警官)",
         rf"(?P<labelled>(?:{'|'.join(_NAME_LABELS)})[:：\s]{{0,2}}(?:是|为|叫)?|姓名[，,])(?P<lname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})",
@@ -407,11 +459,43 @@ def _luhn(digits: str) -> bool:
 
 
 def _iter_pii(text: str) -> Iterable[PiiMatch]:
+    """Every match, left to right and non-overlapping: the main pattern's, then the extra passes of
+    version 8 (names joined to a name or written before a phone, numbers with separators, plates,
+    WeChat/QQ ids, passports, phones in Chinese numerals) where they do not overlap them."""
     scan = text.translate(_SCAN_TABLE)
-    for m in _PII_RE.finditer(scan):
+    found = list(_iter_main(text, scan))
+    if not _EXTRA_GATE.search(scan) and not any(m.kind in ("person_name", "mobile", "landline") for m in found):
+        return found
+    extra = list(_iter_extra(text, scan, found))
+    if not extra:
+        return found
+    taken = sorted(found + extra, key=lambda m: (m.start, -(m.end - m.start)))
+    out: list[PiiMatch] = []
+    for m in taken:
+        if not out or m.start >= out[-1].end:
+            out.append(m)
+    return out
+
+
+def _iter_main(text: str, scan: str) -> Iterable[PiiMatch]:
+    # A candidate that its checks refuse gives way to a match starting inside it: 医生|龚主任 is no bare
+    # name after the role 医生, and the search goes on at 龚 (finditer would resume after 龚主任 and
+    # lose the titled name).
+    pos, n = 0, len(scan)
+    while pos <= n:
+        m = _PII_RE.search(scan, pos)
+        if m is None:
+            return
+        got = list(_match_one(m, text, scan))
+        yield from got
+        pos = max(m.end(), got[-1].end) if got else m.start() + 1
+
+
+def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
+    if True:  # (the body of the former finditer loop)
         kind = m.lastgroup
         if kind == "landline" and _CODE_LABEL_BEFORE.search(scan, max(0, m.start() - 8), m.start()):
-            continue  # 发票代码044031900111, 编号037100012345: a number of a document, not a phone
+            return  # 发票代码044031900111, 编号037100012345: a number of a document, not a phone
         if kind in ("email", "mobile", "landline"):
             yield PiiMatch(kind, m.start(), m.end(), text[m.start() : m.end()])
         elif kind == "code18":
@@ -425,7 +509,7 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
             elif _mistyped_id(code):
                 k = "id_card"  # a province, a birth date and a wrong check digit: a mistyped ID number
             else:
-                continue  # an 18-digit number that is neither: an order number, a serial …
+                return  # an 18-digit number that is neither: an order number, a serial …
             yield PiiMatch(k, m.start(), m.end(), text[m.start() : m.end()])
         elif kind == "id15":  # (lastgroup names the last group that closed: the value, not the label)
             if _valid_id15(m.group("id15")):
@@ -453,15 +537,8 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
                         break
         elif kind in ("rname", "oname"):
             s, e = m.span(kind)
-            k = 2 if _compound_at(scan, s) else 1
-            name = scan[s:e]
-            if (k == 1 and scan[s] not in _BARE_SURNAMES) or "某" in name or any(
-                    c in _NOT_IN_TITLED_NAME or c in _PRONOUNS for c in name[k:]) or name[k:] in _NOT_GIVEN_WORDS:
-                continue  # 向您反映, 王某反映, 业主房款: no name
-            if k == 1 and (name in _common_words() or name[:2] in _common_words() or _in_word(scan, s, e)
-                           or _given_is_word(name[k:])):  # (frequent words tagged as names too: 老板钱财)
-                continue  # 高新区反映, 方面反映, 车主称, 企业主管部门, 吴回复称, 业主方实际
-            yield PiiMatch("person_name", s, e, text[s:e])
+            if _bare_name_ok(scan, s, e):
+                yield PiiMatch("person_name", s, e, text[s:e])
         elif kind == "xname":
             s, e = m.span("xname")
             yield PiiMatch("person_name", s, e, text[s:e])
@@ -473,26 +550,28 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
                 e -= 1
             label = m.group("labelled")
             verb_label = label.startswith(_VERB_LABELS)
-            if scan[s] == "于" and verb_label and (not label.startswith(_WEAK_LABELS) or _is_common(
-                    scan[s + 1:s + 3]) or scan[s + 1] in _YU_TIME_STARTS):
-                continue  # 本人于近期…, 申请人于2026年…: the preposition (我是于海波，is a name)
+            if scan[s] == "于" and (verb_label and (not label.startswith(_WEAK_LABELS) or _is_common(
+                    scan[s + 1:s + 3])) or scan[s + 1] in _YU_TIME_STARTS or scan[s + 1].isdigit()):
+                return  # 本人于近期…, 申请人于2026年…, 来电人于近日: the preposition (我是于海波，is a name)
+            if _place_like(scan, s, e) or (not _compound_at(scan, s) and _function_word(scan[s + 1:e])):
+                return  # 来电人是高新区, 投诉人为周边居民, 举报人曾多次: a place or a word, not a name
             if label[-1] in "是为叫" and s > 0 and _is_common(scan[s - 1:s + 1]):
-                continue  # 负责人为何没有: 为何, not 为 + 何某
+                return  # 负责人为何没有: 为何, not 为 + 何某
             if verb_label and not _compound_at(scan, s) and _is_common(scan[s:s + 2]):
-                continue  # 负责人高度重视, 负责人马上安排, 当事人陈述, 本人常年在外 (a name that is a word, 高峰, is lost)
+                return  # 负责人高度重视, 负责人马上安排, 当事人陈述, 本人常年在外 (a name that is a word, 高峰, is lost)
             if scan[s:s + 2] in _NOT_LABELLED_NAMES:
-                continue  # 户主代表大会, 申请人代理 …
+                return  # 户主代表大会, 申请人代理 …
             if _PLACE_AFTER_NAME.match(scan, e):
-                continue  # 来电人是黄河花苑的租户, 联系人是王府井商场的经理: a place, not a name
+                return  # 来电人是黄河花苑的租户, 联系人是王府井商场的经理: a place, not a name
             if label.endswith(("，", ",")) and scan[s:s + 2] in _FORM_FIELDS:
-                continue  # 姓名，单位，电话: a list of form fields, not a name
+                return  # 姓名，单位，电话: a list of form fields, not a name
             if label.startswith("我是") and (scan[s:e] in _NOT_SELF_NAMES or scan[s:e].endswith(_ROLE_ENDINGS)):
-                continue
+                return
             if label.startswith(_WEAK_LABELS) or label.endswith(("，", ",")):
                 while e - s >= 2 and not _AFTER_WEAK_LABEL.match(scan, e):
                     e -= 1
                 if e - s < 2:
-                    continue
+                    return
             yield PiiMatch("person_name", s, e, text[s:e])
 
 
@@ -508,6 +587,139 @@ def _titled_name_ok(scan: str, s: int, e: int) -> bool:
     if any(c in _NOT_IN_TITLED_NAME for c in scan[s + k : e]) or (k == 1 and _in_word(scan, s, e)):
         return False  # 郑州的老师, 金水区老师; 语文老师, 安装师傅, 保安师傅, 许多老师
     return scan[s:e] not in _NOT_NAMES and scan[s + k : e] not in _NOT_GIVEN_WORDS
+
+
+def _function_word(given: str) -> bool:
+    """A would-be given name that is a numeral, preposition, conjunction or the like (曾|多次):
+    unlike nouns and verbs (建平, 建国), never a given name."""
+    tag = _common_words().get(given)
+    return tag is not None and tag.startswith(("m", "p", "c", "u", "r", "q", "f"))
+
+
+def _short_title_ok(scan: str, s: int, end: int) -> bool:
+    """张总, 刘工, 王姐: a surname and a one-character title, not a word (施工, 童工, 帅哥, 包工头), not the
+    start of one (李总是 → 总是, 付工资 → 工资), not inside one (有关, 主管); followed by what follows a
+    person (张总说, 找刘工，)."""
+    if scan[s] == "于" or scan[s:end] in _NOT_SHORT_TITLED or (s > 0 and _is_common(scan[s - 1:s + 1])):
+        return False
+    if not _AFTER_SHORT_TITLE.match(scan, end):
+        return False
+    if _is_common(scan[s:end]) or _is_common(scan[s:end + 1]) or _is_common(scan[end - 1:end + 1]):
+        return False
+    return not (s > 0 and "\u4e00" <= scan[s - 1] <= "\u9fa5" and _is_common(scan[s - 1:end]))
+
+
+def _place_like(scan: str, s: int, e: int) -> bool:
+    """Whether a would-be name ``scan[s:e]`` is the start of a place or a collective noun: a place
+    ending inside it or right after it (高新区, 郑东新区, 李寨村, 周边居民, 万达广场, 华润万家超市)."""
+    return any(_PLACE_TAIL.match(scan, p) for p in range(s + 1, e + 1)) or bool(_PLACE_AFTER_NAME.match(scan, e))
+
+
+def _bare_name_ok(scan: str, s: int, e: int) -> bool:
+    """A name with no label or title (after a role, opening a sentence, joined to a name, before a phone):
+    a common surname and a given name that is no word, place, pronoun or job."""
+    k = 2 if _compound_at(scan, s) else 1
+    name = scan[s:e]
+    if (k == 1 and scan[s] not in _BARE_SURNAMES) or "某" in name or any(
+            c in _NOT_IN_TITLED_NAME or c in _PRONOUNS for c in name[k:]) or name[k:] in _NOT_GIVEN_WORDS:
+        return False  # 向您反映, 王某反映, 业主房款: no name
+    if k == 1 and (name in _common_words() or name[:2] in _common_words() or _in_word(scan, s, e)
+                   or _given_is_word(name[k:])):  # (frequent words tagged as names too: 老板钱财)
+        return False  # 高新区反映, 方面反映, 车主称, 企业主管部门, 吴回复称, 业主方实际
+    return not _place_like(scan, s, e)  # 李寨反映, 黄岗寺来电: villages
+
+
+# --- extra passes (masking version 8) -----------------------------------------------------------
+_CN_DIGITS = "〇零一二三四五六七八九幺两"
+_CN_DIGIT_VALUE = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "幺": "1", "两": "2"}
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_JOINED_NAME = re.compile(rf"[、和与及跟]({_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)(?=[、和与及跟]|{_AFTER_BARE_NAME})")
+_SECOND_NUMBER = re.compile(r"[、/,，或和]\s?(1[3-9]\d{9}|[2-9]\d{6,7})(?![0-9])")
+_NAME_BEFORE_PHONE = re.compile(
+    rf"(?:^|[，,。；;：:\s（(]|联系人?|找)(?P<n>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)[\s:：,，（(]*"
+    r"(?:联系电话|电话|手机|联系方式)?[:：\s]*$")
+_EXTRA_RE = re.compile("|".join([
+    # an ID number or credit code written in groups (4101 0219 9003 0712 39, 9141 0102 MA46 C8QW 0U)
+    r"(?P<idsep>(?<![0-9A-Za-z])[1-9](?:[ \-]?\d){16}[ \-]?[0-9Xx](?![0-9A-Za-z]))",
+    rf"(?P<ccsep>(?<![0-9A-Za-z])[0-9A-Za-z](?:[ \-]?[{_CODE}]){{17}}(?![0-9A-Za-z]))",
+    # a licence plate (车牌): 豫A12345, 豫A·8K2M9, 豫AD12345
+    rf"(?P<plate>(?<![A-Za-z0-9])[{_PROVINCES}][A-HJ-NP-Z][·•・ ]?(?=[A-HJ-NP-Z0-9]{{5,6}}(?![A-Za-z0-9]))"
+    r"(?=[A-Z]*\d)[A-HJ-NP-Z0-9]{5,6}(?![A-Za-z0-9]))",
+    # WeChat and QQ ids after their label (a phone number there is found as a phone)
+    r"(?P<imctx>(?:微信号?|微信ID|vx|VX|wx|WX|QQ号?|qq号?|Q号)[:：\s]{0,2}(?:是|为)?\s?)"
+    r"(?P<im>[A-Za-z][A-Za-z0-9_\-]{5,19}|[1-9]\d{4,10})(?![A-Za-z0-9_\-])",
+    # passports and travel permits after their label
+    r"(?P<ppctx>(?:护照|通行证|台胞证|回乡证)(?:号码|号)?[:：\s]{0,2}(?:是|为)?\s?)"
+    r"(?P<pp>[A-Za-z]{1,2}\d{7,9}|\d{8,10})(?![A-Za-z0-9])",
+    # 张总, 刘工 (a one-character title) and 老赵, 小杨 (a surname called by its prefix; the surname is
+    # masked, 老/小 stay): an extra pass, so that a role or a label at the same place wins (包工头黄俊)
+    rf"(?P<short>(?P<sname>{_SURNAME_RE})[{_SHORT_TITLES}])",
+    rf"(?P<nickctx>[老小])(?P<nick>[{''.join(sorted(_BARE_SURNAMES))}])(?={_AFTER_BARE_NAME})",
+    # a mobile in Chinese numerals, also mixed with digits (一三八一二三四五六七八, 138三七一二5577)
+    rf"(?P<cnmobile>(?<![0-9{_CN_DIGITS}])[1一幺][3-9三四五六七八九](?:[ \-]?[0-9{_CN_DIGITS}]){{9}}(?![0-9{_CN_DIGITS}]))",
+]))
+# (a look-behind at one character class, not _SURNAME_RE's alternation: the gate runs on every text)
+_SURNAME_CHARS = "".join(sorted(set(_SINGLE_SURNAMES) | {c[-1] for c in _COMPOUND_SURNAMES}))
+_EXTRA_GATE = re.compile(rf"(?<=[{_SURNAME_CHARS}])[{_SHORT_TITLES}]|[老小][{''.join(sorted(_BARE_SURNAMES))}]|[0-9A-Za-z]{{4,}}[ \-][0-9A-Za-z]{{4}}|[{_PROVINCES}][A-Z]|微信|QQ|qq|vx|VX|wx|WX|Q号|护照|通行证|台胞证|回乡证|[一幺][三四五六七八九][{_CN_DIGITS}]")
+
+
+def _iter_extra(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatch]:
+    # names joined to a found name (督查员吴建平、谢美玲; 张建华与刘玉兰)
+    for m in found:
+        if m.kind != "person_name" or m.value.endswith(_TITLES):
+            continue
+        e = m.end
+        while (j := _JOINED_NAME.match(scan, e)) and _bare_name_ok(scan, j.start(1), j.end(1)):
+            yield PiiMatch("person_name", j.start(1), j.end(1), text[j.start(1):j.end(1)])
+            e = j.end(1)
+    # a name right before a phone number (李桂香13938129988, 联系：王建国 138…, 张丽（电话…）)
+    for m in found:
+        if m.kind not in ("mobile", "landline"):
+            continue
+        n = _NAME_BEFORE_PHONE.search(scan, max(0, m.start - 14), m.start)
+        if n and _bare_name_ok(scan, n.start("n"), n.end("n")):
+            yield PiiMatch("person_name", n.start("n"), n.end("n"), text[n.start("n"):n.end("n")])
+        # … and a second number right after it (0371-65432198、65432199; 138…/139…)
+        if (n2 := _SECOND_NUMBER.match(scan, m.end)):
+            k2 = "mobile" if n2.group(1).startswith("1") else "landline"
+            yield PiiMatch(k2, n2.start(1), n2.end(1), text[n2.start(1):n2.end(1)])
+    if not _EXTRA_GATE.search(scan):
+        return
+    for m in _EXTRA_RE.finditer(scan):
+        kind = m.lastgroup
+        s, e = m.span(kind)
+        if kind == "idsep":
+            code = re.sub(r"[ \-]", "", m.group()).upper()
+            if code != m.group().upper() and (is_valid_id_number(code) or _mistyped_id(code)):
+                yield PiiMatch("id_card", s, e, text[s:e])
+        elif kind == "ccsep":
+            code = re.sub(r"[ \-]", "", m.group()).upper()
+            if code != m.group().upper() and is_valid_credit_code(code):
+                yield PiiMatch("credit_code", s, e, text[s:e])
+            elif code != m.group().upper() and re.fullmatch(rf"\d{{8}}[{_CODE}]{{10}}", code) and not code.isdigit():
+                yield PiiMatch("credit_code_invalid", s, e, text[s:e])  # the shape, a letter, a typo in it
+        elif kind == "plate":
+            yield PiiMatch("plate", m.start(), m.end(), text[m.start():m.end()])
+        elif kind == "im":
+            yield PiiMatch("im_account", s, e, text[s:e])
+        elif kind == "pp":
+            yield PiiMatch("passport", s, e, text[s:e])
+        elif kind == "short":
+            s, e = m.span("sname")
+            if _short_title_ok(scan, s, m.end()):
+                yield PiiMatch("person_name", s, m.end(), text[s:m.end()])
+        elif kind == "nick":
+            s, e = m.span("nick")
+            word = scan[s - 1:e]
+            tag = _common_words().get(word)
+            if s >= 2 and _is_common(scan[s - 2:s]):
+                continue  # 养老|金, 大小|王: the 老/小 belongs to the word before
+            if word in ("老赖", "老总", "小钱", "老钱", "小金", "老金", "小白") or scan[e:e + 1] == scan[s]:
+                continue  # 老赖 is a debtor, 老金 a pension; 小王王 …
+            if tag is None or (tag == "n" and scan[s] in "张王李赵刘陈杨黄周吴马"):  # 小区, 小路, 老乡: words
+                yield PiiMatch("person_name", s, e, text[s:e])
+        elif kind == "cnmobile" and any(c in _CN_DIGITS for c in m.group()):
+            yield PiiMatch("mobile", s, e, text[s:e])
 
 
 def _compound_at(text: str, pos: int) -> bool:
@@ -541,8 +753,9 @@ def _is_code_char(ch: str) -> bool:
 
 def _mask_mobile(value: str) -> str:
     scan = value.translate(_SCAN_TABLE)
-    # Leave the country code alone: mask within the 11-digit number (its last 11 digits).
-    digits = [i for i, ch in enumerate(scan) if ch.isdigit()]
+    # Leave the country code alone: mask within the 11-digit number (its last 11 digits; digits written
+    # as Chinese numerals count).
+    digits = [i for i, ch in enumerate(scan) if ch.isdigit() or ch in _CN_DIGITS]
     core = digits[-11:]
     hidden = set(core[3:-4])
     return "".join("*" if i in hidden else ch for i, ch in enumerate(value))
@@ -564,7 +777,7 @@ def _mask_name_text(name: str, titled: bool) -> str:
     """A name inside running text: 张三 → 张*, 欧阳娜娜 → 欧阳**, 张先生 → *先生, 张三先生 → 张*先生."""
     title = ""
     if titled:
-        for t in _TITLES:
+        for t in _TITLES_LONGEST:
             if name.endswith(t):
                 name, title = name[: -len(t)], t
                 break
@@ -590,9 +803,15 @@ def _mask_match(m: PiiMatch) -> str:
     if m.kind == "bank_card":
         return _mask_positions(v, 4, 4, _is_digit)
     if m.kind == "person_name":
-        if len(v) == 1:  # a surname on its own (姓王的女士)
+        if len(v) == 1:  # a surname on its own (姓王的女士, 老赵)
             return "*"
+        if len(v) == 2 and v[1] in _SHORT_TITLES and not v.endswith(_TITLES):  # 张总 → *总
+            return "*" + v[1]
         return _mask_name_text(v, titled=v.endswith(_TITLES))
+    if m.kind == "plate":  # 豫A12345 → 豫A****5
+        return v[:2] + _mask_positions(v[2:], 0, 1, _is_code_char)
+    if m.kind in ("im_account", "passport"):  # first character and last two kept
+        return _mask_positions(v, 1, 2, _is_code_char)
     if m.kind == "room":
         return "".join("*" if _is_digit(ch) else ch for ch in v)
     raise ValueError(f"unknown kind {m.kind!r}")  # pragma: no cover
@@ -641,9 +860,10 @@ def mask_pii(text: str | None) -> str:
 _ROOM_GATE = r"单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}|\d-\d{1,2}-\d{3}"
 _ROOM_GATE_RE = re.compile(_ROOM_GATE)
 _GATE_RE = re.compile(
-    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|姓|" + _ROOM_GATE + "|" + "|".join(_TITLES + _NAME_LABELS)
+    r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|\d \d \d \d|姓|" + _ROOM_GATE + "|" + "|".join(_TITLES + _NAME_LABELS)
+    + "|" + _EXTRA_GATE.pattern
     + "|(?:" + "|".join(_PERSON_ROLES) + ")" + _SURNAME_RE  # bare names after a role …
-    + r"|(?:^|[，,。！？!?；;：:\s])" + _SURNAME_RE + r"[\u4e00-\u9fa5]{1,2}?(?:反映|来电|投诉|举报|称|表示)",  # … or opening a sentence
+    + r"|(?:^|[，,。！？!?；;：:\s])" + _SURNAME_RE + r"[\u4e00-\u9fa5]{1,2}?(?:反映|来电|投诉|举报|称|表示|说)",  # … or opening a sentence
     re.S,
 )
 
@@ -743,12 +963,29 @@ def mask_phone_field(value: str | None) -> str | None:
     s = str(value).strip()
     if not s:
         return None
-    phones = [m for m in find_pii(s) if m.kind in ("mobile", "landline")]
-    if phones:
-        return _apply(s, phones)
-    return re.sub(
-        r"\d{5,}", lambda m: _mask_positions(m.group(), 3 if len(m.group()) >= 8 else 0, 2, _is_digit), s
-    )
+    # Whatever number is still readable beside the phones found — typed with separators the text rules do
+    # not take (138.3712.5577, (150)3712 8899), or in Chinese numerals — is a phone number too in a phone
+    # column (version 8).
+    parts, pos = [], 0
+    for m in [m for m in find_pii(s) if m.kind in ("mobile", "landline")]:
+        parts += [_FIELD_NUMBER.sub(_mask_field_number, s[pos:m.start]), _mask_match(m)]
+        pos = m.end
+    return "".join(parts) + _FIELD_NUMBER.sub(_mask_field_number, s[pos:])
+
+
+def _mask_field_number(m: re.Match[str]) -> str:
+    return _mask_positions(m.group(), 3 if _n_digits(m.group()) >= 8 else 0, 2, _is_phone_digit)
+
+
+_FIELD_NUMBER = re.compile(r"[0-9０-９〇零一二三四五六七八九幺两](?:[\s.\-—–_/·()（）]*[0-9０-９〇零一二三四五六七八九幺两]){4,}")
+
+
+def _is_phone_digit(ch: str) -> bool:
+    return ch.isdigit() or ch in _CN_DIGITS
+
+
+def _n_digits(value: str) -> int:
+    return sum(_is_phone_digit(ch) for ch in value)
 
 
 # Organisational forms (组织形式), longest first. Kept as they are.
@@ -916,6 +1153,11 @@ _PERSON_FIELD_NOT = ("类型", "电话", "手机", "号码", "方式", "邮箱",
                      "编号", "时间", "日期", "意见", "内容", "类别", "性别", "年龄", "地址")
 _PERSON_FIELD_JOINED = re.compile(r"[及和与/、]")
 _IP_FIELD = re.compile(r"(?<![A-Za-z])ip(?![A-Za-z])", re.IGNORECASE)
+# A phone column (联系电话, 手机号码, 来电号码 …): masked by :func:`mask_phone_field` in the raw row too, not by
+# the free-text rules, which leave numbers typed with unusual separators (version 8: 0371—65432198 and
+# +86-371-65432197 were stored in the raw row while phone_masked showed 654***98).
+_PHONE_FIELD_HINTS = ("电话", "手机", "联系方式", "座机", "来电号码", "主叫号码", "联系号码", "回拨号码")
+_PHONE_FIELD_LATIN = re.compile(r"phone|mobile|(?<![A-Za-z])tel(?![A-Za-z])", re.IGNORECASE)
 
 
 def field_mask(name: str) -> Callable[[str], str | None] | None:
@@ -928,7 +1170,13 @@ def field_mask(name: str) -> Callable[[str], str | None] | None:
         return _mask_ip_cell
     if kind == "identifier":
         return mask_identifier
+    if kind == "phone":
+        return _mask_phone_cell
     return mask_address if kind == "address" else None
+
+
+def _mask_phone_cell(value: str) -> str | None:
+    return mask_phone_field(mask_pii(value))  # (a name written beside the number, too)
 
 
 def mask_identifier(value: str | None) -> str | None:
@@ -948,8 +1196,9 @@ def _mask_ip_cell(value: str) -> str | None:
 def field_kind(name: str) -> str | None:
     """'ip' for a column or header that holds an IP address, 'identifier' for an ID or account number
     (身份证号码, 证件号, 银行卡号), 'address' for a postal address (an IP column named IP地址 is 'ip'),
-    'person' for a person's name (来电人姓名, 留言用户, 申请人), else None: which of :func:`mask_ip` /
-    :func:`mask_identifier` / :func:`mask_address` / :func:`mask_name` it takes."""
+    'person' for a person's name (来电人姓名, 留言用户, 申请人), 'phone' for a phone number (联系电话,
+    手机号码), else None: which of :func:`mask_ip` / :func:`mask_identifier` / :func:`mask_address` /
+    :func:`mask_name` / :func:`mask_phone_field` it takes."""
     if _IP_FIELD.search(name):
         return "ip"
     if any(h in name for h in _ADDRESS_FIELD_HINTS):
@@ -960,6 +1209,8 @@ def field_kind(name: str) -> str | None:
         return "person"
     if any(h in name for h in _IDENTIFIER_FIELD_HINTS):
         return "identifier"
+    if (any(h in name for h in _PHONE_FIELD_HINTS) or _PHONE_FIELD_LATIN.search(name)) and "hash" not in name.lower():
+        return "phone"  # (phone_hash holds the salted hash)
     return None
 
 

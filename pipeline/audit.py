@@ -22,10 +22,20 @@ from typing import Any
 import openpyxl
 from sqlalchemy import String, Text, inspect, select, text
 
-from nlp.pii import field_kind, find_pii, mask_address, mask_identifier, mask_ip, mask_matches, mask_name
+from nlp.pii import (
+    field_kind,
+    find_pii,
+    mask_address,
+    mask_identifier,
+    mask_ip,
+    mask_matches,
+    mask_name,
+    mask_phone_field,
+)
 from warehouse.db import get_engine
 
-AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email", "bank_card", "room", "person_name"}
+AUDITED_KINDS = {"mobile", "landline", "id_card", "credit_code", "email", "bank_card", "room", "person_name", "plate",
+                 "im_account", "passport"}
 # A salted hash or stable id: lower-case hex with at least one letter. Its digit runs can look like
 # a phone number by chance; a raw number stored by mistake has no letters and is still scanned.
 _HEX_ID = re.compile(r"[0-9a-f]{24,64}")
@@ -59,6 +69,8 @@ def _field_hits(value: str, field: str, where: str) -> list[dict[str, Any]]:
         return [{"where": where, "kind": "ip", "sample": mask_ip(value)}]
     if kind == "identifier" and mask_identifier(value) != value:
         return [{"where": where, "kind": "identifier", "sample": mask_identifier(value)}]
+    if kind == "phone" and mask_phone_field(value) != value:
+        return [{"where": where, "kind": "phone", "sample": mask_phone_field(value)}]
     if kind == "person" and value.strip() and "*" not in value and mask_name(value) != value:
         return [{"where": where, "kind": "person_name", "sample": mask_name(value)}]  # a bare name
     return []

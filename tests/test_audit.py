@@ -79,7 +79,7 @@ def test_planted_pii_is_found_in_tables_json_and_views(warehouse) -> None:
     assert _kinds(hits, "v_ledger.progress#") == {"id_card"}
     assert _kinds(hits, "problem_clue.examples#") == {"credit_code"}
     assert any(h["where"].startswith("quarantine.raw#") and h["where"].endswith(".诉求内容") for h in hits)
-    assert _kinds(hits, "source_record.payload#") == {"mobile", "ip", "address"}
+    assert _kinds(hits, "source_record.payload#") == {"mobile", "phone", "ip", "address"}  # (联系电话: both)
     assert _kinds(hits, "feedback.address_masked#") == {"address", "room"}  # (the flat is a room too)
     assert _kinds(hits, "v_feedback.address_masked#") == {"address", "room"}
     assert not any("1203" in h["sample"] or "45.120" in h["sample"] for h in hits)

@@ -13,6 +13,7 @@ from stdnum.cn import ric, uscc
 from nlp.pii import (
     PiiMatch,
     field_kind,
+    field_mask,
     find_pii,
     is_valid_credit_code,
     is_valid_id_number,
@@ -261,9 +262,9 @@ def test_mask_ip(value: str | None, masked: str | None) -> None:
     [("来自IP", "ip"), ("IP地址", "ip"), ("ip", "ip"), ("事发地址", "address"), ("联系地址", "address"),
      ("住址", "address"), ("address_masked", "address"), ("诉求内容", None), ("description", None),
      ("留言用户", "person"), ("来信人", "person"), ("申请人", "person"), ("来电人姓名", "person"),
-     ("监督员", "person"), ("来电人电话", None), ("申请人类型", None), ("监督员编号", None), ("身份证号", "identifier"),
+     ("监督员", "person"), ("来电人电话", "phone"), ("申请人类型", None), ("监督员编号", None), ("身份证号", "identifier"),
      ("企业联系人", "person"), ("单位负责人", "person"), ("联系人及电话", "person"), ("受理人", "person"),
-     ("person_name_masked", "person"), ("负责人电话", None),
+     ("person_name_masked", "person"), ("负责人电话", "phone"), ("联系电话", "phone"), ("phone_masked", "phone"), ("phone_hash", None),
      ("工单编号", None)],
 )
 def test_field_kind(name: str, kind: str | None) -> None:
@@ -573,3 +574,61 @@ def test_names_before_official_titles_and_after_more_labels(text: str, masked: s
                                   "鉴此，特向局长反映", "找到车间主任", "客户经理不在", "派出所所长", "总经理办公室"])
 def test_offices_and_jobs_before_titles_are_no_names(text: str) -> None:
     assert mask_pii(text) == text
+
+
+# Masking version 8 (third red-team run, session 10): what callers and operators write that versions 1-7
+# left readable, and what they garbled.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("回电139.3712.6688", "回电139.****.6688"),
+        ("电话138—3712—5577", "电话138—****—5577"),
+        ("手机(150)3712 8899，", "手机(150)**** 8899，"),
+        ("诉求人电话 138 - 3712 - 5577", "诉求人电话 138 - **** - 5577"),
+        ("电话一三八三七一二五五七七", "电话一三八****五五七七"),
+        ("固定电话0371—65432198、65432199", "固定电话0371—******98、******99"),
+        ("身份证 4101 0219 9003 0712 30，", "身份证 4101 02** **** **12 30，"),
+        ("证件号码410102-19900307-1230", "证件号码410102-********-1230"),
+        ("车牌豫A12345在小区门口违停", "车牌豫A****5在小区门口违停"),
+        ("加微信号wang_fang88联系", "加微信号w***_****88联系"),
+        ("QQ：123456789", "QQ：1******89"),
+        ("张总说工资下个月一起发", "*总说工资下个月一起发"),
+        ("找了刘工，他说不归他管", "找了*工，他说不归他管"),
+        ("马书记高度重视", "*书记高度重视"),
+        ("隔壁的老赵说", "隔壁的老*说"),
+        ("督查员吴建平、谢美玲于10月9日暗访发现", "督查员吴**、谢**于10月9日暗访发现"),
+        ("处理人：马晓东", "处理人：马**"),
+        ("对接人刘晓燕一直不回消息", "对接人刘**一直不回消息"),
+        ("业主王建国家漏水", "业主王**家漏水"),
+        ("李桂香13938129988", "李**139****9988"),
+        ("邻居贾宝玉，", "邻居贾**，"),
+    ],
+)
+def test_masking_version_8_finds(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+    assert mask_pii(masked) == masked  # idempotent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "来电人于近日反映小区停水", "投诉人于上周再次来电", "举报人曾多次反映", "来电人是高新区的商户",
+        "投诉人为周边居民", "联系人是万达广场的物业", "联系人是华润万家超市的店长", "，李寨反映的问题已转办",
+        "施工单位拖欠工资", "他们联系了包工头", "李总是不接电话", "多名老人被骗养老金，少则几万",
+        "我是超级小白，请给予指导", "有关同志", "主管会计", "保安大爷", "全村长辈", "燃气户号037234567890",
+        "2026-10-01 10:24:04", "服务热线400-123-4567", "文号郑政〔2026〕12号",
+    ],
+)
+def test_masking_version_8_keeps(text: str) -> None:
+    assert mask_pii(text) == text
+
+
+def test_phone_columns_are_masked_as_phones_in_raw_rows() -> None:
+    """A phone column (联系电话) takes the phone-field rule in raw rows as in phone_masked: numbers typed
+    with separators the text rules do not read are masked there too."""
+    rule = field_mask("联系电话")
+    assert rule is not None
+    assert rule("138.3712.5577") == "138.****.5577"
+    assert rule("0371—65432198") == "0371—******98"
+    assert rule("一三八三七一二五五七七") == "一三八****五五七七"
+    assert mask_phone_field("13812345678/0371-65432198") == "138****5678/0371-******98"
