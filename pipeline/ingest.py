@@ -731,10 +731,27 @@ def _worker_init(parent_pid: int) -> None:
     # Ctrl-C is the parent's to handle (it stops the pool); a worker whose parent died exits.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
+    # The worker's own parent is the ingesting process under fork but the forkserver process under
+    # forkserver (a progress bar's thread makes the pool use forkserver): comparing getppid() with the
+    # ingesting process's pid killed every forkserver worker after a second (`make demo` in a terminal
+    # failed with BrokenProcessPool). Watch both: the parent it started with, and the ingesting process.
+    started_under = os.getppid()
+
+    def parent_gone() -> bool:
+        if os.getppid() != started_under:
+            return True
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's (cannot happen for our own parent; be safe)
+            return False
+        return False
+
     def watch() -> None:
         while True:
             time.sleep(1.0)
-            if os.getppid() != parent_pid:
+            if parent_gone():
                 os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()

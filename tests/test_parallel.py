@@ -145,3 +145,28 @@ def test_batch_model_features_equal_the_shipped_models(landing) -> None:
     content, keywords = content_and_keywords(enricher.tokenizer, enricher.keyword_extractor, tokens, k=5)
     assert content == [enricher.tokenizer.content_tokens(t) for t in tokens]
     assert keywords == [enricher.keyword_extractor.keywords(c, k=5) for c in content]
+
+
+def test_a_pool_started_beside_another_thread_keeps_its_workers() -> None:
+    """With a second thread running (the CLI's progress bar in a terminal) the pool starts under
+    forkserver, where a worker's parent is the forkserver process: the workers' parent-watch killed them
+    after a second and `make demo` in a terminal failed with BrokenProcessPool (operator audit, session 10)."""
+    import os
+    import threading
+    import time
+
+    from pipeline import ingest
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    pool = None
+    try:
+        pool = ingest._start_pool(2)
+        assert pool is not None and ingest.POOL_STARTS[-1] in ("forkserver", "spawn")
+        assert pool.submit(time.sleep, 2.5).result(timeout=120) is None  # outlives the 1 s watch
+        assert pool.submit(os.getpid).result(timeout=120) > 0
+    finally:
+        stop.set()
+        if pool is not None:
+            pool.shutdown()
