@@ -242,12 +242,17 @@ def _with_progress(paths, fn):
     from rich.console import Console
     from rich.progress import Progress
 
-    # on stderr: stdout may be a pipe or a file of JSON
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    # On stderr: stdout may be a pipe or a file of JSON. Redrawn by the ticks, not by rich's refresh
+    # thread: with a second thread running, the ingest's process pool must start its workers under
+    # forkserver, which reloads the models in every worker for every file (a terminal run of the demo
+    # took minutes longer than a piped one).
+    with Progress(console=Console(stderr=True), transient=True, auto_refresh=False) as progress:
         task = progress.add_task("ingesting", total=len(paths))
+        progress.refresh()
 
         def tick(_p):
             progress.advance(task)
+            progress.refresh()
 
         return fn(tick)
 

@@ -170,3 +170,24 @@ def test_a_pool_started_beside_another_thread_keeps_its_workers() -> None:
         stop.set()
         if pool is not None:
             pool.shutdown()
+
+
+def test_the_terminal_progress_bar_starts_no_thread(monkeypatch) -> None:
+    """The ingest progress bar draws on each file, without rich's refresh thread: a second thread makes
+    the ingest pool start under forkserver, where every worker loads the models again for every file."""
+    import threading
+
+    from pipeline import cli
+
+    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    seen = []
+
+    def work(tick):
+        for p in ("a.csv", "b.csv", "c.csv"):
+            seen.append(threading.active_count())
+            tick(p)
+        return "done"
+
+    before = threading.active_count()
+    assert cli._with_progress(["a.csv", "b.csv", "c.csv"], work) == "done"
+    assert seen == [before] * 3
