@@ -16,7 +16,7 @@ AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
 .PHONY: airflow-install airflow-demo airflow-test airflow-celery-check
 
 help:
-	@echo "make demo   - install into $(VENV), generate a month of sample exports, run the nightly job,"
+	@echo "make demo   - install into $(VENV), generate a month of sample exports (and $(DEMO_HISTORY) months of history), run the nightly job,"
 	@echo "              build the clue list and the report (SQLite at $(DEMO_DIR)/warehouse.db)"
 	@echo "make test   - run the test suite (PostgreSQL tests run when YINGSHANG_TEST_PG_URL is set)"
 	@echo "make fonts / browser / office - the CJK font, chromium and LibreOffice Calc some tests need (make test runs fonts)"
@@ -25,6 +25,8 @@ help:
 	@echo "make bench  - run the benchmarks in benchmarks/"
 	@echo "make airflow-demo - Airflow standalone with the DAGs and the sample landing folder (separate venv)"
 	@echo "make airflow-test - the DAG tests (dag.test() of nightly and monthly) in the Airflow venv"
+	@echo "make airflow-install - the Airflow venv ($(AIRFLOW_VENV)); make airflow-celery-check - two Celery workers on this machine"
+	@echo "make install - only create $(VENV) and install; make clean - remove the demo's landing files, outputs and warehouse"
 
 $(BIN)/yingshang: requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -45,6 +45,7 @@ from nlp.features import (
     topic_stop_words,
     word_tfidf,
 )
+from nlp.model_files import active_model_file
 
 __all__ = [
     "DEFAULT_AREA_MODEL",
@@ -291,14 +292,15 @@ def load_area_model(
     path: str | Path | None = None,
     keywords: Mapping[str, Sequence[str]] | None = None,
 ) -> AreaModel:
-    """Load the area model from ``path`` (default: the shipped ``nlp/models/area.joblib``).
+    """Load the area model from ``path`` (default: ``area.joblib`` of ``YINGSHANG_MODEL_DIR`` when it holds
+    one — where the retraining DAG promotes models — else the shipped ``nlp/models/area.joblib``).
 
     A file holding a bare fitted estimator is wrapped in :class:`AreaModel`. If no path is given
     and the shipped file is missing, returns the keyword-lexicon fallback built from ``keywords``
     (config/areas.yaml keywords, passed by the caller); an explicit path that does not exist, or no
     model and no keywords, raises ``FileNotFoundError``.
     """
-    target = Path(path) if path is not None else DEFAULT_AREA_MODEL
+    target = Path(path) if path is not None else active_model_file(DEFAULT_AREA_MODEL.name)
     if target.exists():
         obj = joblib.load(target)
         if isinstance(obj, AreaModel):

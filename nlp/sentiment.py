@@ -29,6 +29,7 @@ import pandas as pd
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from nlp.features import SVMNBEnsemble, TextTokens, char_tfidf, compact_estimator, word_tfidf
+from nlp.model_files import active_model_file
 
 __all__ = [
     "DEFAULT_REQUEST_PRIOR",
@@ -243,12 +244,13 @@ class SentimentModel:
 
 
 def load_sentiment_model(path: str | Path | None = None) -> SentimentModel:
-    """Load the sentiment model from ``path`` (default: the shipped ``nlp/models/sentiment.joblib``).
+    """Load the sentiment model from ``path`` (default: ``sentiment.joblib`` of ``YINGSHANG_MODEL_DIR`` when it
+    holds one, else the shipped ``nlp/models/sentiment.joblib``).
 
     A file holding a bare fitted estimator is wrapped in :class:`SentimentModel` with the default
     request-type prior. Raises ``FileNotFoundError`` when the file is missing.
     """
-    target = Path(path) if path is not None else DEFAULT_SENTIMENT_MODEL
+    target = Path(path) if path is not None else active_model_file(DEFAULT_SENTIMENT_MODEL.name)
     if not target.exists():
         raise FileNotFoundError(f"sentiment model not found: {target}")
     obj = joblib.load(target)

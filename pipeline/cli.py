@@ -207,9 +207,17 @@ def _print_results(results, as_json: bool) -> int:
         from rich.console import Console
         from rich.table import Table
 
-        t = Table(title="ingest")
-        for col in ("file", "source", "status", "rows_in", "inserted", "updated", "unchanged", "quarantined"):
-            t.add_column(col)
+        from rich import box
+
+        t = Table(title="ingest", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="rows = new (inserted) + upd. (updated) + same (unchanged) + quar. (quarantined)")
+        # The file name wraps rather than being cut to '郑东新…' at 80 columns: which file was rejected or
+        # quarantined is the point of the table.
+        t.add_column("file", overflow="fold", min_width=16)
+        for col in ("source", "status"):
+            t.add_column(col, no_wrap=True)
+        for col in ("rows", "new", "upd.", "same", "quar."):  # short: the whole row fits 80 columns
+            t.add_column(col, justify="right", no_wrap=True)
         for r in results:
             t.add_row(Path(r.path).name, r.source or "?", r.status, *(str(getattr(r, c)) for c in
                       ("rows_in", "inserted", "updated", "unchanged", "quarantined")))

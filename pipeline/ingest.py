@@ -838,6 +838,9 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
     path = Path(path)
     source = source or source_adapters.detect_source(path)
     result = FileResult(path=str(path), source=source)
+    if not path.is_file():  # (before the source: 'cannot tell the source' of a typo misled)
+        result.status, result.error = "rejected", "a folder, not a file" if path.is_dir() else "no such file"
+        return result
     if source not in SOURCES and path.suffix.lower() in ARCHIVE_SUFFIXES:
         result.status, result.error = "rejected", (
             f"{path.name} is an archive: unpack it into the landing folder (archives are not read)")
@@ -848,9 +851,6 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
             "supervisor/ folder or pass --source")
         return result
     engine = get_engine(db_url)
-    if not path.exists() or not path.is_file():
-        result.status, result.error = "rejected", f"{path}: no such file"
-        return result
     sha = file_sha256(path)
     size = path.stat().st_size
     cfg = load_sources()

@@ -184,3 +184,13 @@ def test_evaluate_says_when_the_labels_are_not_the_models(tmp_path, capsys):
     assert run_cli("evaluate", "--task", "sentiment", "--data", str(src), "--json") == 0
     err = capsys.readouterr().err
     assert "never predicted" in err and "0, 1" in err
+
+
+def test_a_missing_file_is_said_to_be_missing(tmp_path, capsys) -> None:
+    """Without --source a mistyped path was 'cannot tell the source of …: put it under a hotline/ folder'
+    (operator audit, session 10)."""
+    from tests.conftest import run_cli
+
+    assert run_cli("--db", f"sqlite:///{tmp_path}/w.db", "ingest", str(tmp_path / "工单_typo.csv")) == 1
+    err = capsys.readouterr().err
+    assert "no such file" in err and "cannot tell the source" not in err
