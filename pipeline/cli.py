@@ -204,10 +204,9 @@ def _print_results(results, as_json: bool) -> int:
             typer.echo(f"yingshang: error: {len(rejected)} of {len(results)} file(s) rejected: "
                        f"{first.path}: {first.error}{more}", err=True)
     else:
+        from rich import box
         from rich.console import Console
         from rich.table import Table
-
-        from rich import box
 
         t = Table(title="ingest", box=box.SIMPLE_HEAD, pad_edge=False,
                   caption="rows = new (inserted) + upd. (updated) + same (unchanged) + quar. (quarantined)")
