@@ -168,7 +168,7 @@ _TITLES_LONGEST = tuple(sorted(_TITLES, key=len, reverse=True))
 _SHORT_TITLES = "总工姐哥"
 _NOT_SHORT_TITLED = frozenset(["童工", "包工", "帅哥", "施工", "华工", "钱总"])
 _AFTER_SHORT_TITLE = re.compile(r"[，,。、；;：:！!？?\s（(）)]|说|让|的|和|跟|讲|称|表示|告诉|答应|承诺|电话|手机|要求|也|都|还|又|"
-                                r"就|在|是|不|没|已|家|那|这|给|对|把|被|们|$")
+                                r"就|在|是|不|没|已|家|那|这|给|对|把|被|们|一直|态度|帮|拖|每天|经常|$")
 _NAME_LABELS = (
     "法定代表人", "法人代表", "联系人", "来电人", "投诉人", "反映人", "申请人", "当事人", "负责人", "经办人",
     "举报人", "留言人", "委托人", "经营者", "户名", "签名", "落款",
@@ -654,7 +654,7 @@ _EXTRA_RE = re.compile("|".join([
     # 张总, 刘工 (a one-character title) and 老赵, 小杨 (a surname called by its prefix; the surname is
     # masked, 老/小 stay): an extra pass, so that a role or a label at the same place wins (包工头黄俊)
     rf"(?P<short>(?P<sname>{_SURNAME_RE})[{_SHORT_TITLES}])",
-    rf"(?P<nickctx>[老小])(?P<nick>[{''.join(sorted(_BARE_SURNAMES))}])(?={_AFTER_BARE_NAME})",
+    rf"(?P<nickctx>[老小])(?P<nick>[{''.join(sorted(_BARE_SURNAMES))}])(?={_AFTER_BARE_NAME}|每天|帮|让|养|拖)",
     # a mobile in Chinese numerals, also mixed with digits (一三八一二三四五六七八, 138三七一二5577)
     rf"(?P<cnmobile>(?<![0-9{_CN_DIGITS}])[1一幺][3-9三四五六七八九](?:[ \-]?[0-9{_CN_DIGITS}]){{9}}(?![0-9{_CN_DIGITS}]))",
 ]))
@@ -712,8 +712,8 @@ def _iter_extra(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatc
             s, e = m.span("nick")
             word = scan[s - 1:e]
             tag = _common_words().get(word)
-            if s >= 2 and _is_common(scan[s - 2:s]):
-                continue  # 养老|金, 大小|王: the 老/小 belongs to the word before
+            if s >= 2 and (_is_common(scan[s - 2:s + 1]) or scan[s - 2] in "一二三两几这那每"):
+                continue  # 养老金, 一小段: the 老/小 belongs to a word
             if word in ("老赖", "老总", "小钱", "老钱", "小金", "老金", "小白") or scan[e:e + 1] == scan[s]:
                 continue  # 老赖 is a debtor, 老金 a pension; 小王王 …
             if tag is None or (tag == "n" and scan[s] in "张王李赵刘陈杨黄周吴马"):  # 小区, 小路, 老乡: words
