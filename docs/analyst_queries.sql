@@ -146,7 +146,7 @@ ORDER BY f.source, f.writer_type;
 
 -- name: overdue_ledger_by_unit
 -- question: Which responsible units have rectification items past their deadline and still open (超期未销号)?
--- (Empty on a fresh demo warehouse: a ledger item's deadline counts from the day it entered the ledger,
+-- (Empty on a fresh demo warehouse: a ledger item's deadline is counted since the day it entered the ledger,
 -- so nothing is overdue until its grade's allowance (config/clues.yaml deadlines: C 5 and B 15 working days,
 -- A one month) has passed.)
 SELECT o.responsible_unit, COUNT(*) AS overdue_items, MIN(o.deadline) AS oldest_deadline
