@@ -148,6 +148,9 @@ _SINGLE_SURNAMES = (
     # seen missed in a red-team run (华女士, 关先生, 符**, 车**); the dictionary check below keeps
     # 中华, 相关, 符合 and 车辆 from being read as names
     "关符华车"
+    # (version 8, blind red-team run: 占, 卫, 寇, 智, 曲, 计, 豆, 门, 封 were never read as surnames; not 连
+    # and 班, which start 连…都 and 小班/当班 far more often than a name)
+    "占卫寇智曲计豆门封"
 )
 _COMPOUND_SURNAMES = (
     "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒",
@@ -160,7 +163,7 @@ _TITLES = ("先生", "女士", "小姐", "老师", "师傅", "经理", "主任",
            # complained about; the guards below keep 有关同志, 主管会计, 全村长辈 and 保安大爷 words)
            "总经理", "董事长", "总监", "书记", "支书", "医生", "大夫", "护士", "律师", "法官", "校长", "园长", "院长",
            "站长", "厂长", "行长", "镇长", "乡长", "村长", "组长", "部长", "店长", "老板", "会计", "工程师", "教练",
-           "同志", "秘书", "阿姨", "大爷", "大姐", "大哥", "大妈")
+           "同志", "秘书", "阿姨", "大爷", "大姐", "大哥", "大妈", "网友")
 # Longest first, so that 张总经理 is 张 + 总经理, not 张总 + 经理.
 _TITLES_LONGEST = tuple(sorted(_TITLES, key=len, reverse=True))
 # One-character titles after a bare surname (张总, 刘工, 王姐, 李哥): only the surname, and not when the
@@ -180,10 +183,15 @@ _NAME_LABELS = (
     # 处理人：马晓东, 对接人刘晓燕, 企业法人黄志刚)
     "对接人", "法人", "来信人", "签字", "督查员", "监督员", "处理人", "回复人", "办理人", "专员", "服务官", "客服",
     "民警", "队员", "科员", "包联领导",
+    # (blind red-team run: form and report fields, replies' greetings, self-descriptions)
+    "填表人", "填报人", "填写人", "被调查人", "答卷人", "被访人", "受访者", "受访人", "访谈对象", "报告人", "业主代表",
+    "甲方", "乙方", "失主", "审核人", "签批人", "记录人", "回访人", "联名人", "自称", "网友", "叫",
 )
 # Labels of version 8: like the verb labels below, a common word after them is no name (领导高度重视).
 _LOOSE_LABELS = ("对接人", "法人", "签字", "督查员", "监督员", "处理人", "回复人", "办理人", "专员", "服务官", "客服",
-                 "民警", "队员", "科员", "包联领导")
+                 "民警", "队员", "科员", "包联领导", "填表人", "填报人", "填写人", "被调查人", "答卷人", "被访人", "受访者",
+                 "受访人", "访谈对象", "报告人", "业主代表", "甲方", "乙方", "失主", "审核人", "签批人", "记录人", "回访人",
+                 "联名人", "自称", "网友", "叫")
 # Labels mostly followed by a verb or an adverb in replies and letters (负责人高度重视, 申请人于近期,
 # 当事人陈述, 本人常年在外): a candidate name after them that is a common word is no name.
 _VERB_LABELS = ("负责人", "申请人", "当事人", "委托人", "经营者", "本人", "我是", "经办人", "户主") + _LOOSE_LABELS
@@ -193,10 +201,10 @@ _PLACE_AFTER_NAME = re.compile(r"(?:(?![的之在])[\u4e00-\u9fa5])?(?:小区|�
                                r"商场|商城|市场|超市|公司|店|厂|中心|医院|学校|项目|楼盘)")
 # Characters that do not occur in a given name before a title: 郑州的老师, 金水区老师, 高二的老师.
 _NOT_IN_TITLED_NAME = frozenset("的之们地得了区县市省镇乡村路街队组班校院城场店厂苑"
-                                "副正总代常是等贷部办科处局室股所")  # (陈副局长: 副 is no given name; 车管部经理: an office)
+                                "副正总代常是等贷部办科处局室股所委会厅署")  # (陈副局长: 副 is no given name; 车管部经理: an office)
 # Weak labels: usually followed by anything but a name (本人严重不满, 我是外地人), so the name must be
 # followed by punctuation or a typical verb (_AFTER_WEAK_LABEL).
-_WEAK_LABELS = ("本人", "我是")
+_WEAK_LABELS = ("本人", "我是", "叫")  # (叫: 叫车直到, 边叫边建)
 # What 我是 introduces when it is not a name: roles and origins (我是郑州人，我是房东，我是高中生，).
 _ROLE_ENDINGS = tuple("人员户者客主工镇村乡县市区省")
 _NOT_SELF_NAMES = frozenset(["高中生", "初中生", "大学生", "研究生", "毕业生", "应届生", "小学生", "中学生", "留学生",
@@ -204,7 +212,8 @@ _NOT_SELF_NAMES = frozenset(["高中生", "初中生", "大学生", "研究生",
 # Strings before a title that are words, not names (谢谢老师, 各位先生 …).
 _NOT_NAMES = frozenset(["谢谢", "多谢", "感谢", "各位", "这位", "那位", "该位", "某某", "大家", "诸位", "王牌", "代课"])
 # A third character that almost always starts the next word, not a given name (本人张三反映 …).
-_NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已要想称住系电先女小老师家等及也就都还曾将把被让给不涉确违")
+_NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已要想称住系电先女小老师家等及也就都还曾将把被让给不涉确违"
+                           "所致暗报带核联对夜牵存代赶接答回检办签一")  # (于洋所购, 韩雪致歉, 郝丽暗访)
 # Common words between a surname-like character and a title: 提高|学校老师 is not 高学校 + 老师.
 _NOT_GIVEN_WORDS = frozenset(
     ["学校", "班主任", "数学", "语文", "英语", "物理", "化学", "体育", "音乐", "美术", "辅导", "培训", "幼儿园",
@@ -227,7 +236,8 @@ _FORM_FIELDS = frozenset(["年龄", "年纪", "单位", "籍贯", "职务", "职
 _AFTER_WEAK_LABEL = re.compile(r"[，,。.、；;：:（()）\s]|反映|投诉|来电|咨询|举报|申请|称|于|在|是|家住|住在|现住|身份证|电话|手机|$")
 
 # A document's number label right before a number that looks like a landline (发票代码, 编号 …).
-_CODE_LABEL_BEFORE = re.compile(r"(?:代码|编码|编号|单号|票号|号码|合同号|订单号|案号|批号|条码|户号|表号|卡号)[:：\s是为]{0,2}$")
+_CODE_LABEL_BEFORE = re.compile(r"(?:代码|编码|编号|单号|票号|(?<!来电|电话|手机|联系|座机|主叫)号码|合同号|订单号|案号|批号|条码|户号|表号|卡号)"
+                                r"[:：\s是为]{0,2}$")
 
 # People named by their role right before their name (业主孙志强, 司机马超).
 _PERSON_ROLES = ("业主", "市民", "居民", "村民", "住户", "租户", "车主", "司机", "老板", "店主", "员工", "职工",
@@ -238,14 +248,19 @@ _PERSON_ROLES = ("业主", "市民", "居民", "村民", "住户", "租户", "�
                  "客服", "家属", "邻居", "弟弟", "哥哥", "姐姐", "妹妹", "孙女", "孙子", "外孙", "小哥", "队长", "支书",
                  "干部", "同学", "朋友", "亲戚", "保安", "厨师", "店员", "营业员", "业务员", "中介",
                  # an office's head named after the office (财务科科长刘军, 分管副局长张三, 车管部经理…)
-                 "科长", "处长", "局长", "所长", "书记", "院长", "站长", "组长", "部长", "校长", "行长", "厂长")
+                 "科长", "处长", "局长", "所长", "书记", "院长", "站长", "组长", "部长", "校长", "行长", "厂长",
+                 # family and parties of a complaint; staff by their job (…员, 人员, 教师, 窗口, a unit)
+                 "教师", "老伴", "其妻", "其夫", "其子", "其女", "前妻", "前夫", "婆婆", "公公", "岳父", "岳母", "小叔子", "保姆",
+                 "工友", "卖方", "买方", "合伙人", "租客", "房客", "子女", "窗口", "交警", "人员", "员", "中队", "大队",
+                 "分局")
 # Surnames a bare name may start with: the common ones that seldom start another word here (not 向
 # 于 方 房 管 费 车 关 华 万 安 明 文 全 成 路 解 包 边 甘 谷 宁 单 尚 乐 池 和 …: 向您反映, 业主方, 业主房款).
 _BARE_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏"
                            "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵钱"
                            "严覃武戴莫孔汤易常乔赖庞樊殷施洪翟颜倪牛季俞章鲁葛伍申尤毕聂焦柴岳齐祝储康喻涂左艾饶"
                            "梅柳翁巫欧戚庄仲惠粟鞠巩廉岑苟萧隋郁雍谌蒲姬湛郎赫楚闻穆詹童冀傅耿邢滕纪舒屈项甄柯祁"
-                           "卓蒙阎鲍褚霍虞卜柏冉阮芮邬晏瞿佘佟苗凌骆裴栾靳窦盛辛卞桂桑蔺")
+                           "卓蒙阎鲍褚霍虞卜柏冉阮芮邬晏瞿佘佟苗凌骆裴栾靳窦盛辛卞桂桑蔺"
+                           "寇曲豆封卫计")
 _PRONOUNS = frozenset("您你我他她它们咱")
 # What follows a bare name: punctuation or a verb or adverb that starts the next word.
 _AFTER_BARE_NAME = (r"[，,。.、；;：:（()）\s]|反映|投诉|来电|称|说|表示|举报|多次|一直|于|在|向|把|将|被|已|也|还|曾|"
@@ -253,7 +268,9 @@ _AFTER_BARE_NAME = (r"[，,。.、；;：:（()）\s]|反映|投诉|来电|称|�
                     # praise and complaints name the clerk: 工作人员徐东珍工作认真负责, 工作人员李娜态度很好
                     r"态度|工作认真|服务热情|热情|耐心|认真|"
                     # (version 8: 业主王建国家漏水, 老板王建国电话138…, 杨秀兰都是, 罗秀英今年)
-                    r"家|电话|手机|都|今年|负责|上班|告诉|拖欠|上门|$")
+                    r"家|电话|手机|都|今年|负责|上班|告诉|拖欠|上门|"
+                    # (what replies say their staff did: 执法人员金晓东现场调解, 宋建平带队, 吕彦斌负责跟进)
+                    r"现场|带队|联系|核实|对|夜间|牵头|确有|存在|代为|前往|赶到|接待|答复|回复|检查|办理|签字|同意|$")
 # The end of a would-be name that makes it a place (来电人是高新区, 投诉人为周边居民, 联系人是万达广场的,
 # 李寨反映): villages, districts and collective nouns, not people (version 8).
 _PLACE_TAIL = re.compile(r"[区县市省镇乡村庄寨屯寺]|居民|村民|群众|市民|超市|广场|大厦|小区|花园|家园|社区|公寓|商场|商城|市场|"
@@ -292,7 +309,7 @@ _PII_PATTERN = "|".join(
         r"(?=反映|来电|投诉|举报|称|表示|说)",
         # 姓王的女士, 物业经理姓陈，: a surname named on its own
         rf"(?P<xingctx>(?<![百同])姓)(?P<xname>{_SURNAME_RE})(?=的|[，,。、；;：:\s）)]|$|女士|先生|小姐|老师|师傅|经理|主任|同志|警官)",
-        rf"(?P<labelled>(?:{'|'.join(_NAME_LABELS)})[:：\s]{{0,2}}(?:是|为|叫)?|姓名[，,])(?P<lname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})",
+        rf"(?P<labelled>(?:{'|'.join(_NAME_LABELS)})[:：\s\"“「]{{0,2}}(?:是|为|叫)?|姓名[，,])(?P<lname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})",
         # 房号: the unit and flat of a home (3单元1502, 号楼1502室, 房号是1502); the building stays
         # (a count or an area after the building is no flat: 3号楼120平方米, 3栋300户, 1单元120户居民);
         # 12-3-502 is building-unit-flat
@@ -496,6 +513,8 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
         kind = m.lastgroup
         if kind == "landline" and _CODE_LABEL_BEFORE.search(scan, max(0, m.start() - 8), m.start()):
             return  # 发票代码044031900111, 编号037100012345: a number of a document, not a phone
+        if kind == "mobile" and scan[m.end():m.end() + 1] in ("元", "万", "亿", "块", "美", "平", "吨", "人"):
+            return  # 总投资13800000000元: an amount, not a phone
         if kind in ("email", "mobile", "landline"):
             yield PiiMatch(kind, m.start(), m.end(), text[m.start() : m.end()])
         elif kind == "code18":
@@ -550,8 +569,8 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
                 e -= 1
             label = m.group("labelled")
             verb_label = label.startswith(_VERB_LABELS)
-            if scan[s] == "于" and (verb_label and (not label.startswith(_WEAK_LABELS) or _is_common(
-                    scan[s + 1:s + 3])) or scan[s + 1] in _YU_TIME_STARTS or scan[s + 1].isdigit()):
+            if scan[s] == "于" and (scan[s + 1] in _YU_TIME_STARTS or scan[s + 1].isdigit() or (
+                    verb_label and _is_common(scan[s + 1:s + 3]))):
                 return  # 本人于近期…, 申请人于2026年…, 来电人于近日: the preposition (我是于海波，is a name)
             if _place_like(scan, s, e) or (not _compound_at(scan, s) and _function_word(scan[s + 1:e])):
                 return  # 来电人是高新区, 投诉人为周边居民, 举报人曾多次: a place or a word, not a name
@@ -559,6 +578,8 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
                 return  # 负责人为何没有: 为何, not 为 + 何某
             if verb_label and not _compound_at(scan, s) and _is_common(scan[s:s + 2]):
                 return  # 负责人高度重视, 负责人马上安排, 当事人陈述, 本人常年在外 (a name that is a word, 高峰, is lost)
+            if label.endswith("叫") and _is_common(scan[s - 1:s + 1]):
+                return  # 叫车, 叫停: a word, not 叫 + a name
             if scan[s:s + 2] in _NOT_LABELLED_NAMES:
                 return  # 户主代表大会, 申请人代理 …
             if _PLACE_AFTER_NAME.match(scan, e):
@@ -615,17 +636,18 @@ def _place_like(scan: str, s: int, e: int) -> bool:
     return any(_PLACE_TAIL.match(scan, p) for p in range(s + 1, e + 1)) or bool(_PLACE_AFTER_NAME.match(scan, e))
 
 
-def _bare_name_ok(scan: str, s: int, e: int) -> bool:
+def _bare_name_ok(scan: str, s: int, e: int, given_may_be_word: bool = False) -> bool:
     """A name with no label or title (after a role, opening a sentence, joined to a name, before a phone):
-    a common surname and a given name that is no word, place, pronoun or job."""
+    a common surname and a given name that is no word, place, pronoun or job (``given_may_be_word``: a
+    given name that is a noun, 建军, is allowed where the context is strong, right before a phone)."""
     k = 2 if _compound_at(scan, s) else 1
     name = scan[s:e]
     if (k == 1 and scan[s] not in _BARE_SURNAMES) or "某" in name or any(
             c in _NOT_IN_TITLED_NAME or c in _PRONOUNS for c in name[k:]) or name[k:] in _NOT_GIVEN_WORDS:
         return False  # 向您反映, 王某反映, 业主房款: no name
-    if k == 1 and (name in _common_words() or name[:2] in _common_words() or _in_word(scan, s, e)
-                   or _given_is_word(name[k:])):  # (frequent words tagged as names too: 老板钱财)
-        return False  # 高新区反映, 方面反映, 车主称, 企业主管部门, 吴回复称, 业主方实际
+    if k == 1 and (_in_word(scan, s, e) or (not given_may_be_word and (
+            name in _common_words() or name[:2] in _common_words() or _given_is_word(name[k:])))):
+        return False  # 高新区反映, 方面反映, 车主称, 企业主管部门, 吴回复称, 业主方实际 (frequent words tagged as names too: 老板钱财)
     return not _place_like(scan, s, e)  # 李寨反映, 黄岗寺来电: villages
 
 
@@ -636,7 +658,7 @@ _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕
 _JOINED_NAME = re.compile(rf"[、和与及跟]({_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)(?=[、和与及跟]|{_AFTER_BARE_NAME})")
 _SECOND_NUMBER = re.compile(r"[、/,，或和]\s?(1[3-9]\d{9}|[2-9]\d{6,7})(?![0-9])")
 _NAME_BEFORE_PHONE = re.compile(
-    rf"(?:^|[，,。；;：:\s（(]|联系人?|找)(?P<n>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)[\s:：,，（(]*"
+    rf"(?:^|[，,。；;：:\s（(！!？?]|联系人?|找)(?P<n>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)[\s:：,，（(]*"
     r"(?:联系电话|电话|手机|联系方式)?[:：\s]*$")
 _EXTRA_RE = re.compile("|".join([
     # an ID number or credit code written in groups (4101 0219 9003 0712 39, 9141 0102 MA46 C8QW 0U)
@@ -677,7 +699,7 @@ def _iter_extra(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatc
         if m.kind not in ("mobile", "landline"):
             continue
         n = _NAME_BEFORE_PHONE.search(scan, max(0, m.start - 14), m.start)
-        if n and _bare_name_ok(scan, n.start("n"), n.end("n")):
+        if n and _bare_name_ok(scan, n.start("n"), n.end("n"), given_may_be_word=True):
             yield PiiMatch("person_name", n.start("n"), n.end("n"), text[n.start("n"):n.end("n")])
         # … and a second number right after it (0371-65432198、65432199; 138…/139…)
         if (n2 := _SECOND_NUMBER.match(scan, m.end)):
@@ -714,7 +736,7 @@ def _iter_extra(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatc
             tag = _common_words().get(word)
             if s >= 2 and (_is_common(scan[s - 2:s + 1]) or scan[s - 2] in "一二三两几这那每"):
                 continue  # 养老金, 一小段: the 老/小 belongs to a word
-            if word in ("老赖", "老总", "小钱", "老钱", "小金", "老金", "小白") or scan[e:e + 1] == scan[s]:
+            if word in ("老赖", "老总", "小钱", "老钱", "小金", "老金", "小白", "小计") or scan[e:e + 1] == scan[s]:
                 continue  # 老赖 is a debtor, 老金 a pension; 小王王 …
             if tag is None or (tag == "n" and scan[s] in "张王李赵刘陈杨黄周吴马"):  # 小区, 小路, 老乡: words
                 yield PiiMatch("person_name", s, e, text[s:e])

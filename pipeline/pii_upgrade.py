@@ -51,7 +51,10 @@ Versions:
    邻居, 同学 …), names joined to a name (吴建平、谢美玲), before a phone (李桂香139…) and before 家/电话/
    都/今年; and no longer masked: 于 before a time after any label (来电人于近日), places after a label
    (来电人是高新区, 投诉人为周边居民, 联系人是万达广场的) or opening a sentence (李寨反映) — in every text and
-   JSON column (what earlier versions masked there stays masked).
+   JSON column (what earlier versions masked there stays masked). Then, from a blind fourth run: staff named
+   in replies after their job (…员, 人员, 大队, 窗口: 执法人员杨帆、李军), parties of a complaint (其妻, 前妻,
+   租客 …), form fields (填表人, 受访者, 报告人, 甲方/乙方), reply greetings (李建华网友：), the surnames 占 卫 寇 智
+   曲 计 豆 门 封, and a signature right before a phone.
 """
 
 from __future__ import annotations

@@ -632,3 +632,33 @@ def test_phone_columns_are_masked_as_phones_in_raw_rows() -> None:
     assert rule("0371—65432198") == "0371—******98"
     assert rule("一三八三七一二五五七七") == "一三八****五五七七"
     assert mask_phone_field("13812345678/0371-65432198") == "138****5678/0371-******98"
+
+
+# Masking version 8, from a blind red-team run (session 10): staff named in replies, parties of a complaint,
+# form fields, greetings of replies.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("执法人员杨帆、李军对该培训机构进行检查", "执法人员杨*、李*对该培训机构进行检查"),
+        ("已派网格员周红联系来电人", "已派网格员周*联系来电人"),
+        ("经办人于海波。", "经办人于**。"),
+        ("劳动监察大队吕彦斌负责跟进", "劳动监察大队吕**负责跟进"),
+        ("其妻闫素芳，反映孩子上学难", "其妻闫**，反映孩子上学难"),
+        ("填表人：韩冬梅", "填表人：韩**"),
+        ("李建华网友：您好！", "李**网友：您好！"),
+        ("此致 敬礼！ 高建军 15037125566", "此致 敬礼！ 高** 150****5566"),
+        ("来电号码0371-55612398", "来电号码0371-******98"),
+        ("国家卫健委主任马伟晓在会上指出", "国家卫健委主任马**在会上指出"),
+    ],
+)
+def test_masking_version_8_finds_names_in_replies(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["总投资13800000000元", "计划招生3个小班，共计75人", "连医生都有", "配合叫车直到晚上", "无处申冤",
+     "我局曾接到过投诉", "已签字同意的住户占比达到80%", "小计：3300元"],
+)
+def test_masking_version_8_keeps_words_of_replies(text: str) -> None:
+    assert mask_pii(text) == text
