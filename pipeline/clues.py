@@ -198,6 +198,27 @@ def _month_bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     return start, start + pd.offsets.MonthBegin(1)
 
 
+def no_content(texts: pd.Series, selection: dict) -> pd.Series:
+    """True where a text only records that the caller described nothing (无具体诉求: 来电人反映问题后挂断电话,
+    未说明具体地点): it matches ``no_content_patterns`` and, with the matches and the framing words of
+    ``no_content_filler`` removed, at most ``no_content_max_chars`` Chinese characters remain."""
+    patterns = selection.get("no_content_patterns") or []
+    if not patterns or texts.empty:
+        return pd.Series(False, index=texts.index)
+    rx = re.compile("|".join(f"(?:{p})" for p in patterns))
+    filler = selection.get("no_content_filler") or []
+    fill = re.compile("|".join(re.escape(w) for w in sorted(filler, key=len, reverse=True))) if filler else None
+    limit = int(selection.get("no_content_max_chars", 2))
+
+    def empty(t: str) -> bool:
+        if not rx.search(t):
+            return False
+        rest = _NON_CJK.sub("", rx.sub("", t))
+        return len(fill.sub("", rest) if fill else rest) <= limit
+
+    return texts.astype(str).map(empty).astype(bool)
+
+
 def select_candidates(feedback: pd.DataFrame, cfg: ClueConfig, month: str | None = None) -> pd.DataFrame:
     """The month's feedback that may become problem clues (线索候选), with a ``reason`` column.
 
@@ -229,7 +250,7 @@ def select_candidates(feedback: pd.DataFrame, cfg: ClueConfig, month: str | None
     low = (df["source"] == "questionnaire") & score.notna() & (score <= float(sel.get("low_score_threshold", 60)))
     praise = df["request_type"].isin(sel.get("exclude_request_types", ["表扬"]))
     long_enough = df["text"].str.strip().str.len() >= int(sel.get("min_text_chars", 4))
-    keep = (neg | complaint | always | low) & ~praise & long_enough
+    keep = (neg | complaint | always | low) & ~praise & long_enough & ~no_content(df["text"], sel)
 
     out = df[keep].copy()
     reason = np.select(
