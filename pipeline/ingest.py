@@ -343,7 +343,8 @@ def _answer_row(a: dict, record_keys: dict[str, str], salt: str | None = None) -
     rk = record_keys[a["record_key"]]
     salt = salt or hash_salt()
     return {
-        "answer_id": stable_id(rk, a.get("question")), "record_key": rk,
+        # (with the option: a multi-choice answer 设立登记┋不动产登记 is one row per option)
+        "answer_id": stable_id(rk, a.get("question"), _clean(a.get("answer_text"))), "record_key": rk,
         "response_no": str(_clean(a.get("source_record_id")) or a["record_key"]),
         "submitted_at": submitted, "submitted_date": submitted.date() if submitted else None,
         "question": str(a.get("question") or ""), "area": _clean(a.get("area_code")),
@@ -643,8 +644,14 @@ class _FileLoader:
                            [k for k in known_keys])
         if not ans.empty:
             sel = pd.DataFrame({"record_key": ans["record_key"].astype(str).to_numpy(),
-                                "question": ans["question"].to_numpy()})
-            sel = sel[sel["record_key"].isin(keep)].drop_duplicates(["record_key", "question"], keep="last")
+                                "question": ans["question"].astype(str).to_numpy(),
+                                "answer": ans["answer_text"].astype(str).to_numpy()})
+            # A response's answers come as one run of rows; a response delivered twice in the file is
+            # two runs, and the last one counts. Within it every option of a multi-choice question is a
+            # row (keeping the last row per question kept one option of 设立登记┋不动产登记┋其他).
+            run = (sel["record_key"] != sel["record_key"].shift()).cumsum()
+            sel = sel[run == run.groupby(sel["record_key"]).transform("max")]
+            sel = sel[sel["record_key"].isin(keep)].drop_duplicates(["record_key", "question", "answer"], keep="last")
             answer_rows = [answers[i] for i in sel.index.tolist()]
             wl.insert_rows(self.conn, SurveyAnswer.__table__, answer_rows)
             self.result.touched_months.update(f"{a['submitted_date']:%Y-%m}" for a in answer_rows
