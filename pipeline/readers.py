@@ -67,6 +67,14 @@ HEADER_SCAN_ROWS = 15
 MIN_HEADER_MATCHES = 2
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 SUMMARY_WORDS = ("合计", "总计", "小计")
+_SUMMARY_NOISE = re.compile(r"[\s:：()（）\[\]【】\-_.,，。]+")
+
+
+def _is_summary_label(cell: str) -> bool:
+    """A summary row's label (合计, 总计：, 本月合计, 全区小计): a short cell naming the sum, not a text that
+    contains the word (物业费合计多收问题, 收费合计金额未公示 — real rows a title-first export lost)."""
+    label = _SUMMARY_NOISE.sub("", cell)
+    return len(label) <= 6 and any(w in label for w in SUMMARY_WORDS)
 _BLOCK = 1 << 20
 _DELIMITERS = (",", "\t", ";", "|")
 
@@ -327,7 +335,7 @@ class TableReader:
                             continue
                     else:
                         row = row + [""] * (width - len(row))
-                if "计" in first and len(first) <= 20 and any(w in first for w in SUMMARY_WORDS):
+                if "计" in first and _is_summary_label(first):
                     summary += 1
                     continue
                 append(row)

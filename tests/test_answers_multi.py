@@ -32,3 +32,19 @@ def test_each_option_of_a_multi_choice_answer_is_a_row(tmp_path: Path, sqlite_ur
         again = conn.execute(text("select response_no, answer_text from survey_answer where question like '%办理过%' "
                                   "order by response_no, answer_text")).all()
     assert again == before
+
+
+def test_a_row_whose_first_cell_mentions_a_sum_is_data(tmp_path: Path, sqlite_url: str) -> None:
+    """Summary rows are recognised by a short label (合计, 本月合计, 总计：); a work order whose title, exported
+    first, contains the word (物业费合计多收问题) was dropped as a 合计 row (hostile-files red team, session 10)."""
+    folder = tmp_path / "landing" / "hotline"
+    folder.mkdir(parents=True)
+    (folder / "orders.csv").write_text(
+        "工单标题,工单编号,来电时间,诉求类型,诉求内容\n"
+        "物业费合计多收问题,GD1,2026-10-05 09:00:00,投诉,物业费合计多收了三百元\n"
+        "路灯不亮,GD2,2026-10-05 10:00:00,投诉,小区门口路灯不亮\n"
+        "合计,,,,2\n", encoding="utf-8")
+    run_nightly(tmp_path / "landing", sqlite_url)
+    with get_engine(sqlite_url).connect() as conn:
+        ids = [r[0] for r in conn.execute(text("select source_record_id from feedback order by 1"))]
+    assert ids == ["GD1", "GD2"]
