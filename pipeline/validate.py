@@ -47,15 +47,41 @@ _BRACKETED = re.compile(r"[(\[{<【《〈「『〔〖][^)\]}>】》〉」』〕�
 
 
 def clean(value: object) -> str:
-    """Cell text stripped of surrounding whitespace (incl. full-width space and BOM); '' for None/NaN."""
+    """Cell text stripped of surrounding whitespace (incl. full-width space and BOM); '' for None/NaN.
+    Excel's ways of keeping a number as text in a CSV are undone: ``="GD2026…"`` and ``'GD2026…`` are
+    ``GD2026…`` (the same work order loaded twice beside its xlsx copy, and ``="138****0001"`` stored as
+    a phone, when they were kept)."""
     if type(value) is str:  # the hot path: every cell of a CSV
         text = value.strip()
+        if text[:1] in ("'", "="):
+            text = _excel_text(text)
         return text.strip("\ufeff").strip() if text[:1] == "\ufeff" or text[-1:] == "\ufeff" else text
     if value is None:
         return ""
     if isinstance(value, float) and math.isnan(value):
         return ""
     return str(value).strip().strip("\ufeff").strip()
+
+
+def _excel_text(text: str) -> str:
+    if text.startswith('="') and text.endswith('"') and len(text) >= 3 and '"' not in text[2:-1]:
+        return text[2:-1].strip()
+    if text.startswith("'") and _APOSTROPHE_NUMBER.fullmatch(text):
+        return text[1:]  # (only a number or code: a text may begin with a quote of its own)
+    return text
+
+
+_APOSTROPHE_NUMBER = re.compile(r"'[0-9A-Za-z][0-9A-Za-z\-_.+]*")
+
+
+_FLOAT_ID = re.compile(r"\d+\.0")
+
+
+def id_text(value: object) -> str:
+    """An identifier cell (工单编号, 序号, 编号): :func:`clean`, and a whole number that passed through a float
+    (``2026100500001.0``, ``12.0``) without its ``.0`` — the same record would otherwise load twice."""
+    text = clean(value)
+    return text[:-2] if _FLOAT_ID.fullmatch(text) else text
 
 
 ECHO_MAX = 80

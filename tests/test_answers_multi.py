@@ -48,3 +48,25 @@ def test_a_row_whose_first_cell_mentions_a_sum_is_data(tmp_path: Path, sqlite_ur
     with get_engine(sqlite_url).connect() as conn:
         ids = [r[0] for r in conn.execute(text("select source_record_id from feedback order by 1"))]
     assert ids == ["GD1", "GD2"]
+
+
+def test_an_id_written_the_excel_way_is_the_same_record(tmp_path: Path, sqlite_url: str) -> None:
+    """="GD…", 'GD… and 2026100500001.0 are the ids GD… and 2026100500001 (each loaded the orders a second
+    time beside their plain copy; hostile-files red team, session 10)."""
+    first = tmp_path / "a" / "hotline"
+    first.mkdir(parents=True)
+    (first / "orders.csv").write_text(
+        "工单编号,来电时间,诉求类型,诉求内容,联系电话\n"
+        "GD1,2026-10-05 09:00:00,投诉,路灯不亮,13812340001\n"
+        "2026100500002,2026-10-05 10:00:00,投诉,小区停水,13812340002\n", encoding="utf-8")
+    run_nightly(tmp_path / "a", sqlite_url)
+    second = tmp_path / "b" / "hotline"
+    second.mkdir(parents=True)
+    (second / "orders_excel.csv").write_text(
+        "工单编号,来电时间,诉求类型,诉求内容,联系电话\n"
+        '="GD1",2026-10-05 09:00:00,投诉,路灯不亮,="13812340001"\n'
+        "2026100500002.0,2026-10-05 10:00:00,投诉,小区停水,'13812340002\n", encoding="utf-8")
+    run_nightly(tmp_path / "b", sqlite_url)
+    with get_engine(sqlite_url).connect() as conn:
+        rows = conn.execute(text("select source_record_id, phone_masked from feedback order by 1")).all()
+    assert [tuple(r) for r in rows] == [("2026100500002", "138****0002"), ("GD1", "138****0001")]

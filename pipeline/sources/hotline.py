@@ -16,8 +16,10 @@ from pipeline.canonical import ParsedFile, RejectedFile
 from pipeline.readers import TableChunk
 from pipeline.validate import (
     RowCollector,
+    clean,
     date_error,
     header_hints,
+    id_text,
     looks_like_excel_scientific,
     map_columns,
     missing_columns_reason,
@@ -76,12 +78,12 @@ def parse_chunk(
         idx = cols.get(fld)
         if idx is None:
             return [""] * n
-        return list(map(str.strip, transposed[idx]))  # chunk cells are always str
+        return list(map(clean, transposed[idx]))  # (clean: also Excel's ="…" and '… text forms)
 
     def label(fld: str) -> str:
         return header[cols[fld]] if fld in cols else fld
 
-    order_no = column("order_no")
+    order_no = [id_text(v) for v in column("order_no")]
     content = column("content")
     received_txt = column("received_at")
     if "received_date" in cols:  # 来电日期 beside a time-only 来电时间

@@ -34,6 +34,7 @@ from pipeline.validate import (
     append_row,
     clean,
     header_hints,
+    id_text,
     map_columns,
     missing_columns_reason,
     new_frame,
@@ -265,7 +266,7 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
         return header[meta[fld]] if fld in meta else fld
 
     for i, row in enumerate(chunk.cells):
-        number = clean(row[meta["response_no"]])
+        number = id_text(row[meta["response_no"]])
         submitted_txt = clean(row[meta["submitted_at"]])
         if not number:
             rc.reject(i, f"{label('response_no')} is empty")

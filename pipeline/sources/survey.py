@@ -32,6 +32,7 @@ from pipeline.validate import (
     clean,
     date_error,
     header_hints,
+    id_text,
     map_columns,
     missing_columns_reason,
     new_frame,
@@ -242,7 +243,7 @@ def _parse_findings(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: d
         def get(fld: str, row: Sequence[str] = row) -> str:
             return clean(row[cols[fld]]) if fld in cols else ""
 
-        when_txt, unit, text, number = get("month"), get("unit"), get("finding"), get("finding_no")
+        when_txt, unit, text, number = get("month"), get("unit"), get("finding"), id_text(get("finding_no"))
         month = when = None
         if not when_txt:
             rc.reject(i, f"{label('month')} is empty")
