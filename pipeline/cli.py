@@ -277,6 +277,10 @@ def ingest(
     from pipeline.nightly import refresh_after
 
     src = source.value if source else None
+    from pipeline.ingest import natural_key
+
+    # in the order of their names, numbers read as numbers (a shell glob puts 10月10日 before 10月9日)
+    files = sorted(files, key=lambda p: natural_key(str(p)))
     results = _with_progress(files, lambda tick: ingest_files(files, src, _db(ctx), progress=tick))
     with _busy("refreshing the marts"):
         refresh_after(results, _db(ctx))  # as `run` does: the report and the analysts' marts see the files

@@ -26,6 +26,7 @@ import logging
 import math
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -963,10 +964,19 @@ def ingest_files(paths: Iterable[Path], source: str | None = None, db_url: str |
     return results
 
 
+def natural_key(name: str) -> tuple:
+    """Sort key that reads the numbers in a name as numbers: 工单_10月9日 before 工单_10月10日 (by plain text
+    order the 10th day's export loaded first and the 9th's older statuses then reopened closed orders)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGIT_RUNS.split(name) if part)
+
+
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
 def discover_landing(landing: Path) -> list[Path]:
     """Every data file (and archive, to be rejected with its reason) under the landing folder, in a
-    stable order (sorted by relative path)."""
+    stable order: by relative path, numbers compared as numbers (:func:`natural_key`)."""
     landing = Path(landing)
     wanted = DATA_SUFFIXES | ARCHIVE_SUFFIXES
     return sorted((p for p in landing.rglob("*") if p.is_file() and p.suffix.lower() in wanted
-                   and not p.name.startswith((".", "~$"))), key=lambda p: str(p.relative_to(landing)))
+                   and not p.name.startswith((".", "~$"))), key=lambda p: natural_key(str(p.relative_to(landing))))

@@ -70,3 +70,16 @@ def test_an_id_written_the_excel_way_is_the_same_record(tmp_path: Path, sqlite_u
     with get_engine(sqlite_url).connect() as conn:
         rows = conn.execute(text("select source_record_id, phone_masked from feedback order by 1")).all()
     assert [tuple(r) for r in rows] == [("2026100500002", "138****0002"), ("GD1", "138****0001")]
+
+
+def test_daily_exports_load_in_date_order(tmp_path: Path, sqlite_url: str) -> None:
+    """工单_10月9日 loads before 工单_10月10日: by plain text order the 10th's export came first and the 9th's
+    older 办理中 then reopened the order the 10th had closed (hostile-files red team, session 10)."""
+    folder = tmp_path / "landing" / "hotline"
+    folder.mkdir(parents=True)
+    head = "工单编号,来电时间,诉求类型,诉求内容,工单状态\n"
+    (folder / "工单_10月9日.csv").write_text(head + "GD1,2026-10-09 09:00:00,投诉,路灯不亮,办理中\n", encoding="utf-8")
+    (folder / "工单_10月10日.csv").write_text(head + "GD1,2026-10-09 09:00:00,投诉,路灯不亮,已办结\n", encoding="utf-8")
+    run_nightly(tmp_path / "landing", sqlite_url)
+    with get_engine(sqlite_url).connect() as conn:
+        assert conn.execute(text("select status from feedback where source_record_id = 'GD1'")).scalar() == "已办结"
