@@ -210,12 +210,15 @@ _NAME_LABELS = (
     # (blind red-team run: form and report fields, replies' greetings, self-descriptions)
     "填表人", "填报人", "填写人", "被调查人", "答卷人", "被访人", "受访者", "受访人", "访谈对象", "报告人", "业主代表",
     "甲方", "乙方", "失主", "审核人", "签批人", "记录人", "回访人", "联名人", "自称", "网友", "叫",
+    # the signature lines under an export (制表人：王建国　审核：李红梅) — stored in quarantine.raw
+    "制表人", "制表", "审核", "打印人", "录入人", "统计人", "核对人", "复核人",
 )
 # Labels of version 8: like the verb labels below, a common word after them is no name (领导高度重视).
 _LOOSE_LABELS = ("对接人", "法人", "签字", "督查员", "监督员", "处理人", "回复人", "办理人", "专员", "服务官", "客服",
                  "民警", "队员", "科员", "包联领导", "填表人", "填报人", "填写人", "被调查人", "答卷人", "被访人", "受访者",
                  "受访人", "访谈对象", "报告人", "业主代表", "甲方", "乙方", "失主", "审核人", "签批人", "记录人", "回访人",
-                 "联名人", "自称", "网友", "叫")
+                 "联名人", "自称", "网友", "叫", "制表人", "制表", "审核", "打印人", "录入人", "统计人", "核对人",
+                 "复核人")
 # Labels mostly followed by a verb or an adverb in replies and letters (负责人高度重视, 申请人于近期,
 # 当事人陈述, 本人常年在外): a candidate name after them that is a common word is no name.
 _VERB_LABELS = ("负责人", "申请人", "当事人", "委托人", "经营者", "本人", "我是", "经办人", "户主") + _LOOSE_LABELS

@@ -649,6 +649,7 @@ def test_phone_columns_are_masked_as_phones_in_raw_rows() -> None:
         ("此致 敬礼！ 高建军 15037125566", "此致 敬礼！ 高** 150****5566"),
         ("来电号码0371-55612398", "来电号码0371-******98"),
         ("国家卫健委主任马伟晓在会上指出", "国家卫健委主任马**在会上指出"),
+        ("制表人：王建国　审核：李红梅", "制表人：王**　审核：李**"),
     ],
 )
 def test_masking_version_8_finds_names_in_replies(text: str, masked: str) -> None:
