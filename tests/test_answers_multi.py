@@ -83,3 +83,15 @@ def test_daily_exports_load_in_date_order(tmp_path: Path, sqlite_url: str) -> No
     run_nightly(tmp_path / "landing", sqlite_url)
     with get_engine(sqlite_url).connect() as conn:
         assert conn.execute(text("select status from feedback where source_record_id = 'GD1'")).scalar() == "已办结"
+
+
+def test_a_skipped_street_is_no_street(tmp_path: Path, sqlite_url: str) -> None:
+    """问卷星 writes (跳过) for a question the respondent skipped: it was stored as the street."""
+    folder = tmp_path / "landing" / "questionnaire"
+    folder.mkdir(parents=True)
+    (folder / "q_1.csv").write_text(HEADER + "1,2026/10/11 10:00:00,郑州某机械有限公司,(跳过),纳税申报,不满意\n",
+                                    encoding="utf-8")
+    run_nightly(tmp_path / "landing", sqlite_url)
+    with get_engine(sqlite_url).connect() as conn:
+        streets = {r[0] for r in conn.execute(text("select street from survey_answer"))}
+    assert streets == {None}

@@ -287,7 +287,8 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
             continue
         key = f"{number}|{submitted.isoformat(sep=' ')}"
         rc.accept(i, key)
-        attrs = {f: (clean(row[idx]) or None) for f, idx in fields.items()}
+        # (跳过) and (空) in a respondent's street or size are no street: they were stored as one
+        attrs = {f: (v if (v := clean(row[idx])) and not scorer.is_missing(v) else None) for f, idx in fields.items()}
         common = {
             "record_key": key,
             "source_record_id": number,
