@@ -95,3 +95,17 @@ def test_a_skipped_street_is_no_street(tmp_path: Path, sqlite_url: str) -> None:
     with get_engine(sqlite_url).connect() as conn:
         streets = {r[0] for r in conn.execute(text("select street from survey_answer"))}
     assert streets == {None}
+
+
+def test_a_phone_excel_turned_into_a_float_joins_no_callers(tmp_path: Path, sqlite_url: str) -> None:
+    """1.38371E+10 in 联系电话 (a CSV resaved by Excel) was hashed: every such caller shared one phone_hash."""
+    folder = tmp_path / "landing" / "hotline"
+    folder.mkdir(parents=True)
+    (folder / "orders.csv").write_text(
+        "工单编号,来电时间,诉求类型,诉求内容,联系电话\n"
+        "GD1,2026-10-05 09:00:00,投诉,路灯不亮,1.38371E+10\n"
+        "GD2,2026-10-05 10:00:00,投诉,小区停水,1.38371E+10\n", encoding="utf-8")
+    run_nightly(tmp_path / "landing", sqlite_url)
+    with get_engine(sqlite_url).connect() as conn:
+        hashes = [r[0] for r in conn.execute(text("select phone_hash from feedback"))]
+    assert hashes == [None, None]

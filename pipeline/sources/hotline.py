@@ -150,7 +150,9 @@ def parse_chunk(
         "request_type": pick(request_type),
         "writer_type": pick(writer),
         "person_name": pick(column("caller_name")),
-        "phone": pick(column("phone")),
+        # a phone Excel turned into 1.38371E+10 has lost its digits: kept, it hashed every such caller
+        # alike (five callers looked like one repeat caller), so it is no phone
+        "phone": pick(["" if looks_like_excel_scientific(v) else v for v in column("phone")]),
         "entity_name": pick(entity),
         "credit_code": pick(credit),
         "address": pick(column("address")),
