@@ -447,9 +447,10 @@ class CsvTable(TableReader):
 
 
 class XlsxTable(TableReader):
-    def __init__(self, ws, matcher: HeaderMatcher) -> None:
+    def __init__(self, ws, matcher: HeaderMatcher, merges: Sequence[tuple[int, int, int, int]] = ()) -> None:
         self.ws = ws
         self.sheet = ws.title
+        self.merges = merges
         head: list[list[str]] = []
         for row in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True):
             head.append([xlsx_cell_text(v) for v in row])
@@ -459,13 +460,30 @@ class XlsxTable(TableReader):
     def _raw_rows(self) -> Iterator[list[str]]:
         n = self.header_row
         unescape = unescape_ooxml
+        # Merged cells below the header (a unit or street written once for several rows): each row of
+        # the range gets the top-left value, as the sheet shows it; read-only openpyxl leaves them empty
+        # (4 of 5 supervisors' rows were quarantined as 'empty', streets silently blank).
+        starts: dict[int, list[tuple[int, int, int, int]]] = {}
+        for m in self.merges:
+            if m[0] > self.header_row:
+                starts.setdefault(m[0], []).append(m)
+        active: list[tuple[int, int, int, str]] = []  # (last row, first col, last col, value)
         try:
             for row in self.ws.iter_rows(min_row=self.header_row + 1, values_only=True):
                 n += 1
                 # text cells are most cells: decoded inline, other types through cell_text
-                yield [
-                    (unescape(v) if "_x" in v else v) if type(v) is str else cell_text(v) for v in row
-                ]
+                out = [(unescape(v) if "_x" in v else v) if type(v) is str else cell_text(v) for v in row]
+                if starts or active:
+                    for _r1, c1, r2, c2 in starts.pop(n, ()):
+                        active.append((r2, c1, c2, out[c1 - 1] if c1 - 1 < len(out) else ""))
+                    active = [a for a in active if a[0] >= n]
+                    for _r2, c1, c2, value in active:
+                        if len(out) < c2:
+                            out += [""] * (c2 - len(out))
+                        for c in range(c1 - 1, c2):
+                            if not out[c]:
+                                out[c] = value
+                yield out
         except Exception as exc:  # damaged sheet XML inside an intact zip
             raise RejectedFile(
                 f"xlsx sheet '{self.sheet}' is corrupt after row {n} ({type(exc).__name__}: {exc})".replace("\n", " ")
@@ -770,6 +788,39 @@ def _refuse_plain_zip(path: Path) -> None:
                            "unpack it into the landing folder")
 
 
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _merged_ranges(path: Path, part: str | None) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of a worksheet part as (first row, first col, last row, last col), 1-based; read
+    from the end of the sheet's XML, where <mergeCells> lives (streamed: a sheet can be large)."""
+    if not part:
+        return []
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open(part) as fh:
+            tail = b""
+            found: list[tuple[int, int, int, int]] = []
+            while chunk := fh.read(1 << 20):
+                buf = tail + chunk
+                if b"mergeCell" in buf:
+                    found += [(int(r1), _column_number(c1), int(r2), _column_number(c2))
+                              for c1, r1, c2, r2 in _MERGE_REF.findall(buf)]
+                    cut = buf.rfind(b">") + 1  # keep an element cut by the chunk boundary for the next read
+                    tail = buf[cut:]
+                else:
+                    tail = buf[-200:]
+            return sorted(set(found))
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return []
+
+
 def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
     import openpyxl
 
@@ -796,7 +847,7 @@ def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
             if not hasattr(ws, "iter_rows"):  # chartsheets
                 continue
             ws.reset_dimensions()  # some exporters write a wrong <dimension>; read what is there
-            tables.append(XlsxTable(ws, matcher))
+            tables.append(XlsxTable(ws, matcher, _merged_ranges(path, getattr(ws, "_worksheet_path", None))))
     except Exception as exc:
         close()
         raise RejectedFile(f"xlsx file is truncated or corrupt ({type(exc).__name__}: {exc})".replace("\n", " ")) from None

@@ -109,3 +109,27 @@ def test_a_phone_excel_turned_into_a_float_joins_no_callers(tmp_path: Path, sqli
     with get_engine(sqlite_url).connect() as conn:
         hashes = [r[0] for r in conn.execute(text("select phone_hash from feedback"))]
     assert hashes == [None, None]
+
+
+def test_merged_cells_give_every_row_their_value(tmp_path: Path, sqlite_url: str) -> None:
+    """A street (or a supervisor's unit) merged over several rows is the value of each of them, as Excel
+    shows it; read-only openpyxl gave the rows below the first an empty cell (streets silently blank,
+    supervisors' reports quarantined as empty; hostile-files red team, session 10)."""
+    import openpyxl
+
+    folder = tmp_path / "landing" / "hotline"
+    folder.mkdir(parents=True)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["所属街道", "工单编号", "来电时间", "诉求类型", "诉求内容"])
+    ws.append(["如意湖街道", "GD1", "2026-10-05 09:00:00", "投诉", "路灯不亮"])
+    ws.append([None, "GD2", "2026-10-05 10:00:00", "投诉", "小区停水"])
+    ws.append([None, "GD3", "2026-10-05 11:00:00", "投诉", "噪音扰民"])
+    ws.append(["龙子湖街道", "GD4", "2026-10-05 12:00:00", "投诉", "占道经营"])
+    ws.merge_cells("A2:A4")
+    wb.save(folder / "orders.xlsx")
+    run_nightly(tmp_path / "landing", sqlite_url)
+    with get_engine(sqlite_url).connect() as conn:
+        rows = conn.execute(text("select source_record_id, street from feedback order by 1")).all()
+    assert [tuple(r) for r in rows] == [("GD1", "如意湖街道"), ("GD2", "如意湖街道"), ("GD3", "如意湖街道"),
+                                        ("GD4", "龙子湖街道")]
