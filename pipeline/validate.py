@@ -174,8 +174,17 @@ def field_label(fld: str, columns_cfg: Mapping[str, Sequence[str]]) -> str:
     return f"{aliases[0]} ({fld})"
 
 
-def missing_columns_reason(missing: Iterable[str], columns_cfg: Mapping[str, Sequence[str]]) -> str:
-    return "missing required columns: " + ", ".join(field_label(f, columns_cfg) for f in missing)
+def missing_columns_reason(missing: Iterable[str], columns_cfg: Mapping[str, Sequence[str]],
+                           header: Sequence[str] | None = None) -> str:
+    """'missing required columns: …'; when ``header`` is given and names none of the known columns, the
+    reader found no header row at all, and the reason says that first (a header below row 15 was
+    reported as if the columns were missing from a header). Sources whose header also holds other
+    columns (a questionnaire's questions) do not pass it."""
+    reason = "missing required columns: " + ", ".join(field_label(f, columns_cfg) for f in missing)
+    if header is not None and not map_columns(header, columns_cfg):  # (no known column: no header row)
+        reason = ("no header row found in the first 15 rows of the sheet (a row naming the columns, such as "
+                  + ", ".join(field_label(f, columns_cfg) for f in list(missing)[:3]) + "): " + reason)
+    return reason
 
 
 # ----------------------------------------------------------------------------------------------

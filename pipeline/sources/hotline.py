@@ -47,7 +47,7 @@ def plan(header: Sequence[str], cfg: dict) -> dict[str, int]:
     cols = map_columns(header, cfg["columns"])
     missing = [f for f in cfg.get("required", []) if f not in cols]
     if missing:
-        raise RejectedFile(missing_columns_reason(missing, cfg["columns"]))
+        raise RejectedFile(missing_columns_reason(missing, cfg["columns"], header))
     return cols
 
 

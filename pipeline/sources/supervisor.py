@@ -49,7 +49,7 @@ def plan(header: Sequence[str], cfg: dict) -> dict[str, int]:
     cols = map_columns(header, _columns(cfg))
     missing = [f for f in cfg.get("required", []) if f not in cols]
     if missing:
-        raise RejectedFile(missing_columns_reason(missing, cfg["columns"]))
+        raise RejectedFile(missing_columns_reason(missing, cfg["columns"], header))
     return cols
 
 

@@ -1,5 +1,8 @@
-"""Every option of a multi-choice answer is stored (hostile-files red team, session 10: 设立或变更登记┋不动产登记┋
-其他 kept one row, 其他, since the answers were de-duplicated per question)."""
+"""What a third red-team run of real-world exports found (session 10, 68 cases): each test fails without its
+fix. Multi-choice answers lost all options but the last; titles mentioning 合计 were dropped as sum rows; ids
+written the Excel way loaded twice; daily exports loaded out of date order; (跳过) was a street; Excel's
+1.38371E+10 phones joined callers; merged cells were blank below their first row; a header below row 15
+was reported as missing columns."""
 
 from __future__ import annotations
 
@@ -133,3 +136,15 @@ def test_merged_cells_give_every_row_their_value(tmp_path: Path, sqlite_url: str
         rows = conn.execute(text("select source_record_id, street from feedback order by 1")).all()
     assert [tuple(r) for r in rows] == [("GD1", "如意湖街道"), ("GD2", "如意湖街道"), ("GD3", "如意湖街道"),
                                         ("GD4", "龙子湖街道")]
+
+
+def test_a_header_below_row_15_is_said_to_be_missing(tmp_path: Path, capsys) -> None:
+    from tests.conftest import run_cli
+
+    folder = tmp_path / "hotline"
+    folder.mkdir()
+    (folder / "late.csv").write_text("\n".join(["说明"] * 20 + ["工单编号,来电时间,诉求类型,诉求内容",
+                                                                "GD1,2026-10-05 09:00:00,投诉,路灯不亮"]) + "\n",
+                                     encoding="utf-8")
+    assert run_cli("--db", f"sqlite:///{tmp_path}/w.db", "ingest", str(folder / "late.csv")) == 1
+    assert "no header row found in the first 15 rows" in capsys.readouterr().err
