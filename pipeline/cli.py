@@ -327,7 +327,7 @@ def clues(
     if summary.get("orphaned"):
         n = len(summary["orphaned"])
         typer.echo(f"note: {n} ledger item(s) of {month} no longer have a clue of their own (their complaints now "
-                   f"belong to other clues); they are kept as they are, check them in the ledger: "
+                   f"belong to other clues, or are no clue candidates any more); they are kept as they are, check them in the ledger: "
                    f"{', '.join(summary['orphaned'][:50])}{f' … ({n - 50} more)' if n > 50 else ''}; "
                    "those being worked on stay in the workbook, marked 重建后其投诉已归入其他线索", err=True)
 
