@@ -14,104 +14,76 @@ from pipeline.nightly import run_nightly
 from warehouse.db import get_engine
 
 HEADER = "序号,提交答卷时间,1、企业名称,5、所在街道,7、您近一年办理过哪些业务,8、您对以下方面的满意度—开办企业\n"
+ORDERS = "工单编号,来电时间,诉求类型,诉求内容,联系电话\n"
+
+
+def load(landing: Path, url: str, files: dict[str, str]) -> None:
+    """Write ``{relative path: CSV text}`` under ``landing`` and run the nightly job on it."""
+    for name, body in files.items():
+        (landing / name).parent.mkdir(parents=True, exist_ok=True)
+        (landing / name).write_text(body, encoding="utf-8")
+    run_nightly(landing, url)
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    with get_engine(url).connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
 
 
 def test_each_option_of_a_multi_choice_answer_is_a_row(tmp_path: Path, sqlite_url: str) -> None:
-    folder = tmp_path / "landing" / "questionnaire"
-    folder.mkdir(parents=True)
-    (folder / "q_1-2.csv").write_text(
-        HEADER + "1,2026/10/11 10:00:00,郑州某机械有限公司,博学路街道,设立或变更登记┋不动产登记┋纳税申报,满意\n"
-        "2,2026/10/12 10:00:00,郑州某商贸有限公司,博学路街道,纳税申报,不满意\n", encoding="utf-8")
-    run_nightly(tmp_path / "landing", sqlite_url)
-    with get_engine(sqlite_url).connect() as conn:
-        rows = conn.execute(text("select response_no, answer_text from survey_answer where question like '%办理过%' "
-                                 "order by response_no, answer_text")).all()
-    assert [tuple(r) for r in rows] == [("1", "不动产登记"), ("1", "纳税申报"), ("1", "设立或变更登记"), ("2", "纳税申报")]
-    # loading the same file again changes nothing
-    before = rows
-    (folder / "q_1-2_again.csv").write_text((folder / "q_1-2.csv").read_text(encoding="utf-8"), encoding="utf-8")
-    run_nightly(tmp_path / "landing", sqlite_url)
-    with get_engine(sqlite_url).connect() as conn:
-        again = conn.execute(text("select response_no, answer_text from survey_answer where question like '%办理过%' "
-                                  "order by response_no, answer_text")).all()
-    assert again == before
+    body = (HEADER + "1,2026/10/11 10:00:00,郑州某机械有限公司,博学路街道,设立或变更登记┋不动产登记┋纳税申报,满意\n"
+            "2,2026/10/12 10:00:00,郑州某商贸有限公司,博学路街道,纳税申报,不满意\n")
+    sql = "select response_no, answer_text from survey_answer where question like '%办理过%' order by 1, 2"
+    load(tmp_path / "landing", sqlite_url, {"questionnaire/q_1-2.csv": body})
+    assert rows(sqlite_url, sql) == [("1", "不动产登记"), ("1", "纳税申报"), ("1", "设立或变更登记"), ("2", "纳税申报")]
+    load(tmp_path / "landing", sqlite_url, {"questionnaire/q_1-2_again.csv": body})  # the same file again
+    assert rows(sqlite_url, sql) == [("1", "不动产登记"), ("1", "纳税申报"), ("1", "设立或变更登记"), ("2", "纳税申报")]
 
 
 def test_a_row_whose_first_cell_mentions_a_sum_is_data(tmp_path: Path, sqlite_url: str) -> None:
     """Summary rows are recognised by a short label (合计, 本月合计, 总计：); a work order whose title, exported
     first, contains the word (物业费合计多收问题) was dropped as a 合计 row (hostile-files red team, session 10)."""
-    folder = tmp_path / "landing" / "hotline"
-    folder.mkdir(parents=True)
-    (folder / "orders.csv").write_text(
+    load(tmp_path / "landing", sqlite_url, {"hotline/orders.csv": (
         "工单标题,工单编号,来电时间,诉求类型,诉求内容\n"
         "物业费合计多收问题,GD1,2026-10-05 09:00:00,投诉,物业费合计多收了三百元\n"
         "路灯不亮,GD2,2026-10-05 10:00:00,投诉,小区门口路灯不亮\n"
-        "合计,,,,2\n", encoding="utf-8")
-    run_nightly(tmp_path / "landing", sqlite_url)
-    with get_engine(sqlite_url).connect() as conn:
-        ids = [r[0] for r in conn.execute(text("select source_record_id from feedback order by 1"))]
-    assert ids == ["GD1", "GD2"]
+        "合计,,,,2\n")})
+    assert rows(sqlite_url, "select source_record_id from feedback order by 1") == [("GD1",), ("GD2",)]
 
 
 def test_an_id_written_the_excel_way_is_the_same_record(tmp_path: Path, sqlite_url: str) -> None:
     """="GD…", 'GD… and 2026100500001.0 are the ids GD… and 2026100500001 (each loaded the orders a second
     time beside their plain copy; hostile-files red team, session 10)."""
-    first = tmp_path / "a" / "hotline"
-    first.mkdir(parents=True)
-    (first / "orders.csv").write_text(
-        "工单编号,来电时间,诉求类型,诉求内容,联系电话\n"
-        "GD1,2026-10-05 09:00:00,投诉,路灯不亮,13812340001\n"
-        "2026100500002,2026-10-05 10:00:00,投诉,小区停水,13812340002\n", encoding="utf-8")
-    run_nightly(tmp_path / "a", sqlite_url)
-    second = tmp_path / "b" / "hotline"
-    second.mkdir(parents=True)
-    (second / "orders_excel.csv").write_text(
-        "工单编号,来电时间,诉求类型,诉求内容,联系电话\n"
-        '="GD1",2026-10-05 09:00:00,投诉,路灯不亮,="13812340001"\n'
-        "2026100500002.0,2026-10-05 10:00:00,投诉,小区停水,'13812340002\n", encoding="utf-8")
-    run_nightly(tmp_path / "b", sqlite_url)
-    with get_engine(sqlite_url).connect() as conn:
-        rows = conn.execute(text("select source_record_id, phone_masked from feedback order by 1")).all()
-    assert [tuple(r) for r in rows] == [("2026100500002", "138****0002"), ("GD1", "138****0001")]
+    load(tmp_path / "a", sqlite_url, {"hotline/orders.csv": ORDERS + "GD1,2026-10-05 09:00:00,投诉,路灯不亮,13812340001\n"
+                                                             "2026100500002,2026-10-05 10:00:00,投诉,小区停水,13812340002\n"})
+    load(tmp_path / "b", sqlite_url, {"hotline/orders_excel.csv": (
+        ORDERS + '="GD1",2026-10-05 09:00:00,投诉,路灯不亮,="13812340001"\n'
+        "2026100500002.0,2026-10-05 10:00:00,投诉,小区停水,'13812340002\n")})
+    assert rows(sqlite_url, "select source_record_id, phone_masked from feedback order by 1") == [
+        ("2026100500002", "138****0002"), ("GD1", "138****0001")]
 
 
 def test_daily_exports_load_in_date_order(tmp_path: Path, sqlite_url: str) -> None:
     """工单_10月9日 loads before 工单_10月10日: by plain text order the 10th's export came first and the 9th's
     older 办理中 then reopened the order the 10th had closed (hostile-files red team, session 10)."""
-    folder = tmp_path / "landing" / "hotline"
-    folder.mkdir(parents=True)
     head = "工单编号,来电时间,诉求类型,诉求内容,工单状态\n"
-    (folder / "工单_10月9日.csv").write_text(head + "GD1,2026-10-09 09:00:00,投诉,路灯不亮,办理中\n", encoding="utf-8")
-    (folder / "工单_10月10日.csv").write_text(head + "GD1,2026-10-09 09:00:00,投诉,路灯不亮,已办结\n", encoding="utf-8")
-    run_nightly(tmp_path / "landing", sqlite_url)
-    with get_engine(sqlite_url).connect() as conn:
-        assert conn.execute(text("select status from feedback where source_record_id = 'GD1'")).scalar() == "已办结"
+    load(tmp_path / "landing", sqlite_url, {"hotline/工单_10月9日.csv": head + "GD1,2026-10-09 09:00:00,投诉,路灯不亮,办理中\n",
+                                            "hotline/工单_10月10日.csv": head + "GD1,2026-10-09 09:00:00,投诉,路灯不亮,已办结\n"})
+    assert rows(sqlite_url, "select status from feedback where source_record_id = 'GD1'") == [("已办结",)]
 
 
 def test_a_skipped_street_is_no_street(tmp_path: Path, sqlite_url: str) -> None:
     """问卷星 writes (跳过) for a question the respondent skipped: it was stored as the street."""
-    folder = tmp_path / "landing" / "questionnaire"
-    folder.mkdir(parents=True)
-    (folder / "q_1.csv").write_text(HEADER + "1,2026/10/11 10:00:00,郑州某机械有限公司,(跳过),纳税申报,不满意\n",
-                                    encoding="utf-8")
-    run_nightly(tmp_path / "landing", sqlite_url)
-    with get_engine(sqlite_url).connect() as conn:
-        streets = {r[0] for r in conn.execute(text("select street from survey_answer"))}
-    assert streets == {None}
+    load(tmp_path / "landing", sqlite_url,
+         {"questionnaire/q_1.csv": HEADER + "1,2026/10/11 10:00:00,郑州某机械有限公司,(跳过),纳税申报,不满意\n"})
+    assert set(rows(sqlite_url, "select street from survey_answer")) == {(None,)}
 
 
 def test_a_phone_excel_turned_into_a_float_joins_no_callers(tmp_path: Path, sqlite_url: str) -> None:
     """1.38371E+10 in 联系电话 (a CSV resaved by Excel) was hashed: every such caller shared one phone_hash."""
-    folder = tmp_path / "landing" / "hotline"
-    folder.mkdir(parents=True)
-    (folder / "orders.csv").write_text(
-        "工单编号,来电时间,诉求类型,诉求内容,联系电话\n"
-        "GD1,2026-10-05 09:00:00,投诉,路灯不亮,1.38371E+10\n"
-        "GD2,2026-10-05 10:00:00,投诉,小区停水,1.38371E+10\n", encoding="utf-8")
-    run_nightly(tmp_path / "landing", sqlite_url)
-    with get_engine(sqlite_url).connect() as conn:
-        hashes = [r[0] for r in conn.execute(text("select phone_hash from feedback"))]
-    assert hashes == [None, None]
+    load(tmp_path / "landing", sqlite_url, {"hotline/orders.csv": ORDERS + "GD1,2026-10-05 09:00:00,投诉,路灯不亮,1.38371E+10\n"
+                                                                   "GD2,2026-10-05 10:00:00,投诉,小区停水,1.38371E+10\n"})
+    assert rows(sqlite_url, "select phone_hash from feedback") == [(None,), (None,)]
 
 
 def test_merged_cells_give_every_row_their_value(tmp_path: Path, sqlite_url: str) -> None:
@@ -132,10 +104,8 @@ def test_merged_cells_give_every_row_their_value(tmp_path: Path, sqlite_url: str
     ws.merge_cells("A2:A4")
     wb.save(folder / "orders.xlsx")
     run_nightly(tmp_path / "landing", sqlite_url)
-    with get_engine(sqlite_url).connect() as conn:
-        rows = conn.execute(text("select source_record_id, street from feedback order by 1")).all()
-    assert [tuple(r) for r in rows] == [("GD1", "如意湖街道"), ("GD2", "如意湖街道"), ("GD3", "如意湖街道"),
-                                        ("GD4", "龙子湖街道")]
+    assert rows(sqlite_url, "select source_record_id, street from feedback order by 1") == [
+        ("GD1", "如意湖街道"), ("GD2", "如意湖街道"), ("GD3", "如意湖街道"), ("GD4", "龙子湖街道")]
 
 
 def test_a_header_below_row_15_is_said_to_be_missing(tmp_path: Path, capsys) -> None:

@@ -59,18 +59,26 @@ def _answers(rows: list[tuple[int, str]]) -> str:
                               for n, t in rows)
 
 
+COMPLAINT = "营业执照变更登记要跑三趟窗口，材料反复退回，希望一次告知"
+
+
+def _three_complaints_in_a_clue(tmp_path: Path, url: str) -> None:
+    """October's answers 1-3, three wordings of one complaint, loaded and the month's clues built."""
+    from pipeline.monthly import build_month_clues
+
+    first = tmp_path / "a" / "questionnaire"
+    first.mkdir(parents=True)
+    (first / "q_1-3.csv").write_text(_answers([(1, COMPLAINT), (2, COMPLAINT + "。"), (3, "执照变更登记材料反复被退回，跑了三趟")]),
+                                     encoding="utf-8")
+    run_nightly(tmp_path / "a", url)
+    build_month_clues("2026-10", None, url)
+
+
 def test_a_clue_counts_its_members_after_a_redelivery_drops_one(tmp_path: Path, sqlite_url: str) -> None:
     """A re-delivered questionnaire whose open answer was emptied lost its feedback row and clue membership,
     but the clue kept n_items 6 for 5 members until the month was rebuilt (analyst red team, session 9)."""
-    from pipeline.monthly import build_month_clues
 
-    complaint = "营业执照变更登记要跑三趟窗口，材料反复退回，希望一次告知"
-    first = tmp_path / "a" / "questionnaire"
-    first.mkdir(parents=True)
-    (first / "q_1-3.csv").write_text(_answers([(1, complaint), (2, complaint + "。"), (3, "执照变更登记材料反复被退回，跑了三趟")]),
-                                     encoding="utf-8")
-    run_nightly(tmp_path / "a", sqlite_url)
-    build_month_clues("2026-10", None, sqlite_url)
+    _three_complaints_in_a_clue(tmp_path, sqlite_url)
     q = ("select c.clue_id, c.n_items, (select count(*) from clue_member m where m.clue_id = c.clue_id) "
          "from problem_clue c where c.month = '2026-10'")
     with get_engine(sqlite_url).connect() as conn:
@@ -92,15 +100,8 @@ def test_a_clue_shows_its_members_as_they_are_after_redeliveries(tmp_path: Path,
     among the examples (session 9 note: they stayed the build's until the month was rebuilt)."""
     import json
 
-    from pipeline.monthly import build_month_clues
 
-    complaint = "营业执照变更登记要跑三趟窗口，材料反复退回，希望一次告知"
-    first = tmp_path / "a" / "questionnaire"
-    first.mkdir(parents=True)
-    (first / "q_1-3.csv").write_text(_answers([(1, complaint), (2, complaint + "。"), (3, "执照变更登记材料反复被退回，跑了三趟")]),
-                                     encoding="utf-8")
-    run_nightly(tmp_path / "a", sqlite_url)
-    build_month_clues("2026-10", None, sqlite_url)
+    _three_complaints_in_a_clue(tmp_path, sqlite_url)
     q = text("select c.clue_id, c.n_items, c.n_entities, c.last_seen, c.examples, c.description from problem_clue c "
              "where c.month = '2026-10' order by c.n_items desc")
 
@@ -126,4 +127,4 @@ def test_a_clue_shows_its_members_as_they_are_after_redeliveries(tmp_path: Path,
     assert (after.n_items, after.n_entities) == (2, 2), after
     assert str(after.last_seen).startswith("2026-10-12"), after
     assert not any("跑了三趟" in e for e in ex_after), ex_after
-    assert sorted(ex_after) == sorted([corrected, complaint + "。"]), ex_after
+    assert sorted(ex_after) == sorted([corrected, COMPLAINT + "。"]), ex_after
