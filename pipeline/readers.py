@@ -70,11 +70,15 @@ SUMMARY_WORDS = ("合计", "总计", "小计")
 _SUMMARY_NOISE = re.compile(r"[\s:：()（）\[\]【】\-_.,，。]+")
 
 
+_SUMMARY_COUNT = re.compile(r"\d+[件条个项户家次]?$")
+
+
 def _is_summary_label(cell: str) -> bool:
-    """A summary row's label (合计, 总计：, 本月合计, 全区小计): a short cell naming the sum, not a text that
-    contains the word (物业费合计多收问题, 收费合计金额未公示 — real rows a title-first export lost)."""
-    label = _SUMMARY_NOISE.sub("", cell)
-    return len(label) <= 6 and any(w in label for w in SUMMARY_WORDS)
+    """A summary row's label (合计, 总计：, 本月合计, 龙子湖街道 小计, 商都路街道小计：1件): a short cell that
+    starts or ends with the sum word, not a text that contains it (物业费合计多收问题, 收费合计金额未公示 — real
+    rows a title-first export lost)."""
+    label = _SUMMARY_COUNT.sub("", _SUMMARY_NOISE.sub("", cell))
+    return len(label) <= 12 and (label.startswith(SUMMARY_WORDS) or label.endswith(SUMMARY_WORDS))
 _BLOCK = 1 << 20
 _DELIMITERS = (",", "\t", ";", "|")
 

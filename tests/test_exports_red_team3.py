@@ -118,3 +118,20 @@ def test_a_header_below_row_15_is_said_to_be_missing(tmp_path: Path, capsys) -> 
                                      encoding="utf-8")
     assert run_cli("--db", f"sqlite:///{tmp_path}/w.db", "ingest", str(folder / "late.csv")) == 1
     assert "no header row found in the first 15 rows" in capsys.readouterr().err
+
+
+def test_sum_labels_and_titles_that_mention_a_sum() -> None:
+    from pipeline.readers import _is_summary_label
+
+    for label in ("合计", "合 计", "总计：", "本月合计", "小计(1-7日)", "龙子湖街道 小计", "商都路街道小计：1件"):
+        assert _is_summary_label(label), label
+    for title in ("物业费合计多收问题", "收费合计金额未公示"):
+        assert not _is_summary_label(title), title
+
+
+def test_a_phone_that_passed_through_a_float_is_the_same_phone(tmp_path: Path, sqlite_url: str) -> None:
+    """13837120000.0 was stored as 138****0000.0 with a phone_hash of its own (the re-test of the red team)."""
+    load(tmp_path / "a", sqlite_url, {"hotline/a.csv": ORDERS + "GD1,2026-10-05 09:00:00,投诉,路灯不亮,13837120000\n"})
+    load(tmp_path / "b", sqlite_url, {"hotline/b.csv": ORDERS + "GD2,2026-10-05 10:00:00,投诉,小区停水,13837120000.0\n"})
+    got = rows(sqlite_url, "select phone_masked, phone_hash from feedback order by source_record_id")
+    assert got[0] == got[1] and got[0][0] == "138****0000"

@@ -152,7 +152,7 @@ def parse_chunk(
         "person_name": pick(column("caller_name")),
         # a phone Excel turned into 1.38371E+10 has lost its digits: kept, it hashed every such caller
         # alike (five callers looked like one repeat caller), so it is no phone
-        "phone": pick(["" if looks_like_excel_scientific(v) else v for v in column("phone")]),
+        "phone": pick(["" if looks_like_excel_scientific(v) else id_text(v) for v in column("phone")]),  # (…0.0)
         "entity_name": pick(entity),
         "credit_code": pick(credit),
         "address": pick(column("address")),
