@@ -67,6 +67,8 @@ HEADER_SCAN_ROWS = 15
 MIN_HEADER_MATCHES = 2
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 SUMMARY_WORDS = ("合计", "总计", "小计")
+# Markers an export writes under the last row (以下空白: "blank below"): no data.
+END_MARKERS = frozenset(["以下空白", "以下无内容", "以下无数据", "以下无正文", "（以下空白）", "(以下空白)", "以下空白。"])
 _SUMMARY_NOISE = re.compile(r"[\s:：()（）\[\]【】\-_.,，。]+")
 
 
@@ -311,6 +313,9 @@ class TableReader:
         blank = summary = pending_blank = 0
         row_no = self.header_row
         append, append_no = cells.append, numbers.append
+        # The header repeated on every printed page (a report exported page by page) is no data row.
+        header_first = self.header[0].strip() if self.header else ""
+        header_cells = [h.strip() for h in self.header]
         gc_was_enabled = gc.isenabled()
         # Millions of short-lived lists make the cyclic GC rescan everything again and again; none of
         # them form cycles, so collection is paused while a chunk is built (never across a yield).
@@ -339,8 +344,9 @@ class TableReader:
                             continue
                     else:
                         row = row + [""] * (width - len(row))
-                if "计" in first and _is_summary_label(first):
-                    summary += 1
+                if ("计" in first and _is_summary_label(first)) or first in END_MARKERS or (
+                        first == header_first and [c.strip() for c in row[:width]] == header_cells):
+                    summary += 1  # (a sum, an end-of-table marker, or the header again)
                     continue
                 append(row)
                 append_no(row_no)

@@ -334,9 +334,13 @@ def parse_month(value: object) -> str | None:
     return None if dt is None else f"{dt.year:04d}-{dt.month:02d}"
 
 
-_DURATION = re.compile(r"^(\d{1,3})\s*个?\s*(工作日|自然日|天|日)\s*(?:内|以内)?$")
+_DURATION = re.compile(r"^(\d{1,3})\s*个?\s*(工作日|自然日|天|日|小时|钟头)\s*(?:内|以内)?$")
+# Urgent orders (即时办理, 立即办理, 当场办结): due when received.
+_IMMEDIATE = frozenset(["即时办理", "立即办理", "即办", "立即", "马上办", "当场办结", "当场办理", "即时"])
 # What an export writes in an optional date column of an order not yet there (办结时间 of an open order).
-NOT_YET = frozenset(["未办结", "未完成", "办理中", "处理中", "未结案", "暂无", "无", "/", "-", "--", "—", "——", "n/a", "na"])
+NOT_YET = frozenset(["未办结", "未完成", "办理中", "处理中", "未结案", "暂无", "无", "/", "-", "--", "—", "——", "n/a", "na",
+                     # an order sent back is not closed (the red team's 办结时间 '退回重办' quarantined it)
+                     "退回重办", "已退回", "退回", "重办", "待办理", "待处理", "已受理"])
 
 
 def optional_datetime_text(text: str) -> str:
@@ -346,18 +350,22 @@ def optional_datetime_text(text: str) -> str:
 
 def parse_due(value: object, received: datetime | None) -> datetime | None:
     """办理时限: a date (``2026-10-10``, ``2026-10-10前``), or a duration such as ``5个工作日``,
-    ``3天``, ``5个工作日内`` counted from the 来电时间.
+    ``3天``, ``5个工作日内``, ``2小时``, ``24小时内`` counted from the 来电时间; ``即时办理`` is the 来电时间.
 
     Working days follow the official holiday calendar (chinesecalendar) when it covers the year,
     else Monday–Friday. Raises ``ValueError`` for anything else.
     """
     s = unicodedata.normalize("NFKC", clean(value))
+    if s in _IMMEDIATE:
+        return received
     m = _DURATION.match(s)
     if not m:
         return parse_datetime(re.sub(r"\s*(?:前|之前|以前)$", "", s))  # 2026-10-10前: the date itself
     if received is None:
         return None
     n, unit = int(m.group(1)), m.group(2)
+    if unit in ("小时", "钟头"):  # urgent orders: 2小时, 24小时内
+        return received + timedelta(hours=n)
     if unit != "工作日":
         return received + timedelta(days=n)
     return _add_workdays(received, n)

@@ -135,3 +135,16 @@ def test_a_phone_that_passed_through_a_float_is_the_same_phone(tmp_path: Path, s
     load(tmp_path / "b", sqlite_url, {"hotline/b.csv": ORDERS + "GD2,2026-10-05 10:00:00,投诉,小区停水,13837120000.0\n"})
     got = rows(sqlite_url, "select phone_masked, phone_hash from feedback order by source_record_id")
     assert got[0] == got[1] and got[0][0] == "138****0000"
+
+
+def test_urgent_orders_page_headers_and_end_markers(tmp_path: Path, sqlite_url: str) -> None:
+    """An urgent order's 办理时限 (2小时, 24小时内, 即时办理) and an order sent back (办结时间 退回重办) quarantined the
+    order; the header repeated on every page and 以下空白 were quarantined every night as bad rows."""
+    head = "工单编号,来电时间,诉求类型,诉求内容,办理时限,办结时间\n"
+    body = (head + "GD1,2026-10-05 09:00:00,投诉,燃气泄漏,2小时,2026-10-05 10:30:00\n"
+            "GD2,2026-10-05 10:00:00,投诉,停水,24小时内,退回重办\n" + head
+            + "GD3,2026-10-05 11:00:00,投诉,井盖丢失,即时办理,\n以下空白,,,,,\n")
+    load(tmp_path / "landing", sqlite_url, {"hotline/orders.csv": body})
+    assert rows(sqlite_url, "select source_record_id, due_at from feedback order by 1") == [
+        ("GD1", "2026-10-05 11:00:00.000000"), ("GD2", "2026-10-06 10:00:00.000000"), ("GD3", "2026-10-05 11:00:00.000000")]
+    assert rows(sqlite_url, "select count(*) from quarantine") == [(0,)]
