@@ -650,6 +650,9 @@ def test_phone_columns_are_masked_as_phones_in_raw_rows() -> None:
         ("来电号码0371-55612398", "来电号码0371-******98"),
         ("国家卫健委主任马伟晓在会上指出", "国家卫健委主任马**在会上指出"),
         ("制表人：王建国　审核：李红梅", "制表人：王**　审核：李**"),
+        ("邮箱：李娜@公司.中国", "邮箱：李***@公司.中国"),
+        ("企业邮箱hr@郑州宏达.cn，招聘补贴", "企业邮箱h***@郑州宏达.cn，招聘补贴"),
+        ("邮箱 chen_xiaoming@126。com ，反映", "邮箱 c***@126。com ，反映"),
     ],
 )
 def test_masking_version_8_finds_names_in_replies(text: str, masked: str) -> None:
