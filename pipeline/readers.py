@@ -75,6 +75,20 @@ _SUMMARY_NOISE = re.compile(r"[\s:：()（）\[\]【】\-_.,，。]+")
 _SUMMARY_COUNT = re.compile(r"\d+[件条个项户家次]?$")
 
 
+# A label row (分组标题行): one short text alone in column A (or merged across the row) above the rows
+# it groups — 龙子湖街道, 一、投诉类, 第二周. It cannot be a record (every source needs more than one
+# cell), so it is not quarantined every night; an id-like cell alone (GD2026…, 17) still is.
+GROUP_LABEL_MAX_CHARS = 20
+_ID_LIKE = re.compile(r"[\x00-\x7f]*")
+
+
+def _is_group_label(row: Sequence[str], first: str) -> bool:
+    if len(first) > GROUP_LABEL_MAX_CHARS or _ID_LIKE.fullmatch(first):
+        return False
+    a = row[0]
+    return all(not c or c == a or not c.strip() for c in row)
+
+
 def _is_summary_label(cell: str) -> bool:
     """A summary row's label (合计, 总计：, 本月合计, 龙子湖街道 小计, 商都路街道小计：1件): a short cell that
     starts or ends with the sum word, not a text that contains it (物业费合计多收问题, 收费合计金额未公示 — real
@@ -142,6 +156,9 @@ class TableChunk:
     blank_rows: int = 0
     summary_rows: int = 0
     overflow: dict[int, list[str]] = field(default_factory=dict)
+    # The group each row sits under (分组标题): the text of the last label row above it (a street's
+    # name alone in column A above its orders), else the sheet's name; adapters take a street from it.
+    groups: list[str] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -309,6 +326,8 @@ class TableReader:
         overflow_allowed = self.delimiter is None  # xlsx: stray notes right of the table are ignored
         cells: list[list[str]] = []
         numbers: list[int] = []
+        groups: list[str] = []
+        group = self.sheet or ""
         overflow: dict[int, list[str]] = {}
         blank = summary = pending_blank = 0
         row_no = self.header_row
@@ -324,6 +343,7 @@ class TableReader:
             for row in self._raw_rows():
                 row_no += 1
                 first = row[0].strip() if row else ""
+                in_column_a = bool(first)
                 if not first:
                     if not "".join(row).strip():
                         pending_blank += 1
@@ -348,21 +368,26 @@ class TableReader:
                         first == header_first and [c.strip() for c in row[:width]] == header_cells):
                     summary += 1  # (a sum, an end-of-table marker, or the header again)
                     continue
+                if in_column_a and _is_group_label(row, first):
+                    group = first
+                    summary += 1
+                    continue
                 append(row)
                 append_no(row_no)
+                groups.append(group)
                 if len(cells) >= chunk_rows:
                     if gc_was_enabled:
                         gc.enable()
-                    yield TableChunk(cells, numbers, blank, summary, overflow)
+                    yield TableChunk(cells, numbers, blank, summary, overflow, groups)
                     gc.disable()
-                    cells, numbers, overflow = [], [], {}
+                    cells, numbers, overflow, groups = [], [], {}, []
                     append, append_no = cells.append, numbers.append
                     blank = summary = 0
         finally:
             if gc_was_enabled:
                 gc.enable()
         if cells or blank or summary:
-            yield TableChunk(cells, numbers, blank, summary, overflow)
+            yield TableChunk(cells, numbers, blank, summary, overflow, groups)
 
     def read(self) -> RawTable:
         """The whole table as a :class:`RawTable` (rows as dicts)."""
@@ -853,7 +878,9 @@ def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
 
     tables: list[TableReader] = []
     try:
-        for ws in wb.worksheets:
+        # Hidden sheets first: a hidden sheet is kept for its data (often the previous export, left in
+        # the workbook), but what the sheet on view says about the same record is the later word.
+        for ws in sorted(wb.worksheets, key=lambda w: getattr(w, "sheet_state", "visible") == "visible"):
             if not hasattr(ws, "iter_rows"):  # chartsheets
                 continue
             ws.reset_dimensions()  # some exporters write a wrong <dimension>; read what is there
@@ -875,7 +902,8 @@ def _open_xls(path: Path, matcher: HeaderMatcher) -> TableFile:
         book = xlrd.open_workbook(str(path), on_demand=False, logfile=io.StringIO(), verbosity=0)
     except Exception as exc:
         raise RejectedFile(f"xls file is truncated or corrupt ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
-    tables: list[TableReader] = [XlsTable(book, book.sheet_by_index(i), matcher) for i in range(book.nsheets)]
+    sheets = sorted((book.sheet_by_index(i) for i in range(book.nsheets)), key=lambda sh: sh.visibility == 0)
+    tables: list[TableReader] = [XlsTable(book, sh, matcher) for sh in sheets]  # hidden first, as for xlsx
     return TableFile(tables, book.release_resources)
 
 

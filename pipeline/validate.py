@@ -635,6 +635,23 @@ def stable_hash(*parts: object) -> str:
     return hashlib.sha1(joined.encode("utf-8")).hexdigest()[:16]
 
 
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def street_from_group(label: str, pattern: str | None) -> str:
+    """The street a group label names (所属街道 from a label row or a sheet name), or "".
+
+    ``pattern`` (a source's ``street_from_group`` in config/sources.yaml) must match the whole label;
+    its first group is the street: ``龙子湖街道（12件）`` → ``龙子湖街道``; ``Sheet1`` → "".
+    """
+    if not label or not pattern:
+        return ""
+    m = _compiled(pattern).match(clean(label))
+    return (m.group(1) if m.groups() else m.group(0)) if m else ""
+
+
 class RowCollector:
     """Collects, for one chunk of input rows, which rows parsed (with their record_key) and which
     were quarantined (with a reason); builds the :class:`ParsedFile` at the end.

@@ -108,7 +108,7 @@ def iter_parse_file(
             for chunk in table.chunks(chunk_rows):
                 with gc_paused():
                     parsed = adapter.parse_chunk(plan, table.header, chunk, cfg, table.sheet if named else None)
-                parsed.ignored_rows = chunk.blank_rows + chunk.summary_rows
+                parsed.ignored_rows += chunk.blank_rows + chunk.summary_rows
                 # Row numbers repeat across sheets: a quarantined row is (sheet, row) — the same name the
                 # reasons start with ([第二周] …), empty for a file with one used sheet.
                 parsed.sheet = (table.sheet or "") if named else ""

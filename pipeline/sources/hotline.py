@@ -31,6 +31,7 @@ from pipeline.validate import (
     optional_datetime_text,
     parse_datetime_column,
     parse_due,
+    street_from_group,
     with_date_column,
 )
 
@@ -122,6 +123,11 @@ def parse_chunk(
     request_type = list(map(_cached(normalise_request_type), column("request_type")))
     satisfaction = list(map(_cached(normalise_satisfaction), column("satisfaction")))
     resolved = list(map(_cached(normalise_resolved), column("resolved")))
+    street = column("street")
+    if chunk.groups and (pattern := cfg.get("street_from_group")):
+        # no street cell: the street of the label row above the order, or of the sheet (one per street)
+        of_group = _cached(lambda g: street_from_group(g, pattern))
+        street = [s or of_group(g) for s, g in zip(street, chunk.groups, strict=True)]
     entity = column("entity_name")
     credit = column("credit_code")
     writer_of = _cached(normalise_writer_type)
@@ -156,7 +162,7 @@ def parse_chunk(
         "entity_name": pick(entity),
         "credit_code": pick(credit),
         "address": pick(column("address")),
-        "street": pick(column("street")),
+        "street": pick(street),
         "title": pick(column("title")),
         "text": pick(content),
         "call_taker_category": pick(column("call_taker_category")),

@@ -40,6 +40,7 @@ from pipeline.validate import (
     new_frame,
     norm_header,
     norm_value,
+    street_from_group,
     strip_punct,
 )
 
@@ -261,6 +262,7 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
     matrix = [q for q in answered if q.kind == "matrix"]
     open_questions = plan.of_kind("open")
     separators = tuple(str(x) for x in cfg.get("multi_separators") or DEFAULT_MULTI_SEPARATORS)
+    street_pattern = cfg.get("street_from_group")
 
     def label(fld: str) -> str:
         return header[meta[fld]] if fld in meta else fld
@@ -289,6 +291,8 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
         rc.accept(i, key)
         # (跳过) and (空) in a respondent's street or size are no street: they were stored as one
         attrs = {f: (v if (v := clean(row[idx])) and not scorer.is_missing(v) else None) for f, idx in fields.items()}
+        if not attrs.get("street") and chunk.groups and street_pattern:
+            attrs["street"] = street_from_group(chunk.groups[i], street_pattern) or None
         common = {
             "record_key": key,
             "source_record_id": number,

@@ -43,6 +43,7 @@ from pipeline.validate import (
     parse_month,
     parse_number,
     stable_hash,
+    strip_punct,
 )
 
 SOURCE = "survey"
@@ -165,11 +166,16 @@ def _parse_scores(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dic
     def label(fld: str) -> str:
         return header[cols[fld]] if fld in cols else fld
 
+    aggregate = re.compile(cfg["aggregate_units"]) if cfg.get("aggregate_units") else None
+    ignored = 0
     for i, row in enumerate(chunk.cells):
         def get(fld: str, row: Sequence[str] = row) -> str:
             return clean(row[cols[fld]]) if fld in cols else ""
 
         month_txt, unit, method = get("month"), get("unit"), get("method")
+        if aggregate is not None and unit and aggregate.match(strip_punct(unit)):
+            ignored += 1  # 全区平均: an aggregate of the units above, not a unit (not data, like 合计)
+            continue
         month = None
         if not month_txt:
             rc.reject(i, f"{label('month')} is empty")
@@ -227,7 +233,9 @@ def _parse_scores(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dic
                 method=method or None, score=value, sample_size=sample,
                 rank=rank if indicator == OVERALL else None,
             )
-    return rc.build(scores=scores)
+    parsed = rc.build(scores=scores)
+    parsed.ignored_rows += ignored
+    return parsed
 
 
 def _parse_findings(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict, sheet: str | None) -> ParsedFile:

@@ -1,0 +1,109 @@
+"""Real-world export shapes left open by the third red-team run (docs/reliability.md, session 10) and
+fixed in session 11: each test fails without its fix. Street-group label rows were quarantined every
+night and their street lost; a workbook with one sheet per street lost the street; a 全区平均 row was
+ranked as a unit; a hidden sheet holding the previous export reopened the orders the visible one closed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from pipeline.nightly import run_nightly
+from pipeline.readers import open_tables
+from pipeline.validate import street_from_group
+from warehouse.db import get_engine
+
+ORDERS = ["工单编号", "来电时间", "诉求类型", "诉求内容", "所属街道"]
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    with get_engine(url).connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
+
+
+def write(landing: Path, name: str, body: str) -> None:
+    (landing / name).parent.mkdir(parents=True, exist_ok=True)
+    (landing / name).write_text(body, encoding="utf-8")
+
+
+def test_street_group_label_rows_are_no_data_and_give_their_street(tmp_path: Path, sqlite_url: str) -> None:
+    """A street's name alone above its orders (一、龙子湖街道（2件）) is not quarantined as an order every night;
+    the orders under it without a street of their own take it; an order's own street wins."""
+    landing = tmp_path / "landing"
+    write(landing, "hotline/orders.csv", ",".join(ORDERS) + "\n"
+          "龙子湖街道（2件）,,,,\n"
+          "GD1,2026-10-05 09:00:00,投诉,路灯不亮,\n"
+          "GD2,2026-10-05 10:00:00,投诉,小区停水,\n"
+          "如意湖街道,如意湖街道,如意湖街道,如意湖街道,如意湖街道\n"  # merged across the row, as Excel fills it
+          "GD3,2026-10-05 11:00:00,投诉,占道经营,商都路街道\n"
+          "GD4,2026-10-05 12:00:00,投诉,噪音扰民,\n"
+          "二、其他,,,,\n"
+          "GD5,2026-10-05 13:00:00,投诉,井盖缺失,\n"
+          "GD6,,,,\n")  # an id alone is a broken order, not a label: still quarantined
+    run_nightly(landing, sqlite_url)
+    assert rows(sqlite_url, "select source_record_id, street from feedback order by 1") == [
+        ("GD1", "龙子湖街道"), ("GD2", "龙子湖街道"), ("GD3", "商都路街道"), ("GD4", "如意湖街道"), ("GD5", None)]
+    assert rows(sqlite_url, "select count(*) from quarantine") == [(1,)]
+    assert rows(sqlite_url, "select rows_in, quarantined from ingest_file") == [(6, 1)]
+
+
+def test_one_sheet_per_street_gives_the_street(tmp_path: Path, sqlite_url: str) -> None:
+    import openpyxl
+
+    folder = tmp_path / "landing" / "hotline"
+    folder.mkdir(parents=True)
+    wb = openpyxl.Workbook()
+    for n, sheet in enumerate(["龙子湖街道", "如意湖街道办事处", "汇总"]):
+        ws = wb.active if n == 0 else wb.create_sheet()
+        ws.title = sheet
+        ws.append(ORDERS[:4])
+        ws.append([f"GD{n}", "2026-10-05 09:00:00", "投诉", "路灯不亮"])
+    wb.save(folder / "orders.xlsx")
+    run_nightly(tmp_path / "landing", sqlite_url)
+    assert rows(sqlite_url, "select source_record_id, street from feedback order by 1") == [
+        ("GD0", "龙子湖街道"), ("GD1", "如意湖街道办事处"), ("GD2", None)]
+
+
+def test_street_from_group_reads_only_street_labels() -> None:
+    pattern = r"^(.{1,12}?(街道办事处|街道|镇|乡|办事处|管委会))(?:[（(].*)?$"
+    assert street_from_group("龙子湖街道（12件）", pattern) == "龙子湖街道"
+    assert street_from_group("Sheet1", pattern) == ""
+    assert street_from_group("10月工单", pattern) == ""
+    assert street_from_group("龙子湖街道", None) == ""
+
+
+def test_an_average_row_is_no_evaluated_unit(tmp_path: Path, sqlite_url: str) -> None:
+    """A wide score table ends with 全区平均 (or 平均值): it was loaded and ranked as a unit."""
+    landing = tmp_path / "landing"
+    write(landing, "survey/scores.csv", "月份,评价对象,开办企业,纳税\n"
+          "2026-10,龙子湖街道,90,88\n2026-10,如意湖街道,80,86\n2026-10,全区平均,85,87\n2026-10,平均值,85,87\n")
+    run_nightly(landing, sqlite_url)
+    assert rows(sqlite_url, "select distinct unit from survey_score order by 1") == [("如意湖街道",), ("龙子湖街道",)]
+    assert rows(sqlite_url, "select count(*) from quarantine") == [(0,)]
+
+
+def test_a_hidden_sheet_is_read_before_the_sheet_on_view(tmp_path: Path, sqlite_url: str) -> None:
+    """Yesterday's export left in a hidden sheet after today's (visible) one: its 办理中 reopened the order
+    today's sheet closed. Both are still read (no data dropped); the sheet on view has the last word."""
+    import openpyxl
+
+    folder = tmp_path / "landing" / "hotline"
+    folder.mkdir(parents=True)
+    head = ["工单编号", "来电时间", "诉求类型", "诉求内容", "工单状态"]
+    wb = openpyxl.Workbook()
+    today = wb.active
+    today.title = "今日"
+    today.append(head)
+    today.append(["GD1", "2026-10-05 09:00:00", "投诉", "路灯不亮", "已办结"])
+    old = wb.create_sheet("昨日")
+    old.append(head)
+    old.append(["GD1", "2026-10-05 09:00:00", "投诉", "路灯不亮", "办理中"])
+    old.append(["GD0", "2026-10-04 09:00:00", "投诉", "小区停水", "已办结"])
+    old.sheet_state = "hidden"
+    wb.save(folder / "orders.xlsx")
+    with open_tables(folder / "orders.xlsx", header_hints=head) as tf:
+        assert [t.sheet for t in tf.tables] == ["昨日", "今日"]
+    run_nightly(tmp_path / "landing", sqlite_url)
+    assert rows(sqlite_url, "select source_record_id, status from feedback order by 1") == [
+        ("GD0", "已办结"), ("GD1", "已办结")]
