@@ -80,10 +80,11 @@ _SUMMARY_COUNT = re.compile(r"\d+[件条个项户家次]?$")
 # cell), so it is not quarantined every night; an id-like cell alone (GD2026…, 17) still is.
 GROUP_LABEL_MAX_CHARS = 20
 _ID_LIKE = re.compile(r"[\x00-\x7f]*")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _is_group_label(row: Sequence[str], first: str) -> bool:
-    if len(first) > GROUP_LABEL_MAX_CHARS or _ID_LIKE.fullmatch(first):
+    if len(first) > GROUP_LABEL_MAX_CHARS or _ID_LIKE.fullmatch(first) or not _CJK.search(first):
         return False
     a = row[0]
     return all(not c or c == a or not c.strip() for c in row)

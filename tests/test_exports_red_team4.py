@@ -107,3 +107,14 @@ def test_a_hidden_sheet_is_read_before_the_sheet_on_view(tmp_path: Path, sqlite_
     run_nightly(tmp_path / "landing", sqlite_url)
     assert rows(sqlite_url, "select source_record_id, status from feedback order by 1") == [
         ("GD0", "已办结"), ("GD1", "已办结")]
+
+
+def test_a_file_with_only_a_sum_row_loads_nothing_without_crashing(tmp_path: Path, sqlite_url: str) -> None:
+    """A work-order export of a day without orders (the header, then 合计 0) ended the run with
+    'IndexError: list index out of range' (found in session 11 by a property test)."""
+    landing = tmp_path / "landing"
+    write(landing, "hotline/orders.csv", "工单编号,来电时间,诉求内容\n合计,,0\n")
+    write(landing, "hotline/orders_2.csv", "工单编号,来电时间,诉求内容\n龙子湖街道,,\n")
+    run_nightly(landing, sqlite_url)
+    assert rows(sqlite_url, "select status, rows_in, quarantined from ingest_file order by path") == [
+        ("loaded", 0, 0), ("loaded", 0, 0)]

@@ -191,7 +191,15 @@ def test_every_hotline_row_is_parsed_or_quarantined(tmp_path_factory, rows) -> N
 
     rows = [list(r) for r in rows]
     # A row whose every cell is blank is not a data row; a first cell with 合计 is a summary row.
-    data = [r for r in rows if "".join(r).strip() and not any(w in r[0].strip()[:20] for w in ("合计", "总计", "小计"))]
+    # A short text with a Chinese character alone in column A (or repeated across the row) is a group label
+    # (龙子湖街道, 一、投诉类): not a data row either.
+    def label(r: list[str]) -> bool:
+        a = r[0].strip()
+        return bool(a) and len(a) <= 20 and re.search(r"[\u4e00-\u9fff]", a) is not None and all(
+            not c.strip() or c == r[0] for c in r)
+
+    data = [r for r in rows if "".join(r).strip() and not label(r)
+            and not any(w in r[0].strip()[:20] for w in ("合计", "总计", "小计"))]
     path = tmp_path_factory.mktemp("hot") / "hotline.csv"
     _write_csv(path, HEADER[:3], rows, "utf-8-sig")
     chunks = list(iter_parse_file(path, "hotline", _cfg(), chunk_rows=7))

@@ -77,7 +77,7 @@ def parse_chunk(
 
     def column(fld: str) -> list[str]:
         idx = cols.get(fld)
-        if idx is None:
+        if idx is None or not n:  # (a chunk of only 合计 or label rows has no cells)
             return [""] * n
         return list(map(clean, transposed[idx]))  # (clean: also Excel's ="…" and '… text forms)
 
