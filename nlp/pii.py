@@ -151,6 +151,8 @@ _SINGLE_SURNAMES = (
     # (version 8, blind red-team run: 占, 卫, 寇, 智, 曲, 计, 豆, 门, 封 were never read as surnames; not 连
     # and 班, which start 连…都 and 小班/当班 far more often than a name)
     "占卫寇智曲计豆门封"
+    # (version 9, blind red-team run 5: 仝晓鹏, 亓文涛 — Henan and Shandong surnames)
+    "仝亓逯昝郄禚訾缑阚亢冼"
 )
 _COMPOUND_SURNAMES = (
     "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒",
@@ -212,13 +214,17 @@ _NAME_LABELS = (
     "甲方", "乙方", "失主", "审核人", "签批人", "记录人", "回访人", "联名人", "自称", "网友", "叫",
     # the signature lines under an export (制表人：王建国　审核：李红梅) — stored in quarantine.raw
     "制表人", "制表", "审核", "打印人", "录入人", "统计人", "核对人", "复核人",
+    # (version 9, blind red-team run 5: badges and forms in mystery-shopper findings, payments, transfers)
+    "胸牌显示", "胸牌", "工牌显示", "工牌", "真名", "全名", "大名", "付款人", "收款人", "接收人", "收件人", "寄件人",
+    "名字",
 )
 # Labels of version 8: like the verb labels below, a common word after them is no name (领导高度重视).
 _LOOSE_LABELS = ("对接人", "法人", "签字", "督查员", "监督员", "处理人", "回复人", "办理人", "专员", "服务官", "客服",
                  "民警", "队员", "科员", "包联领导", "填表人", "填报人", "填写人", "被调查人", "答卷人", "被访人", "受访者",
                  "受访人", "访谈对象", "报告人", "业主代表", "甲方", "乙方", "失主", "审核人", "签批人", "记录人", "回访人",
                  "联名人", "自称", "网友", "叫", "制表人", "制表", "审核", "打印人", "录入人", "统计人", "核对人",
-                 "复核人")
+                 "复核人", "胸牌显示", "胸牌", "工牌显示", "工牌", "真名", "全名", "大名", "付款人", "收款人", "接收人",
+                 "收件人", "寄件人", "名字")
 # Labels mostly followed by a verb or an adverb in replies and letters (负责人高度重视, 申请人于近期,
 # 当事人陈述, 本人常年在外): a candidate name after them that is a common word is no name.
 _VERB_LABELS = ("负责人", "申请人", "当事人", "委托人", "经营者", "本人", "我是", "经办人", "户主") + _LOOSE_LABELS
@@ -237,10 +243,14 @@ _ROLE_ENDINGS = tuple("人员户者客主工镇村乡县市区省")
 _NOT_SELF_NAMES = frozenset(["高中生", "初中生", "大学生", "研究生", "毕业生", "应届生", "小学生", "中学生", "留学生",
                              "实习生", "学生", "考生", "新生", "单亲", "党员", "金融", "房东"])
 # Strings before a title that are words, not names (谢谢老师, 各位先生 …).
-_NOT_NAMES = frozenset(["谢谢", "多谢", "感谢", "各位", "这位", "那位", "该位", "某某", "大家", "诸位", "王牌", "代课"])
+_NOT_NAMES = frozenset(["谢谢", "多谢", "感谢", "各位", "这位", "那位", "该位", "某某", "大家", "诸位", "王牌", "代课",
+                        # public figures held up as examples (学习焦裕禄同志): no one's personal data
+                        "焦裕禄", "雷锋", "孔繁森", "杨善洲", "谷文昌", "习近平", "毛泽东", "邓小平", "周恩来", "张思德",
+                        "白求恩", "黄大年", "钱学森", "袁隆平", "钟南山"])
 # A third character that almost always starts the next word, not a given name (本人张三反映 …).
 _NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已要想称住系电先女小老师家等及也就都还曾将把被让给不涉确违"
-                           "所致暗报带核联对夜牵存代赶接答回检办签一")  # (于洋所购, 韩雪致歉, 郝丽暗访)
+                           "所致暗报带核联对夜牵存代赶接答回检办签一"
+                           "换拿做打找问讲送收交推骂踢看听帮离进系到跟出着但却")  # (version 9: 袁野换了, 郭志强推搡)  # (于洋所购, 韩雪致歉, 郝丽暗访)
 # Common words between a surname-like character and a title: 提高|学校老师 is not 高学校 + 老师.
 _NOT_GIVEN_WORDS = frozenset(
     ["学校", "班主任", "数学", "语文", "英语", "物理", "化学", "体育", "音乐", "美术", "辅导", "培训", "幼儿园",
@@ -255,7 +265,9 @@ _YU_TIME_STARTS = frozenset("今去前昨上下本次当近日月年周星早晚
 # Characters that form a word with a following 于 (关于, 由于, 对于 …): 关于老师 is not 于老师.
 _YU_WORDS = frozenset("关由对至属等基鉴处出用终急善便易忙在限归过敢乐勇甘位免源从")
 # Words after a label that start with a surname character and are not names.
-_NOT_LABELLED_NAMES = frozenset(["代表", "代理", "代办", "单位", "资格", "主体"])
+_NOT_LABELLED_NAMES = frozenset(["代表", "代理", "代办", "单位", "资格", "主体",
+                                 # verbs jieba counts too rarely to know (当事人申领《食品经营许可证》)
+                                 "申领", "申办", "申诉", "申报", "付钱", "付款", "付清", "付费"])
 # Form fields that can follow 姓名， in a list (姓名，单位，电话) and start with a surname character.
 _FORM_FIELDS = frozenset(["年龄", "年纪", "单位", "籍贯", "职务", "职称", "党派", "户籍"])
 # After the weak label 本人 (or 姓名 followed by a comma) a name must be followed by punctuation or a typical verb, because 本人 is
@@ -263,7 +275,7 @@ _FORM_FIELDS = frozenset(["年龄", "年纪", "单位", "籍贯", "职务", "职
 _AFTER_WEAK_LABEL = re.compile(r"[，,。.、；;：:（()）\s]|反映|投诉|来电|咨询|举报|申请|称|于|在|是|家住|住在|现住|身份证|电话|手机|$")
 
 # A document's number label right before a number that looks like a landline (发票代码, 编号 …).
-_CODE_LABEL_BEFORE = re.compile(r"(?:代码|编码|编号|单号|票号|(?<!来电|电话|手机|联系|座机|主叫)号码|合同号|订单号|案号|批号|条码|户号|表号|卡号)"
+_CODE_LABEL_BEFORE = re.compile(r"(?:代码|编码|编号|单号|票号|(?<!来电|电话|手机|联系|座机|主叫|留的|用的|备用)号码|合同号|订单号|案号|批号|条码|户号|表号|卡号)"
                                 r"[:：\s是为]{0,2}$")
 
 # People named by their role right before their name (业主孙志强, 司机马超).
@@ -279,7 +291,12 @@ _PERSON_ROLES = ("业主", "市民", "居民", "村民", "住户", "租户", "�
                  # family and parties of a complaint; staff by their job (…员, 人员, 教师, 窗口, a unit)
                  "教师", "老伴", "其妻", "其夫", "其子", "其女", "前妻", "前夫", "婆婆", "公公", "岳父", "岳母", "小叔子", "保姆",
                  "工友", "卖方", "买方", "合伙人", "租客", "房客", "子女", "窗口", "交警", "人员", "员", "中队", "大队",
-                 "分局")
+                 "分局",
+                 # (version 9, blind red-team run 5: staff, parties and family named in replies and orders)
+                 "辅警", "协警", "楼长", "顾问", "经纪人", "财务", "内勤", "之子", "之女", "之妻", "之夫", "之父", "之母",
+                 "客户", "工商户", "个体户", "承租人", "出租人", "实际控制人", "工头", "班长", "领班", "主管", "专干",
+                 "社工", "骑手", "前台", "出纳", "护士", "保洁", "司法所所长", "老公", "媳妇", "儿媳", "女婿",
+                 "外甥", "侄子", "奶奶", "爷爷", "外婆", "姥姥", "姥爷", "舅舅")
 # Surnames a bare name may start with: the common ones that seldom start another word here (not 向
 # 于 方 房 管 费 车 关 华 万 安 明 文 全 成 路 解 包 边 甘 谷 宁 单 尚 乐 池 和 …: 向您反映, 业主方, 业主房款).
 _BARE_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏"
@@ -288,6 +305,9 @@ _BARE_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何�
                            "梅柳翁巫欧戚庄仲惠粟鞠巩廉岑苟萧隋郁雍谌蒲姬湛郎赫楚闻穆詹童冀傅耿邢滕纪舒屈项甄柯祁"
                            "卓蒙阎鲍褚霍虞卜柏冉阮芮邬晏瞿佘佟苗凌骆裴栾靳窦盛辛卞桂桑蔺"
                            "寇曲豆封卫计")
+# The hundred most common surnames: enough, with a role before it, for a name nothing after confirms.
+_STRONG_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏"
+                             "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵钱")
 _PRONOUNS = frozenset("您你我他她它们咱")
 # What follows a bare name: punctuation or a verb or adverb that starts the next word.
 _AFTER_BARE_NAME = (r"[，,。.、；;：:（()）\s]|反映|投诉|来电|称|说|表示|举报|多次|一直|于|在|向|把|将|被|已|也|还|曾|"
@@ -297,11 +317,13 @@ _AFTER_BARE_NAME = (r"[，,。.、；;：:（()）\s]|反映|投诉|来电|称|�
                     # (version 8: 业主王建国家漏水, 老板王建国电话138…, 杨秀兰都是, 罗秀英今年)
                     r"家|电话|手机|都|今年|负责|上班|告诉|拖欠|上门|"
                     # (what replies say their staff did: 执法人员金晓东现场调解, 宋建平带队, 吕彦斌负责跟进)
-                    r"现场|带队|联系|核实|对|夜间|牵头|确有|存在|代为|前往|赶到|接待|答复|回复|检查|办理|签字|同意|$")
+                    r"现场|带队|联系|核实|对|夜间|牵头|确有|存在|代为|前往|赶到|接待|答复|回复|检查|办理|签字|同意|"
+                    r"到场|出警|进行|跟踪|离职|系|$")  # (version 9: 辅警石磊出警, 邻居侯建设进行了调解)
 # The end of a would-be name that makes it a place (来电人是高新区, 投诉人为周边居民, 联系人是万达广场的,
 # 李寨反映): villages, districts and collective nouns, not people (version 8).
-_PLACE_TAIL = re.compile(r"[区县市省镇乡村庄寨屯寺]|居民|村民|群众|市民|超市|广场|大厦|小区|花园|家园|社区|公寓|商场|商城|市场|"
-                         r"新城|公司|集团|银行|中心|医院|学校|项目|楼盘")
+_PLACE_TAIL = re.compile(r"[区县市省镇乡村庄寨屯寺场站]|街道|居民|村民|群众|市民|超市|广场|大厦|小区|花园|家园|社区|公寓|商场|商城|市场|"
+                         r"新城|公司|集团|银行|中心|医院|学校|项目|楼盘|"
+                         r"派出所|法院|检察院|分局|支队|大队|中队|税务所|供电所|管理所|司法所|办事处")  # (金光派出所)
 
 _CODE = "0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy"  # GB 32100 code characters (no I, O, Z, S, V)
 # Between the groups of a phone number: what callers and operators type (a space, -, ., —, _, /, with
@@ -311,6 +333,11 @@ _LSEP = r"(?:[ \-]|\s?[\-.—–/]\s?)"
 _AREA = r"0(?:10|2\d|[3-9]\d{2})"
 _EXT = r"(?:(?:转|-|ext\.?|分机)\d{1,6})?"
 
+# A name after a person's role (业主孙志强反映, 其丈夫李强在工地, 包工头王大明不赔偿), and (version 9) a three-character
+# one whatever follows it (保安郭志强推搡, 住户程立东到场)
+_ROLE_NAME = (rf"(?P<rolectx>{_trie(_PERSON_ROLES)})[（( ]?(?P<rname>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{1,2}}?)"
+              rf"(?={_AFTER_BARE_NAME})")
+_ROLE3_NAME = rf"(?P<role3ctx>{_trie(_PERSON_ROLES)})[（( ]?(?P<rname3>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{2}})"
 _PII_PATTERN = "|".join(
     [
         # (version 8: a Chinese mailbox or domain, 李娜@公司.中国, hr@郑州宏达.cn, and 。 typed for the dot)
@@ -332,14 +359,15 @@ _PII_PATTERN = "|".join(
         rf"(?P<titled>(?P<tname>{_SURNAME_RE}[\u4e00-\u9fa5]{{0,2}}?){_trie(_TITLES)})",
         # A name with no label or title (no rule sees every one; these two shapes are common in 12345
         # orders and letters): after a person's role (业主孙志强反映, 其丈夫李强在工地, 包工头王大明不赔偿) …
-        rf"(?P<rolectx>{_trie(_PERSON_ROLES)})(?P<rname>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{1,2}}?)"
-        rf"(?={_AFTER_BARE_NAME})",
+        _ROLE_NAME,
         # … and opening a sentence before a reporting verb (刘洋反映：…, 。张伟来电称…)
         rf"(?P<openctx>^|[，,。！？!?；;：:\s])(?P<oname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)"
         r"(?=反映|来电|投诉|举报|称|表示|说)",
         # 姓王的女士, 物业经理姓陈，: a surname named on its own
         rf"(?P<xingctx>(?<![百同])姓)(?P<xname>{_SURNAME_RE})(?=的|[，,。、；;：:\s）)]|$|女士|先生|小姐|老师|师傅|经理|主任|同志|警官)",
-        rf"(?P<labelled>{_trie(_NAME_LABELS)}[:：\s\"“「]{{0,2}}(?:是|为|叫)?|姓名[，,])(?P<lname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})",
+        rf"(?P<labelled>{_trie(_NAME_LABELS)}[:：\s\"“「]{{0,2}}(?:是|为|叫)?[\"“「]?|姓名[，,])"
+        # (a two-character name padded to the width of three in forms and replies: 承办人：薛　勇)
+        rf"(?P<lname>{_SURNAME_RE}(?:[ \u3000]{{1,2}}[\u4e00-\u9fa5](?![\u4e00-\u9fa5])|[\u4e00-\u9fa5]{{1,2}}))",
         # 房号: the unit and flat of a home (3单元1502, 号楼1502室, 房号是1502); the building stays
         # (a count or an area after the building is no flat: 3号楼120平方米, 3栋300户, 1单元120户居民);
         # 12-3-502 is building-unit-flat
@@ -347,9 +375,14 @@ _PII_PATTERN = "|".join(
         r"|(?:号楼|栋|幢|座|房号是|房号为|房号)\d{3,4}(?:室|号)?(?![0-9户套人元万米平㎡间个辆家名多余亩吨年次])"
         r"|(?<![0-9])\d{3,4}室(?![内外厅])"
         r"|(?<![0-9\-./:年月])\d{1,2}-\d{1,2}-\d{3,4}(?![0-9\-./:]))",
+        # a three-character name after a role, whatever follows it (保安郭志强推搡, 住户程立东到场; version 9);
+        # last, so that a label at the same place (业主代表胡斌文) is tried first
+        _ROLE3_NAME,
     ]
 )
 _PII_RE = re.compile(_PII_PATTERN)
+# The two role rules alone (for a role that is also a title: 站长陈军惠 after 质监站长 was matched as a title).
+_ROLE_RE = re.compile(_ROLE_NAME + "|" + _ROLE3_NAME)
 # Full-width digits, letters and symbols → ASCII, one character for one, so spans stay valid.
 _SCAN_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _SURNAME_FULL = re.compile(_SURNAME_RE)
@@ -443,6 +476,16 @@ def _common_words() -> dict[str, str]:
     return words
 
 
+@lru_cache(maxsize=1)
+def _idioms() -> frozenset[str]:
+    """Four-character words of jieba's dictionary (成语 and set phrases: 高抬贵手, 何去何从) that a role and a
+    surname character can run into."""
+    import jieba
+
+    with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as fh:
+        return frozenset(w for line in fh if len(w := line.split(" ", 1)[0]) == 4)
+
+
 def _given_is_word(given: str) -> bool:
     """A would-be given name that is a common word of another kind than a name, place or time word:
     吴|回复, 向|领导, 业主方|实际 (建国, 国庆, 和平 are given names too and stay possible)."""
@@ -454,6 +497,7 @@ def preload() -> None:
     """Load what masking reads lazily (jieba's dictionary words, 0.2 s) now: call it in a parent
     process before forking workers, so they share it instead of each loading it."""
     _common_words()
+    _idioms()
 
 
 def _in_word(scan: str, s: int, e: int) -> bool:
@@ -511,17 +555,46 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
     WeChat/QQ ids, passports, phones in Chinese numerals) where they do not overlap them."""
     scan = text.translate(_SCAN_TABLE)
     found = list(_iter_main(text, scan))
-    if not _EXTRA_GATE.search(scan) and not any(m.kind in ("person_name", "mobile", "landline") for m in found):
+    if not _EXTRA_GATE.search(scan) and not _LIST_GATE.search(scan) and not _LATIN_NAME_GATE.search(scan) and not any(
+            m.kind in ("person_name", "mobile", "landline") for m in found):
         return found
     extra = list(_iter_extra(text, scan, found))
-    if not extra:
-        return found
-    taken = sorted(found + extra, key=lambda m: (m.start, -(m.end - m.start)))
+    out = _non_overlapping(found + extra) if extra else found
+    again = list(_bracketed_names(text, scan, out))
+    if again:
+        out = _non_overlapping(out + again)
+    again = list(_repeated_names(text, out))  # (version 9) 包工头宋德义 … 付给了宋德义
+    return _non_overlapping(out + again) if again else out
+
+
+def _bracketed_names(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatch]:
+    """A full name in brackets right after a found name or nickname (代办员小杜（杜亚楠）; version 9)."""
+    for m in found:
+        if m.kind == "person_name" and (j := _BRACKETED_NAME.match(scan, m.end)) and _bare_name_ok(
+                scan, j.start(1), j.end(1), given_may_be_word=True):
+            yield PiiMatch("person_name", j.start(1), j.end(1), text[j.start(1):j.end(1)])
+
+
+def _non_overlapping(matches: list[PiiMatch]) -> list[PiiMatch]:
+    """Left to right, the longer first where two start together; a match overlapping a kept one is dropped."""
     out: list[PiiMatch] = []
-    for m in taken:
+    for m in sorted(matches, key=lambda m: (m.start, -(m.end - m.start))):
         if not out or m.start >= out[-1].end:
             out.append(m)
     return out
+
+
+def _repeated_names(text: str, found: list[PiiMatch]) -> Iterable[PiiMatch]:
+    """Every other place a found full name is written (a name masked once and left in clear three words
+    later made the mask useless: 民警闫** … 闫晓东于当日; 王红梅便利店（经营者：王**）)."""
+    names = {m.value for m in found if m.kind == "person_name" and len(m.value) >= 2
+             and not m.value.endswith(_TITLES) and m.value[-1] not in _SHORT_TITLES and " " not in m.value
+             and "\u3000" not in m.value}
+    for name in names:
+        pos = text.find(name)
+        while pos >= 0:
+            yield PiiMatch("person_name", pos, pos + len(name), name)
+            pos = text.find(name, pos + len(name))
 
 
 def _iter_main(text: str, scan: str) -> Iterable[PiiMatch]:
@@ -584,9 +657,24 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
                     if _titled_name_ok(scan, start, e):
                         yield PiiMatch("person_name", start, m.end(), text[start : m.end()])
                         break
+            # a title that is also a role, then a name (质监站长陈军惠): the role rules, from the title
+            if (r := _ROLE_RE.match(scan, e)) and r.end() > m.end():
+                yield from (x for x in _match_one(r, text, scan) if x.start >= m.end())
         elif kind in ("rname", "oname"):
             s, e = m.span(kind)
-            if _bare_name_ok(scan, s, e):
+            if _bare_name_ok(scan, s, e, role=kind == "rname") or (kind == "rname" and _bracketed_after_role(scan, s, e)):
+                yield PiiMatch("person_name", s, e, text[s:e])
+        elif kind == "rname3":
+            # Nothing after the name confirms it: only the most common surnames, no title character in the
+            # given name (老板贺姐口气), and its last character must not start a word with the next one
+            # (人员申领机动车, 客户高青升级: the candidate runs into the next word).
+            s, e = m.span(kind)
+            k = 2 if _compound_at(scan, s) else 1
+            if scan[e - 1] in _NOT_GIVEN_3RD or scan[s:s + 4] in _idioms():
+                return  # 业主付钱但, 交警高抬贵手 (a two-character name is the rolectx rule's, with what follows it)
+            given = scan[s + k:e]
+            if (k == 2 or scan[s] in _STRONG_SURNAMES) and not any(c in _SHORT_TITLES for c in given) and (
+                    _role_given_ok(given)) and not _is_common(scan[e - 1:e + 1]) and _bare_name_ok(scan, s, e, role=True):
                 yield PiiMatch("person_name", s, e, text[s:e])
         elif kind == "xname":
             s, e = m.span("xname")
@@ -608,8 +696,16 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
                 return  # 负责人为何没有: 为何, not 为 + 何某
             if verb_label and not _compound_at(scan, s) and _is_common(scan[s:s + 2]):
                 return  # 负责人高度重视, 负责人马上安排, 当事人陈述, 本人常年在外 (a name that is a word, 高峰, is lost)
+            if not _compound_at(scan, s) and any((tag := _common_words().get(scan[s:s + n])) and not tag.startswith(
+                    ("nr", "frequent-nr")) for n in (3, 2)) or scan[s:s + 4] in _idioms() or (
+                    label.endswith("名") and _is_common(scan[s - 1:s + 1])):
+                return  # (version 9) 已向来电人解释, 来电人车辆, 来电人房屋漏水, 联系人方面, 签字全过程, 队员安安心心,
+                # 户名单 (名单): a word, not a name
+                # (names that jieba knows as names stay: 来电人高峰, 联系人白雪)
             if label.endswith("叫") and _is_common(scan[s - 1:s + 1]):
                 return  # 叫车, 叫停: a word, not 叫 + a name
+            if scan[s] == "向" and (_is_common(scan[s + 1:s + 3]) or _place_like(scan, s + 1, min(e + 1, len(scan)))):
+                return  # 签名向街道反映: the preposition
             if scan[s:s + 2] in _NOT_LABELLED_NAMES:
                 return  # 户主代表大会, 申请人代理 …
             if _PLACE_AFTER_NAME.match(scan, e):
@@ -624,6 +720,13 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
                 if e - s < 2:
                     return
             yield PiiMatch("person_name", s, e, text[s:e])
+
+
+def _bracketed_after_role(scan: str, s: int, e: int) -> bool:
+    """房东（宁秀珍）, 其儿子（龚子墨，14岁）: a role, then a name alone in brackets — any surname will do."""
+    k = 2 if _compound_at(scan, s) else 1
+    return (s > 0 and scan[s - 1] in "（(" and scan[e:e + 1] in ("）", ")", "，", ",") and e - s - k in (1, 2)
+            and _given_is_word(scan[s + k:e]) is False and not _is_common(scan[s:e]) and not _place_like(scan, s, e))
 
 
 def _titled_name_ok(scan: str, s: int, e: int) -> bool:
@@ -666,7 +769,18 @@ def _place_like(scan: str, s: int, e: int) -> bool:
     return any(_PLACE_TAIL.match(scan, p) for p in range(s + 1, e + 1)) or bool(_PLACE_AFTER_NAME.match(scan, e))
 
 
-def _bare_name_ok(scan: str, s: int, e: int, given_may_be_word: bool = False) -> bool:
+# Parts of speech a given name shares with words (海军, 富贵, 春生, 文华: nouns, adjectives, names, places): after a
+# role they are names; verbs, adverbs and function words after a role are not (业主回复称, 员工计发).
+_GIVEN_NAME_TAGS = ("n", "a", "t", "j", "frequent-nr")
+_NOT_GIVEN_NAME_TAGS = ("nt", "ad", "vn")
+
+
+def _role_given_ok(given: str) -> bool:
+    tag = _common_words().get(given)
+    return tag is None or (tag.startswith(_GIVEN_NAME_TAGS) and not tag.startswith(_NOT_GIVEN_NAME_TAGS))
+
+
+def _bare_name_ok(scan: str, s: int, e: int, given_may_be_word: bool = False, role: bool = False) -> bool:
     """A name with no label or title (after a role, opening a sentence, joined to a name, before a phone):
     a common surname and a given name that is no word, place, pronoun or job (``given_may_be_word``: a
     given name that is a noun, 建军, is allowed where the context is strong, right before a phone)."""
@@ -676,7 +790,8 @@ def _bare_name_ok(scan: str, s: int, e: int, given_may_be_word: bool = False) ->
             c in _NOT_IN_TITLED_NAME or c in _PRONOUNS for c in name[k:]) or name[k:] in _NOT_GIVEN_WORDS:
         return False  # 向您反映, 王某反映, 业主房款: no name
     if k == 1 and (_in_word(scan, s, e) or (not given_may_be_word and (
-            name in _common_words() or name[:2] in _common_words() or _given_is_word(name[k:])))):
+            name in _common_words() or name[:2] in _common_words() or (
+                not _role_given_ok(name[k:]) if role else _given_is_word(name[k:]))))):
         return False  # 高新区反映, 方面反映, 车主称, 企业主管部门, 吴回复称, 业主方实际 (frequent words tagged as names too: 老板钱财)
     return not _place_like(scan, s, e)  # 李寨反映, 黄岗寺来电: villages
 
@@ -686,6 +801,47 @@ _CN_DIGITS = "〇零一二三四五六七八九幺两"
 _CN_DIGIT_VALUE = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "幺": "1", "两": "2"}
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _JOINED_NAME = re.compile(rf"[、和与及跟]({_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)(?=[、和与及跟]|{_AFTER_BARE_NAME})")
+# A list of names (version 9): 涉及张伟、李娜、王磊、刘洋、陈静五人; 韦晓丹、覃海波两位同志; three or more names joined
+# by 、 with nothing else, or two and more followed by a head count (两人, 等5人, 两位同志, 等人).
+_NAME_ITEM = rf"{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?"
+_NAME_LIST = re.compile(rf"(?P<items>{_NAME_ITEM}(?:、{_NAME_ITEM})+)(?:等?[0-9一二两三四五六七八九十]+(?:人|位|名)|等人|等同志|同志)"
+                        rf"|(?P<items3>{_NAME_ITEM}(?:、{_NAME_ITEM}){{1,}}、{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})")
+# Names in Latin letters inside Chinese text (version 9): a pinyin surname with a given name (Zhou Pengfei,
+# ZHANG XIAOLI, Lisa Zhang) or a common English given name with a surname (Michael Johnson, Tony Wang).
+_PINYIN_SURNAMES = frozenset(
+    "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang xie song tang "
+    "han feng deng cao peng zeng xiao tian dong yuan pan jiang cai yu du ye cheng su wei lv lu ding ren shen yao "
+    "cui zhong tan fan jin shi liao jia xia fu bai zou meng xiong qin qiu yin xue yan duan lei hou long tao gu mao "
+    "hao gong shao qian kong chang qiao lai pang yi niu ge geng qi kang wen cheung chan wong lee leung ng tsang "
+    "chow lau lam kwok yip ho tse".split())
+_ENGLISH_GIVEN = frozenset(
+    "tony michael lisa david jason amy kevin jack john mary linda james robert william richard thomas mark steven "
+    "paul daniel peter eric alex alice anna emma grace helen jessica jennifer susan sarah kate lily lucy nancy "
+    "rose sophia vivian cindy sandy wendy judy joyce irene iris jenny coco cherry angela annie betty bella "
+    "frank george henry jerry leo louis martin mike nick oliver ryan sam simon sunny tom vincent andy bruce "
+    "calvin eddie edward allen alan ben bill bob brian charles chris dennis derek felix gary ivan jay ken kenny "
+    "larry max neil ray roger ross sean terry victor wayne zoe amanda ella eva fiona gloria hannah ivy jane "
+    "joanna karen kelly laura maggie mandy monica nina olivia rachel sally shirley stella tina tracy yvonne "
+    "carol catherine christina claire diana elaine elena jasmine julia june katherine kitty mia michelle".split())
+# Places and brands written in two words that would read as a surname and a name.
+_NOT_LATIN_NAMES = frozenset(["hong kong", "li ning", "zheng zhou", "he nan", "bei jing", "shang hai", "xi an",
+                              "tian jin", "nan jing", "wu han", "su zhou", "guang zhou", "chang sha", "he fei"])
+_LATIN_NAME = re.compile(r"(?<![A-Za-z0-9@._\-])([A-Z][a-z]{1,11}|[A-Z]{2,12})[ ]([A-Z][a-z]{1,11}|[A-Z]{2,12})"
+                         r"(?![A-Za-z0-9@\-]|\.[A-Za-z])")
+_PINYIN_SYLLABLES = re.compile(
+    r"(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei|ao|ou|an|en|in|"
+    r"un|ia|ie|iu|ua|uo|ui|ue|ve|er|a|o|e|i|u|v))+")
+# A transliterated name (维吾尔族、藏族、外籍): two parts joined by a middle dot, written in characters
+# used for sounds (阿依古丽·买买提, 努尔艾力•吐尔逊); not an estate or a brand (建业·天筑).
+_TRANSLITERATED = re.compile(r"[\u4e00-\u9fa5]{2,8}[·•・][\u4e00-\u9fa5]{2,8}")
+_SOUND_CHARS = frozenset(
+    "阿依古丽买提努尔艾力吐逊热合曼江拉克木斯夫汗巴哈亚麦尼孜沙吾穆罕默德伊布都玛迪娜帕再西卡米托洪库班图其格乌兰吉日嘎希"
+    "艾买尔娅莎丁赛买热依木拉衣萨达塔里甫吾斯曼夏提达吐鲁甫阿卜杜赫尼亚扎西多吉格桑卓次仁旺堆央金拉姆顿珠平措索朗"
+    "约翰史密斯玛丽安东尼彼得保罗汤姆杰克琳达莉莎大卫威廉姆爱德华乔治亨利查理詹姆罗伯特迈克尔逊森奥维奇诺夫娃")
+_LIST_GATE = re.compile(rf"、[{''.join(sorted(_BARE_SURNAMES))}]")
+_BRACKETED_NAME = re.compile(rf"[（(]({_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})[）)，,]")
+_LATIN_NAME_GATE = re.compile(r"[A-Z][A-Za-z]{1,11} [A-Z]|[·•・]")
+_HAS_CJK = re.compile(r"[\u4e00-\u9fa5]")
 _SECOND_NUMBER = re.compile(r"[、/,，或和]\s?(1[3-9]\d{9}|[2-9]\d{6,7})(?![0-9])")
 _NAME_BEFORE_PHONE = re.compile(
     rf"(?:^|[，,。；;：:\s（(！!？?]|联系人?|找)(?P<n>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)[\s:：,，（(]*"
@@ -695,11 +851,18 @@ _EXTRA_RE = re.compile("|".join([
     r"(?P<idsep>(?<![0-9A-Za-z])[1-9](?:[ \-]?\d){16}[ \-]?[0-9Xx](?![0-9A-Za-z]))",
     rf"(?P<ccsep>(?<![0-9A-Za-z])[0-9A-Za-z](?:[ \-]?[{_CODE}]){{17}}(?![0-9A-Za-z]))",
     # a licence plate (车牌): 豫A12345, 豫A·8K2M9, 豫AD12345
-    rf"(?P<plate>(?<![A-Za-z0-9])[{_PROVINCES}][A-HJ-NP-Z][·•・ ]?(?=[A-HJ-NP-Z0-9]{{5,6}}(?![A-Za-z0-9]))"
-    r"(?=[A-Z]*\d)[A-HJ-NP-Z0-9]{5,6}(?![A-Za-z0-9]))",
+    rf"(?P<plate>(?<![A-Za-z0-9])[{_PROVINCES}](?:[A-HJ-NP-Z][·•・ ]?(?=[A-HJ-NP-Z0-9]{{5,6}}(?![A-Za-z0-9]))"
+    r"(?=[A-Z]*\d)[A-HJ-NP-Z0-9]{5,6}|[a-hj-np-z][·•・ ]?(?=[a-hj-np-z0-9]{5,6}(?![A-Za-z0-9]))(?=[a-z]*\d)[a-hj-np-z0-9]{5,6})"
+    r"(?![A-Za-z0-9]))",  # (lower case as typed in a hurry: 豫a88k61; version 9)
+    # an ID number inside a longer number (残疾人证号 = ID + 2 digits; 学籍号 = G + ID; version 9)
+    r"(?P<idin>(?<![0-9A-Za-z])[A-Za-z]?(?P<idcore>[1-9]\d{16}[0-9Xx])\d{0,2}(?![0-9A-Za-z]))",
+    # a house number in a village (张庄村三组43号, 小马庄村5组17号): the rural equivalent of a flat
+    r"(?P<househ>(?<=[村组庄寨屯])\d{1,4}号(?![楼院地线路仓库厂门栋幢座]))",
+    # a name signed alone on its line under a reply (东风渠街道办事处\n孟凡超\n2025年10月12日) or after a dash
+    rf"(?P<signctx>\n[ \t\u3000]*|——[ \u3000]?)(?P<sign>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})(?=[ \t\u3000]*(?:\n|$))",
     # WeChat and QQ ids after their label (a phone number there is found as a phone)
-    r"(?P<imctx>(?:微信号?|微信ID|vx|VX|wx|WX|QQ号?|qq号?|Q号)[:：\s]{0,2}(?:是|为)?\s?)"
-    r"(?P<im>[A-Za-z][A-Za-z0-9_\-]{5,19}|[1-9]\d{4,10})(?![A-Za-z0-9_\-])",
+    r"(?P<imctx>(?:微信号?|微信ID|vx|VX|wx|WX|QQ号?|qq号?|Q号|抖音号|抖音ID|快手号|小红书号|微博号?|WeChat|Wechat|wechat)[:：\s]{0,2}(?:是|为)?\s?)"
+    r"(?P<im>[A-Za-z][A-Za-z0-9_\-.]{4,19}[A-Za-z0-9_]|[1-9]\d{4,10})(?![A-Za-z0-9_\-])",
     # passports and travel permits after their label
     r"(?P<ppctx>(?:护照|通行证|台胞证|回乡证)(?:号码|号)?[:：\s]{0,2}(?:是|为)?\s?)"
     r"(?P<pp>[A-Za-z]{1,2}\d{7,9}|\d{8,10})(?![A-Za-z0-9])",
@@ -714,7 +877,7 @@ _EXTRA_RE = re.compile("|".join([
 ]))
 # (a look-behind at one character class, not _SURNAME_RE's alternation: the gate runs on every text)
 _SURNAME_CHARS = "".join(sorted(set(_SINGLE_SURNAMES) | {c[-1] for c in _COMPOUND_SURNAMES}))
-_EXTRA_GATE = re.compile(rf"(?<=[{_SURNAME_CHARS}])[{_SHORT_TITLES}]|[老小][{''.join(sorted(_BARE_SURNAMES))}]|[0-9A-Za-z]{{4,}}[ \-][0-9A-Za-z]{{4}}|[{_PROVINCES}][A-Z]|微信|QQ|qq|vx|VX|wx|WX|Q号|护照|通行证|台胞证|回乡证|[一幺][三四五六七八九][{_CN_DIGITS}]")
+_EXTRA_GATE = re.compile(rf"(?<=[{_SURNAME_CHARS}])[{_SHORT_TITLES}]|[老小][{''.join(sorted(_BARE_SURNAMES))}]|[0-9A-Za-z]{{4,}}[ \-][0-9A-Za-z]{{4}}|[{_PROVINCES}][A-Za-z]|微信|QQ|qq|vx|VX|wx|WX|Q号|抖音|快手号|小红书号|微博|[Ww]e[Cc]hat|护照|[A-Za-z]\d{{17}}|\d{{19}}|[村组庄寨屯]\d{{1,4}}号|(?:\n[ \t\u3000]*|——[ \u3000]?)[{_SURNAME_CHARS}][\u4e00-\u9fa5]{{1,3}}[ \t\u3000]*(?:\n|$)|通行证|台胞证|回乡证|[一幺][三四五六七八九][{_CN_DIGITS}]")
 
 
 def _iter_extra(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatch]:
@@ -737,6 +900,10 @@ def _iter_extra(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatc
         if (n2 := _SECOND_NUMBER.match(scan, m.end)):
             k2 = "mobile" if n2.group(1).startswith("1") else "landline"
             yield PiiMatch(k2, n2.start(1), n2.end(1), text[n2.start(1):n2.end(1)])
+    if _LIST_GATE.search(scan):
+        yield from _name_lists(text, scan)
+    if _LATIN_NAME_GATE.search(scan):
+        yield from _latin_names(text, scan)
     if not _EXTRA_GATE.search(scan):
         return
     for m in _EXTRA_RE.finditer(scan):
@@ -772,8 +939,72 @@ def _iter_extra(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatc
                 continue  # 老赖 is a debtor, 老金 a pension; 小王王 …
             if tag is None or (tag == "n" and scan[s] in "张王李赵刘陈杨黄周吴马"):  # 小区, 小路, 老乡: words
                 yield PiiMatch("person_name", s, e, text[s:e])
+        elif kind == "idin":
+            s, e = m.span("idcore")
+            if m.group() != m.group("idcore") and (is_valid_id_number(scan[s:e].upper())):
+                yield PiiMatch("id_card", s, e, text[s:e])
+        elif kind == "househ":
+            yield PiiMatch("room", s, e, text[s:e])
+        elif kind == "sign":
+            if _bare_name_ok(scan, s, e, given_may_be_word=True) or (
+                    scan[s] in _SURNAME_CHARS and not _is_common(scan[s:e]) and not _place_like(scan, s, e)):
+                yield PiiMatch("person_name", s, e, text[s:e])
         elif kind == "cnmobile" and any(c in _CN_DIGITS for c in m.group()):
             yield PiiMatch("mobile", s, e, text[s:e])
+
+
+def _latin_names(text: str, scan: str) -> Iterable[PiiMatch]:
+    """Names in Latin letters (:data:`_LATIN_NAME`) and transliterated names (:data:`_TRANSLITERATED`) in a
+    Chinese text."""
+    if "·" in scan or "•" in scan or "・" in scan:
+        for m in _TRANSLITERATED.finditer(scan):
+            # the run of sound characters on each side of the dot (其员工|阿依古丽·买买提|（新疆籍）)
+            dot = m.start() + next(i for i, c in enumerate(m.group()) if c in "·•・")
+            start, end = dot, dot + 1
+            while start > m.start() and scan[start - 1] in _SOUND_CHARS:
+                start -= 1
+            while end < m.end() and scan[end] in _SOUND_CHARS:
+                end += 1
+            if dot - start >= 2 and end - dot - 1 >= 2:
+                yield PiiMatch("person_name", start, end, text[start:end])
+    if not _HAS_CJK.search(scan):
+        return  # an English text: its capitalised words are not names among Chinese
+    for m in _LATIN_NAME.finditer(scan):
+        a, b = m.group(1).lower(), m.group(2).lower()
+        if f"{a} {b}" in _NOT_LATIN_NAMES:
+            continue
+        pinyin = (a in _PINYIN_SURNAMES and _PINYIN_SYLLABLES.fullmatch(b)) or (
+            b in _PINYIN_SURNAMES and _PINYIN_SYLLABLES.fullmatch(a))
+        if pinyin or a in _ENGLISH_GIVEN:
+            yield PiiMatch("person_name", m.start(), m.end(), text[m.start():m.end()])
+
+
+def _name_lists(text: str, scan: str) -> Iterable[PiiMatch]:
+    """Names in a list (:data:`_NAME_LIST`): every item a common surname and a given name that is no word."""
+    for m in _NAME_LIST.finditer(scan):
+        group = "items" if m.group("items") else "items3"
+        items = m.group(group).split("、")
+        spans, pos = [], m.start(group)
+        for item in items:
+            spans.append((pos, pos + len(item)))
+            pos += len(item) + 1
+        s, e = spans[-1]
+        if group == "items3" and e - s == 3 and scan[e - 1] in _NOT_GIVEN_3RD:
+            spans[-1] = (s, e - 1)  # 张三、李四、王五到场
+        # Runs of items that read as names: three or more, or the last two or more before a head count (an
+        # item that is no name, 于萃国 or a name masked already, cuts the list; the same runs are found
+        # again in the masked text, so masking stays idempotent).
+        ok = [2 <= e - s <= 4 and _bare_name_ok(scan, s, e, given_may_be_word=True) for s, e in spans]
+        run: list[tuple[int, int]] = []
+        for i, (span, good) in enumerate(zip(spans, ok, strict=True)):
+            if good:
+                run.append(span)
+            if not good or i == len(spans) - 1:
+                counted = good and i == len(spans) - 1 and group == "items"
+                if len(run) >= 3 or (counted and len(run) >= 2):
+                    for s, e in run:
+                        yield PiiMatch("person_name", s, e, text[s:e])
+                run = []
 
 
 def _compound_at(text: str, pos: int) -> bool:
@@ -857,6 +1088,8 @@ def _mask_match(m: PiiMatch) -> str:
     if m.kind == "bank_card":
         return _mask_positions(v, 4, 4, _is_digit)
     if m.kind == "person_name":
+        if v.isascii():  # Tony Wang → T*** W***
+            return re.sub(r"(?<=[A-Za-z])[A-Za-z]", "*", v)
         if len(v) == 1:  # a surname on its own (姓王的女士, 老赵)
             return "*"
         if len(v) == 2 and v[1] in _SHORT_TITLES and not v.endswith(_TITLES):  # 张总 → *总
@@ -915,8 +1148,8 @@ _ROOM_GATE = r"单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}|\d-\d{1,2}-\
 _ROOM_GATE_RE = re.compile(_ROOM_GATE)
 _GATE_RE = re.compile(
     r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|\d \d \d \d|姓|" + _ROOM_GATE + "|" + _trie(_TITLES + _NAME_LABELS)
-    + "|" + _EXTRA_GATE.pattern
-    + "|" + _trie(_PERSON_ROLES) + _SURNAME_RE  # bare names after a role …
+    + "|" + _EXTRA_GATE.pattern + "|" + _LIST_GATE.pattern + "|" + _LATIN_NAME_GATE.pattern
+    + "|" + _trie(_PERSON_ROLES) + "[（( ]?" + _SURNAME_RE  # bare names after a role …
     + r"|(?:^|[，,。！？!?；;：:\s])" + _SURNAME_RE + r"[\u4e00-\u9fa5]{1,2}?(?:反映|来电|投诉|举报|称|表示|说)",  # … or opening a sentence
     re.S,
 )
@@ -925,7 +1158,7 @@ _GATE_RE = re.compile(
 # Most cells of a raw row are plain ASCII (dates, numbers, codes): only the number, e-mail, flat (12-3-502)
 # and ASCII-labelled id rules can match them, and this much smaller gate costs a quarter of the full one.
 _ASCII_GATE_RE = re.compile(r"@|\d{7}|\d{4,}\D.*?\d{4}|\d \d \d \d|\d-\d{1,2}-\d{3}|[0-9A-Za-z]{4,}[ \-][0-9A-Za-z]{4}"
-                            r"|QQ|qq|vx|VX|wx|WX", re.S)
+                            r"|QQ|qq|vx|VX|wx|WX|[Ww]e[Cc]hat", re.S)
 
 
 def _gate(text: str) -> bool:

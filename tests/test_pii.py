@@ -666,3 +666,60 @@ def test_masking_version_8_finds_names_in_replies(text: str, masked: str) -> Non
 )
 def test_masking_version_8_keeps_words_of_replies(text: str) -> None:
     assert mask_pii(text) == text
+
+
+# Masking version 9, from a blind fifth red-team run (session 11: 311 texts, 181 of 328 items hidden before).
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # a name masked once was left in clear where the text wrote it again
+        ("已转交辖区民警闫晓东处理，闫晓东于当日联系来电人", "已转交辖区民警闫**处理，闫**于当日联系来电人"),
+        ("包工头宋德义等12名工人没拿到钱，总包单位说已把钱付给了宋德义。", "包工头宋**等12名工人没拿到钱，总包单位说已把钱付给了宋**。"),
+        # lists of names
+        ("涉及张伟、李娜、王磊、刘洋、陈静五人，共计4.6万元", "涉及张*、李*、王*、刘*、陈*五人，共计4.6万元"),
+        ("请张三、李四、王五到场", "请张*、李*、王*到场"),
+        # a role whatever follows the name, a role with a bracket, new roles and labels
+        ("来电人称小区物业保安郭志强推搡其母亲", "来电人称小区物业保安郭**推搡其母亲"),
+        ("已协调房东（宁秀珍）退还押金1500元", "已协调房东（宁**）退还押金1500元"),
+        ("安排民警付勇、辅警石磊出警", "安排民警付*、辅警石*出警"),
+        ("由置业顾问欧阳娜娜于10月16日联系来电人", "由置业顾问欧阳**于10月16日联系来电人"),
+        ("工作人员胸牌显示：韩冰", "工作人员胸牌显示：韩*"),
+        ("承办人：薛　勇", "承办人：薛**"),
+        ("代办员小杜（杜亚楠）全程陪同", "代办员小*（杜**）全程陪同"),
+        # names in Latin letters and transliterated names
+        ("财务Tony Wang上周去税务大厅", "财务T*** W***上周去税务大厅"),
+        ("骑手工牌显示姓名为Zhou Pengfei，", "骑手工牌显示姓名为Z*** P******，"),
+        ("其员工阿依古丽·买买提（新疆籍）", "其员工阿*******（新疆籍）"),
+        # signatures, numbers, plates, accounts, village house numbers
+        ("以上情况特此答复。\n东风渠街道办事处\n孟凡超\n2025年10月12日", "以上情况特此答复。\n东风渠街道办事处\n孟**\n2025年10月12日"),
+        ("很满意，希望继续保持——刘德胜", "很满意，希望继续保持——刘**"),
+        ("残疾人证号41010519850312234242，", "残疾人证号410105********234242，"),
+        ("一辆豫a88k61的渣土车", "一辆豫a****1的渣土车"),
+        ("抖音号xiaoyuer_0371）", "抖音号x*******_**71）"),
+        ("来电人家住中牟县张庄村三组43号，", "来电人家住中牟县张庄村三组**号，"),
+        ("其留的号码037168889021无法接通", "其留的号码0371******21无法接通"),
+    ],
+)
+def test_masking_version_9_finds(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+    assert mask_pii(masked) == masked  # idempotent
+    assert mask_many([text]) == [masked]  # the gate of the bulk path lets it through
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a common word after a label (18 of 25 such reply sentences were altered by version 8)
+        "已向来电人解释相关政策，来电人表示理解。", "来电人车辆已被拖移至停车场。", "来电人房屋漏水问题已解决。",
+        "来电人方面同意调解。", "来电人常住地为郑东新区。", "投诉人高度关注此事。",
+        # public figures, places after a label, lists of words, places and brands in Latin letters
+        "全体干部要学习焦裕禄同志的公仆情怀", "接收人：金光派出所", "签名向街道，区领导提交报告",
+        "金水区、惠济区、中原区三个区", "高新、金水两区", "黄金、白银、铜三种", "建业·天筑小区", "中国·郑州",
+        "使用Microsoft Office软件", "Hong Kong公司", "在Apple Store买的",
+        # a role running into a word or an idiom
+        "按正式员工计发薪资", "呼吁交警高抬贵手", "为了确保有线电视客户高青升级工作", "一直催促业主付钱但总是",
+        "对当事人申领《食品经营许可证》", "李寨村1号地块",
+    ],
+)
+def test_masking_version_9_keeps(text: str) -> None:
+    assert mask_pii(text) == text
