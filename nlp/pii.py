@@ -335,9 +335,12 @@ _EXT = r"(?:(?:转|-|ext\.?|分机)\d{1,6})?"
 
 # A name after a person's role (业主孙志强反映, 其丈夫李强在工地, 包工头王大明不赔偿), and (version 9) a three-character
 # one whatever follows it (保安郭志强推搡, 住户程立东到场)
-_ROLE_NAME = (rf"(?P<rolectx>{_trie(_PERSON_ROLES)})[（( ]?(?P<rname>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{1,2}}?)"
-              rf"(?={_AFTER_BARE_NAME})")
-_ROLE3_NAME = rf"(?P<role3ctx>{_trie(_PERSON_ROLES)})[（( ]?(?P<rname3>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{2}})"
+# (one alternative with two branches: the role list is tried once per position)
+_ROLE_NAME = (rf"(?P<rolectx>{_trie(_PERSON_ROLES)})[（( ]?(?:(?P<rname>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{1,2}}?)"
+              rf"(?={_AFTER_BARE_NAME})|(?P<rname3>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{2}}))")
+_LABEL_NAME = (rf"(?P<labelled>{_trie(_NAME_LABELS)}[:：\s\"“「]{{0,2}}(?:是|为|叫)?[\"“「]?|姓名[，,])"
+               # (a two-character name padded to the width of three in forms and replies: 承办人：薛　勇)
+               rf"(?P<lname>{_SURNAME_RE}(?:[ \u3000]{{1,2}}[\u4e00-\u9fa5](?![\u4e00-\u9fa5])|[\u4e00-\u9fa5]{{1,2}}))")
 _PII_PATTERN = "|".join(
     [
         # (version 8: a Chinese mailbox or domain, 李娜@公司.中国, hr@郑州宏达.cn, and 。 typed for the dot)
@@ -365,9 +368,7 @@ _PII_PATTERN = "|".join(
         r"(?=反映|来电|投诉|举报|称|表示|说)",
         # 姓王的女士, 物业经理姓陈，: a surname named on its own
         rf"(?P<xingctx>(?<![百同])姓)(?P<xname>{_SURNAME_RE})(?=的|[，,。、；;：:\s）)]|$|女士|先生|小姐|老师|师傅|经理|主任|同志|警官)",
-        rf"(?P<labelled>{_trie(_NAME_LABELS)}[:：\s\"“「]{{0,2}}(?:是|为|叫)?[\"“「]?|姓名[，,])"
-        # (a two-character name padded to the width of three in forms and replies: 承办人：薛　勇)
-        rf"(?P<lname>{_SURNAME_RE}(?:[ \u3000]{{1,2}}[\u4e00-\u9fa5](?![\u4e00-\u9fa5])|[\u4e00-\u9fa5]{{1,2}}))",
+        _LABEL_NAME,
         # 房号: the unit and flat of a home (3单元1502, 号楼1502室, 房号是1502); the building stays
         # (a count or an area after the building is no flat: 3号楼120平方米, 3栋300户, 1单元120户居民);
         # 12-3-502 is building-unit-flat
@@ -375,14 +376,12 @@ _PII_PATTERN = "|".join(
         r"|(?:号楼|栋|幢|座|房号是|房号为|房号)\d{3,4}(?:室|号)?(?![0-9户套人元万米平㎡间个辆家名多余亩吨年次])"
         r"|(?<![0-9])\d{3,4}室(?![内外厅])"
         r"|(?<![0-9\-./:年月])\d{1,2}-\d{1,2}-\d{3,4}(?![0-9\-./:]))",
-        # a three-character name after a role, whatever follows it (保安郭志强推搡, 住户程立东到场; version 9);
-        # last, so that a label at the same place (业主代表胡斌文) is tried first
-        _ROLE3_NAME,
     ]
 )
 _PII_RE = re.compile(_PII_PATTERN)
 # The two role rules alone (for a role that is also a title: 站长陈军惠 after 质监站长 was matched as a title).
-_ROLE_RE = re.compile(_ROLE_NAME + "|" + _ROLE3_NAME)
+_ROLE_RE = re.compile(_ROLE_NAME)
+_LABEL_RE = re.compile(_LABEL_NAME)
 # Full-width digits, letters and symbols → ASCII, one character for one, so spans stay valid.
 _SCAN_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _SURNAME_FULL = re.compile(_SURNAME_RE)
@@ -555,7 +554,7 @@ def _iter_pii(text: str) -> Iterable[PiiMatch]:
     WeChat/QQ ids, passports, phones in Chinese numerals) where they do not overlap them."""
     scan = text.translate(_SCAN_TABLE)
     found = list(_iter_main(text, scan))
-    if not _EXTRA_GATE.search(scan) and not _LIST_GATE.search(scan) and not _LATIN_NAME_GATE.search(scan) and not any(
+    if not _ANY_EXTRA_GATE.search(scan) and not any(
             m.kind in ("person_name", "mobile", "landline") for m in found):
         return found
     extra = list(_iter_extra(text, scan, found))
@@ -607,6 +606,8 @@ def _iter_main(text: str, scan: str) -> Iterable[PiiMatch]:
         if m is None:
             return
         got = list(_match_one(m, text, scan))
+        if not got and m.lastgroup == "rname3" and (lab := _LABEL_RE.match(scan, m.start())):
+            got = list(_match_one(lab, text, scan))  # 业主代表胡斌文: the label 业主代表, not the role 业主
         yield from got
         pos = max(m.end(), got[-1].end) if got else m.start() + 1
 
@@ -877,7 +878,9 @@ _EXTRA_RE = re.compile("|".join([
 ]))
 # (a look-behind at one character class, not _SURNAME_RE's alternation: the gate runs on every text)
 _SURNAME_CHARS = "".join(sorted(set(_SINGLE_SURNAMES) | {c[-1] for c in _COMPOUND_SURNAMES}))
-_EXTRA_GATE = re.compile(rf"(?<=[{_SURNAME_CHARS}])[{_SHORT_TITLES}]|[老小][{''.join(sorted(_BARE_SURNAMES))}]|[0-9A-Za-z]{{4,}}[ \-][0-9A-Za-z]{{4}}|[{_PROVINCES}][A-Za-z]|微信|QQ|qq|vx|VX|wx|WX|Q号|抖音|快手号|小红书号|微博|[Ww]e[Cc]hat|护照|[A-Za-z]\d{{17}}|\d{{19}}|[村组庄寨屯]\d{{1,4}}号|(?:\n[ \t\u3000]*|——[ \u3000]?)[{_SURNAME_CHARS}][\u4e00-\u9fa5]{{1,3}}[ \t\u3000]*(?:\n|$)|通行证|台胞证|回乡证|[一幺][三四五六七八九][{_CN_DIGITS}]")
+_EXTRA_GATE = re.compile(rf"(?<=[{_SURNAME_CHARS}])[{_SHORT_TITLES}]|[老小][{''.join(sorted(_BARE_SURNAMES))}]|[0-9A-Za-z]{{4,}}[ \-][0-9A-Za-z]{{4}}|[{_PROVINCES}][A-Za-z]|微信|QQ|qq|vx|VX|wx|WX|Q号|抖音|快手号|小红书号|微博|[Ww]e[Cc]hat|护照|[A-Za-z]\d{{17}}|\d{{19}}|[村组庄寨屯][0-9]|(?:\n[ \t\u3000]*|——[ \u3000]?)[{_SURNAME_CHARS}][\u4e00-\u9fa5]{{1,3}}[ \t\u3000]*(?:\n|$)|通行证|台胞证|回乡证|[一幺][三四五六七八九][{_CN_DIGITS}]")
+# (one scan for the three gates of the extra passes)
+_ANY_EXTRA_GATE = re.compile(_EXTRA_GATE.pattern + "|" + _LIST_GATE.pattern + "|" + _LATIN_NAME_GATE.pattern)
 
 
 def _iter_extra(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatch]:
@@ -1148,7 +1151,8 @@ _ROOM_GATE = r"单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}|\d-\d{1,2}-\
 _ROOM_GATE_RE = re.compile(_ROOM_GATE)
 _GATE_RE = re.compile(
     r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|\d \d \d \d|姓|" + _ROOM_GATE + "|" + _trie(_TITLES + _NAME_LABELS)
-    + "|" + _EXTRA_GATE.pattern + "|" + _LIST_GATE.pattern + "|" + _LATIN_NAME_GATE.pattern
+    + "|" + _EXTRA_GATE.pattern.replace(r"|[A-Za-z]\d{17}|\d{19}", "")  # (runs of 7+ digits pass above)
+    + "|" + _LIST_GATE.pattern + "|" + _LATIN_NAME_GATE.pattern
     + "|" + _trie(_PERSON_ROLES) + "[（( ]?" + _SURNAME_RE  # bare names after a role …
     + r"|(?:^|[，,。！？!?；;：:\s])" + _SURNAME_RE + r"[\u4e00-\u9fa5]{1,2}?(?:反映|来电|投诉|举报|称|表示|说)",  # … or opening a sentence
     re.S,
