@@ -1264,6 +1264,8 @@ def mask_phone_field(value: str | None) -> str | None:
     s = str(value).strip()
     if not s:
         return None
+    if not s.isascii() and any("０" <= c <= "９" for c in s):
+        s = s.translate(_SCAN_TABLE)  # １３８…: stored as the ASCII digits it stands for
     # Whatever number is still readable beside the phones found — typed with separators the text rules do
     # not take (138.3712.5577, (150)3712 8899), or in Chinese numerals — is a phone number too in a phone
     # column (version 8).

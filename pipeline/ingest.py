@@ -79,7 +79,11 @@ from warehouse.models import (
 
 log = logging.getLogger("yingshang.ingest")
 
-DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"}
+# (.et: a WPS spreadsheet, read by its bytes like any workbook)
+DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".et"}
+# Documents that are no table but land beside the exports (a Word report, a PDF, a scan): listed by the
+# nightly run as rejected with the reason, instead of being passed over in silence.
+DOCUMENT_SUFFIXES = {".doc", ".docx", ".wps", ".pdf", ".odt", ".ods", ".ppt", ".pptx", ".jpg", ".jpeg", ".png"}
 # Archives are not read, but a landing folder that holds one (导出.zip) gets a rejected file with the
 # reason ("unpack it into the landing folder") instead of silence.
 ARCHIVE_SUFFIXES = {".zip", ".gz", ".rar", ".7z", ".tar", ".tgz", ".bz2", ".xz"}
@@ -853,6 +857,13 @@ def ingest_file(path: Path, source: str | None = None, db_url: str | None = None
         result.status, result.error = "rejected", (
             f"{path.name} is an archive: unpack it into the landing folder (archives are not read)")
         return result
+    if path.suffix.lower() in DOCUMENT_SUFFIXES and path.suffix.lower() != ".ods":
+        kind = {".doc": "a Word document", ".docx": "a Word document", ".wps": "a WPS document",
+                ".pdf": "a PDF document", ".odt": "an OpenDocument text", ".ppt": "a presentation",
+                ".pptx": "a presentation"}.get(path.suffix.lower(), "an image")
+        result.status, result.error = "rejected", (
+            f"{path.name} is {kind}, not a table: save the table it holds as .xlsx or .csv in the landing folder")
+        return result
     if source not in SOURCES:
         result.status, result.error = "rejected", (
             f"cannot tell the source of {path.name}: put it under a hotline/, questionnaire/, survey/ or "
@@ -977,6 +988,6 @@ def discover_landing(landing: Path) -> list[Path]:
     """Every data file (and archive, to be rejected with its reason) under the landing folder, in a
     stable order: by relative path, numbers compared as numbers (:func:`natural_key`)."""
     landing = Path(landing)
-    wanted = DATA_SUFFIXES | ARCHIVE_SUFFIXES
+    wanted = DATA_SUFFIXES | ARCHIVE_SUFFIXES | DOCUMENT_SUFFIXES
     return sorted((p for p in landing.rglob("*") if p.is_file() and p.suffix.lower() in wanted
                    and not p.name.startswith((".", "~$"))), key=lambda p: natural_key(str(p.relative_to(landing))))

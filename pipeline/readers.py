@@ -818,10 +818,15 @@ def _refuse_plain_zip(path: Path) -> None:
             names = z.namelist()
     except (zipfile.BadZipFile, OSError):
         return  # the workbook reader reports it
+    if "mimetype" in names and any(n == "content.xml" for n in names):
+        raise RejectedFile("an OpenDocument file (.ods/.odt), not an Excel workbook: save the table as .xlsx or .csv")
     if "[Content_Types].xml" not in names:
         shown = ", ".join(names[:3]) + (f" … ({len(names)} files)" if len(names) > 3 else "")
         raise RejectedFile(f"a zip archive, not a workbook (it holds {shown or 'nothing'}): "
                            "unpack it into the landing folder")
+    for part, what in (("word/", "a Word document"), ("ppt/", "a PowerPoint presentation")):
+        if any(n.startswith(part) for n in names) and not any(n.startswith("xl/") for n in names):
+            raise RejectedFile(f"{what}, not a table: save the table as .xlsx or .csv (Word: copy it into Excel)")
 
 
 _MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')

@@ -78,9 +78,12 @@ _FLOAT_ID = re.compile(r"\d+\.0")
 
 
 def id_text(value: object) -> str:
-    """An identifier cell (工单编号, 序号, 编号): :func:`clean`, and a whole number that passed through a float
-    (``2026100500001.0``, ``12.0``) without its ``.0`` — the same record would otherwise load twice."""
+    """An identifier cell (工单编号, 序号, 编号): :func:`clean`, full-width letters and digits as ASCII, and a whole
+    number that passed through a float (``2026100500001.0``, ``12.0``) without its ``.0`` — the same record
+    would otherwise load twice."""
     text = clean(value)
+    if not text.isascii():  # ＧＤ２０２６…: full-width, as an IME writes it, is the same id as GD2026…
+        text = unicodedata.normalize("NFKC", text)
     return text[:-2] if _FLOAT_ID.fullmatch(text) else text
 
 
@@ -206,6 +209,10 @@ _AM = {"上午", "凌晨", "早上", "am"}  # 上午12:15 is a quarter past midn
 # 2026-10-05 09:03-09:10: a call from 09:03 to 09:10, which fromisoformat would read as 09:03 at UTC-09:10
 _TIME_RANGE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?)\s*[-~～至]\s*\d{1,2}(?::\d{2}){0,2}$")
 DATE_HINT = "expected a date such as 2026-11-03 08:15"
+# A weekday some systems write beside the date (2026-10-05 周一 09:30, 2026/10/07(周三) 10:00, 星期二): dropped.
+_WEEKDAY = re.compile(r"\s*[(（]?(?:周|星期|礼拜)[一二三四五六日天][)）]?\s*")
+# A day without its year (10-08 16:30, 10月9日 10:00): the year comes from a reference moment.
+_NO_YEAR = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?(.*)$")
 
 
 def _build(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
@@ -243,6 +250,8 @@ def parse_datetime(value: object) -> datetime | None:
             raise ValueError(f"year {dt.year} is out of range")
         return dt
     s = unicodedata.normalize("NFKC", s)
+    if "周" in s or "星期" in s or "礼拜" in s:
+        s = _WEEKDAY.sub(" ", s).strip()
     if _SERIAL.match(s):
         serial = float(s)
         if 20000 <= serial < 80000:  # 1954 … 2119: anything else is not an Excel date
@@ -262,6 +271,22 @@ def parse_datetime(value: object) -> datetime | None:
             hour = 0
         return _build(int(y), int(mo), int(d), hour, int(mi or 0), int(sec or 0))
     raise ValueError("unrecognised format")
+
+
+def parse_datetime_near(value: object, reference: datetime | None) -> datetime | None:
+    """:func:`parse_datetime`, and a day written without its year (``10-08 16:30``, ``10月9日``) taken in the
+    year of ``reference`` (the 来电时间 of the same order), or the next one when that would fall more than a
+    day before it (an order of 12月28日 closed 1-03). Raises ``ValueError`` like :func:`parse_datetime`."""
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        m = _NO_YEAR.match(unicodedata.normalize("NFKC", clean(value))) if reference is not None else None
+        if m is None or not 1 <= int(m.group(1)) <= 12:
+            raise
+        moment = parse_datetime(f"{reference.year}-{m.group(1)}-{m.group(2)} {m.group(3).strip()}".strip())
+        if moment is not None and moment < reference - timedelta(days=1):
+            moment = moment.replace(year=moment.year + 1)
+        return moment
 
 
 _TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
@@ -348,9 +373,11 @@ def optional_datetime_text(text: str) -> str:
     return "" if unicodedata.normalize("NFKC", text).strip().lower() in NOT_YET else text
 
 
-def parse_due(value: object, received: datetime | None) -> datetime | None:
+def parse_due(value: object, received: datetime | None, header: str = "") -> datetime | None:
     """办理时限: a date (``2026-10-10``, ``2026-10-10前``), or a duration such as ``5个工作日``,
     ``3天``, ``5个工作日内``, ``2小时``, ``24小时内`` counted from the 来电时间; ``即时办理`` is the 来电时间.
+    A bare number (``5`` under ``办理时限（天）`` or ``办理时限（工作日）``) takes its unit from the column's
+    ``header``: working days when it says 工作日, hours when it says 小时, else calendar days.
 
     Working days follow the official holiday calendar (chinesecalendar) when it covers the year,
     else Monday–Friday. Raises ``ValueError`` for anything else.
@@ -358,6 +385,8 @@ def parse_due(value: object, received: datetime | None) -> datetime | None:
     s = unicodedata.normalize("NFKC", clean(value))
     if s in _IMMEDIATE:
         return received
+    if s.isdigit() and 0 < int(s) <= 366:
+        s += "工作日" if "工作日" in header else ("小时" if "小时" in header else "天")
     m = _DURATION.match(s)
     if not m:
         return parse_datetime(re.sub(r"\s*(?:前|之前|以前)$", "", s))  # 2026-10-10前: the date itself

@@ -118,3 +118,84 @@ def test_a_file_with_only_a_sum_row_loads_nothing_without_crashing(tmp_path: Pat
     run_nightly(landing, sqlite_url)
     assert rows(sqlite_url, "select status, rows_in, quarantined from ingest_file order by path") == [
         ("loaded", 0, 0), ("loaded", 0, 0)]
+
+
+# Session 11, a fourth red-team run of real-world exports (55 cases, 37 right): what it found, fixed.
+
+def test_a_row_counter_named_bianhao_is_not_the_order_number(tmp_path: Path, sqlite_url: str) -> None:
+    """编号 1, 2, 3 beside 工单编码: keyed on 编号, the next day's rows 1 and 2 overwrote the previous day's
+    orders with other complaints (3 orders stored instead of 5)."""
+    head = "编号,工单编码,来电时间,诉求内容\n"
+    landing = tmp_path / "landing"
+    write(landing, "hotline/d1.csv", head + "1,12345-20261005-0001,2026-10-05 09:00,路灯不亮\n"
+          "2,12345-20261005-0002,2026-10-05 10:00,小区停水\n3,12345-20261005-0003,2026-10-05 11:00,噪音扰民\n")
+    write(landing, "hotline/d2.csv", head + "1,12345-20261006-0001,2026-10-06 09:00,井盖缺失\n"
+          "2,12345-20261006-0002,2026-10-06 10:00,占道经营\n")
+    run_nightly(landing, sqlite_url)
+    assert rows(sqlite_url, "select count(*) from feedback") == [(5,)]
+
+
+def test_dates_with_a_weekday_a_closing_day_without_a_year_and_a_due_in_days(tmp_path: Path, sqlite_url: str) -> None:
+    """2026-10-05 周一 09:30 was 'not a date'; 办结时间 10-08 16:30 (no year) quarantined the whole order;
+    办理时限（天） 5 was 'not a date … or a duration'."""
+    landing = tmp_path / "landing"
+    write(landing, "hotline/orders.csv", "工单编号,来电时间,诉求内容,办结时间,办理时限（天）\n"
+          "GD1,2026-10-05 周一 09:30,路灯不亮,10-08 16:30,5\n"
+          "GD2,2026/10/07(周三) 10:00,小区停水,10月9日 10:00,3\n")
+    run_nightly(landing, sqlite_url)
+    assert rows(sqlite_url, "select source_record_id, received_at, closed_at, due_at from feedback order by 1") == [
+        ("GD1", "2026-10-05 09:30:00.000000", "2026-10-08 16:30:00.000000", "2026-10-10 09:30:00.000000"),
+        ("GD2", "2026-10-07 10:00:00.000000", "2026-10-09 10:00:00.000000", "2026-10-10 10:00:00.000000")]
+    assert rows(sqlite_url, "select count(*) from quarantine") == [(0,)]
+
+
+def test_option_letters_sub_scores_and_matrix_rows_in_brackets(tmp_path: Path, sqlite_url: str) -> None:
+    """A.非常满意 was stored unscored; 开办企业（10分） 8.5 was stored as 8.5 of 100; 3、满意度评价(开办企业) lost its
+    area (only stems of up to 8 characters were read as matrix rows)."""
+    landing = tmp_path / "landing"
+    write(landing, "questionnaire/q.csv", "序号,提交答卷时间,3、满意度评价(开办企业),3、满意度评价(纳税)\n"
+          "1,2026/10/11 10:00:00,A.非常满意,D、不满意\n")
+    write(landing, "survey/scores.csv", "月份,评价对象,开办企业（10分）,纳税（满分15分）\n2026-10,龙子湖街道,8.5,12\n")
+    run_nightly(landing, sqlite_url)
+    assert rows(sqlite_url, "select area, answer_text, score_100 from survey_answer order by 1") == [
+        ("A1", "A.非常满意", 100.0), ("A5", "D、不满意", 25.0)]
+    assert rows(sqlite_url, "select indicator, area, score from survey_score order by 1") == [
+        ("开办企业", "A1", 85.0), ("纳税", "A5", 80.0)]
+
+
+def test_documents_in_the_landing_folder_are_reported_not_ignored(tmp_path: Path, sqlite_url: str, capsys) -> None:
+    """A Word report and a PDF beside the exports were passed over in silence by `run`; `ingest` of a .docx said
+    'not a readable xlsx workbook (OSError: File contains no valid workbook part)'."""
+    import zipfile
+
+    from pipeline.cli import main
+
+    landing = tmp_path / "landing"
+    write(landing, "supervisor/ok.csv", "监督员姓名,反映时间,反映问题\n张三,2026-10-05 09:00,窗口排队时间长\n")
+    with zipfile.ZipFile(landing / "supervisor" / "报告.docx", "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+    (landing / "supervisor" / "扫描件.pdf").write_bytes(b"%PDF-1.4\n")
+    results = run_nightly(landing, sqlite_url)
+    got = {Path(r.path).name: (r.status, r.error) for r in results}
+    assert got["ok.csv"][0] == "loaded"
+    assert got["报告.docx"][0] == "rejected" and "Word document" in got["报告.docx"][1]
+    assert got["扫描件.pdf"][0] == "rejected" and "PDF" in got["扫描件.pdf"][1]
+    (landing / "hotline").mkdir()
+    (landing / "hotline" / "工单.xlsx").write_bytes((landing / "supervisor" / "报告.docx").read_bytes())
+    with __import__("pytest").raises(SystemExit):
+        main(["--db", sqlite_url, "ingest", str(landing / "hotline" / "工单.xlsx")])
+    captured = capsys.readouterr()
+    assert "a Word document, not a table" in captured.out + captured.err
+
+
+def test_full_width_ids_and_phones_are_the_same_as_ascii(tmp_path: Path, sqlite_url: str) -> None:
+    """ＧＤ２０２６１００５００１ one day and GD20261005001 the next were two orders; the phone was stored as
+    １３８****５６７８."""
+    head = "工单编号,来电时间,诉求内容,联系电话,工单状态\n"
+    landing = tmp_path / "landing"
+    write(landing, "hotline/d1.csv", head + "ＧＤ２０２６１００５００１,2026-10-05 09:00,路灯不亮,１３８１２３４５６７８,办理中\n")
+    write(landing, "hotline/d2.csv", head + "GD20261005001,2026-10-05 09:00,路灯不亮,13812345678,已办结\n")
+    run_nightly(landing, sqlite_url)
+    assert rows(sqlite_url, "select source_record_id, phone_masked, status from feedback") == [
+        ("GD20261005001", "138****5678", "已办结")]

@@ -30,6 +30,7 @@ from pipeline.validate import (
     normalise_writer_type,
     optional_datetime_text,
     parse_datetime_column,
+    parse_datetime_near,
     parse_due,
     street_from_group,
     with_date_column,
@@ -109,13 +110,16 @@ def parse_chunk(
     closed_txt = [optional_datetime_text(t) for t in column("closed_at")]  # 未办结, / : not closed yet
     closed, closed_errors = parse_datetime_column(closed_txt)
     for i, why in closed_errors.items():
-        rc.reject(i, date_error(label("closed_at"), closed_txt[i], why))
+        try:  # 10-08 16:30, 10月9日: the day of the closing, in the year of the call
+            closed[i] = parse_datetime_near(closed_txt[i], received[i])
+        except ValueError:
+            rc.reject(i, date_error(label("closed_at"), closed_txt[i], why))
     due_txt = [optional_datetime_text(t) for t in column("due_at")]
     due: list[datetime | None] = [None] * n
     for i in range(n):
         if due_txt[i]:
             try:
-                due[i] = parse_due(due_txt[i], received[i])
+                due[i] = parse_due(due_txt[i], received[i], label("due_at"))
             except ValueError as exc:
                 rc.reject(i, date_error(label("due_at"), due_txt[i], str(exc)) + " or a duration such as 5个工作日")
 

@@ -68,6 +68,10 @@ _MATRIX_SPLIT = re.compile(r"\s*(?:—+|─+|－|--+|_)\s*")
 # an area of matrix_areas (a single - also writes ranges such as 1-5分).
 _MATRIX_SPLIT_WEAK = re.compile(r"\s*[:：-]\s*")
 _SCORED_WORDS = ("满意", "评价")
+# An option letter in front of the answer (A.非常满意, B．满意, C 基本满意, D、不满意).
+_OPTION_LETTER = re.compile(r"^[a-e]\s*[.．、)）:：]?\s*(.+)$", re.IGNORECASE)
+# A matrix row written after its stem in brackets: 3、满意度评价(开办企业).
+_STEM_ROW = re.compile(r"^(.+?)[(（]([^()（）]+)[)）]$")
 # The scale a question states (（1-10分）, (0-10分), 满分10分, 10分制) and 1非常满意…5非常不满意 (reversed).
 _SCALE_RANGE = re.compile(r"(\d{1,3})\s*(?:-|~|～|－|—|至|到)\s*(\d{1,3})\s*分(?!钟)")
 _SCALE_FULL = re.compile(r"满分\s*(\d{1,3})\s*分|(\d{1,3})\s*分制")
@@ -129,6 +133,8 @@ def _matrix_row(header: str, stem: str, cfg: dict | None = None) -> str | None:
         if len(key) <= 8 and any(norm_header(p) in key for pats in cfg.get("matrix_areas", {}).values()
                                  for p in pats):
             return stem.strip()  # 6、开办企业, 6、办理建筑许可: the row title alone
+        if (m := _STEM_ROW.match(stem.strip())) and _area(m.group(2), cfg) is not None:
+            return m.group(2).strip()  # 3、满意度评价(开办企业)
     return None
 
 
@@ -225,6 +231,8 @@ class _Scorer:
             return math.nan
         if key in self.text:
             return self.text[key]
+        if (m := _OPTION_LETTER.match(key)) and m.group(1) in self.text:
+            return self.text[m.group(1)]  # A.非常满意, B、满意 (a hand-compiled sheet kept the option letters)
         if scored:
             try:
                 number = float(key.removesuffix("分"))  # 问卷星 "按分数" exports may write 4分

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,6 +52,15 @@ PATTERNS: tuple = ()
 OVERALL = "综合"
 _OVERALL_NAMES = {"综合", "综合得分", "综合评分", "总分", "总得分", "综合分", "总体得分", "总体"}
 _SUFFIX = re.compile(r"(得分|分数|评分|分值|\(分\)|分)$")
+_FULL_MARKS = re.compile(r"[(（]\s*(?:满分|共|计)?\s*(\d{1,3}(?:\.\d+)?)\s*分\s*[)）]")
+
+
+def _full_marks(header: str) -> float | None:
+    """The full marks a wide table's column states when they are not 100 (开办企业（10分）, 纳税(满分15分)): its
+    scores are stored on the 0–100 scale (8.5 of 10 → 85), as every other score; None otherwise."""
+    m = _FULL_MARKS.search(unicodedata.normalize("NFKC", header))
+    value = float(m.group(1)) if m else None
+    return value if value and value != 100 else None
 
 
 @dataclass
@@ -97,7 +107,7 @@ def _wide_indicators(header: Sequence[str], used: set[int], cfg: dict) -> list[t
         name = clean(h)
         if _NOT_A_SCORE.search(name):
             continue  # 开办企业排名, 纳税样本量: about an indicator, but no score of it
-        stripped = _SUFFIX.sub("", name).strip() or name
+        stripped = _SUFFIX.sub("", _FULL_MARKS.sub("", unicodedata.normalize("NFKC", name))).strip() or name
         if norm_header_loose(name) in _OVERALL_NAMES or norm_header_loose(stripped) in _OVERALL_NAMES:
             indicators.append((i, OVERALL, None))
             continue
@@ -167,6 +177,7 @@ def _parse_scores(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dic
         return header[cols[fld]] if fld in cols else fld
 
     aggregate = re.compile(cfg["aggregate_units"]) if cfg.get("aggregate_units") else None
+    full_marks = {idx: _full_marks(header[idx]) for idx, _, _ in plan.indicators}
     ignored = 0
     for i, row in enumerate(chunk.cells):
         def get(fld: str, row: Sequence[str] = row) -> str:
@@ -214,13 +225,14 @@ def _parse_scores(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dic
         values: list[tuple[str, str | None, float]] = []
         for idx, indicator, area in plan.indicators:
             text = clean(row[idx])
-            err = _score_error(header[idx], text, lo, hi)
+            full = full_marks[idx]  # 开办企业（10分）: a part of the total, scored out of its own full marks
+            err = _score_error(header[idx], text, lo, full if full is not None else hi)
             if err:
                 rc.reject(i, err)
                 continue
             value = parse_number(text)
             if value is not None:
-                values.append((indicator, area, value))
+                values.append((indicator, area, value * 100.0 / full if full else value))
         if rc.ok(i) and not values:
             rc.reject(i, "no indicator score in this row (all indicator cells are empty)")
         if not rc.ok(i):
