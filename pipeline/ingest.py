@@ -712,12 +712,36 @@ class _FileLoader:
         if not rows:
             return
         self.result.quarantined += len(rows)
-        wl.upsert(self.conn, QuarantineRow.__table__, [
+        values = [
             {"file_id": self.file_id, "source": self.source, "sheet": q.sheet, "row_number": q.row_number,
              "raw": mask_raw_row(q.raw), "reason": pii.mask_pii(q.reason), "status": "open",
              "created_at": self.now, "resolved_at": None}
             for q in rows
-        ], ["file_id", "sheet", "row_number"])
+        ]
+        wl.upsert(self.conn, QuarantineRow.__table__, values, ["file_id", "sheet", "row_number"])
+        self._supersede_repeats(values)
+
+    def _supersede_repeats(self, values: list[dict[str, Any]]) -> None:
+        """A cumulative export (每日全量导出) quarantines the same broken row every night: the open copies that
+        earlier files quarantined — same source, same raw row, same reason — are marked ``superseded`` by
+        this one, so ``quarantine list`` shows each broken row once, at its latest delivery (each file keeps
+        its own counters)."""
+        t = QuarantineRow.__table__
+        wanted: dict[str, list[dict[str, Any]]] = {}
+        for v in values:
+            wanted.setdefault(v["reason"], []).append(v["raw"])
+        stale: list[int] = []
+        for part in wl.chunked(list(wanted), 500):
+            for qid, raw, reason in self.conn.execute(
+                    select(t.c.quarantine_id, t.c.raw, t.c.reason).where(
+                        t.c.source == self.source, t.c.status == "open", t.c.file_id != self.file_id,
+                        t.c.reason.in_(part))):
+                if raw in wanted.get(reason, ()):
+                    stale.append(qid)
+        for part in wl.chunked(stale, 500):
+            self.conn.execute(t.update().where(t.c.quarantine_id.in_(part)).values(
+                status="superseded", resolved_at=self.now,
+                reason=t.c.reason + f" (superseded: quarantined again from file #{self.file_id})"))
 
 
 def _iter_parsed(path: Path, source: str, cfg: dict, chunk_rows: int,

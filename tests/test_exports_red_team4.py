@@ -199,3 +199,19 @@ def test_full_width_ids_and_phones_are_the_same_as_ascii(tmp_path: Path, sqlite_
     run_nightly(landing, sqlite_url)
     assert rows(sqlite_url, "select source_record_id, phone_masked, status from feedback") == [
         ("GD20261005001", "138****5678", "已办结")]
+
+
+def test_a_broken_row_delivered_every_night_is_listed_once(tmp_path: Path, sqlite_url: str) -> None:
+    """A cumulative export quarantined the same broken row again every night: `quarantine list` grew by one
+    copy per delivery. The earlier copies are now superseded by the latest; each file keeps its counters."""
+    from pipeline.quarantine import list_quarantine
+
+    head = "工单编号,来电时间,诉求内容\n"
+    landing = tmp_path / "landing"
+    write(landing, "hotline/全量_1.csv", head + "GD1,2026-10-05 09:00,路灯不亮\nGD2,明天,小区停水\n")
+    run_nightly(landing, sqlite_url)
+    write(landing, "hotline/全量_2.csv", head + "GD1,2026-10-05 09:00,路灯不亮\nGD2,明天,小区停水\nGD3,2026-10-06 09:00,噪音\n")
+    run_nightly(landing, sqlite_url)
+    assert [r["row_number"] for r in list_quarantine(sqlite_url)] == [3]
+    assert rows(sqlite_url, "select status from quarantine order by quarantine_id") == [("superseded",), ("open",)]
+    assert rows(sqlite_url, "select quarantined from ingest_file order by file_id") == [(1,), (1,)]
