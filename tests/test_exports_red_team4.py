@@ -215,3 +215,21 @@ def test_a_broken_row_delivered_every_night_is_listed_once(tmp_path: Path, sqlit
     assert [r["row_number"] for r in list_quarantine(sqlite_url)] == [3]
     assert rows(sqlite_url, "select status from quarantine order by quarantine_id") == [("superseded",), ("open",)]
     assert rows(sqlite_url, "select quarantined from ingest_file order by file_id") == [(1,), (1,)]
+
+
+def test_a_street_typed_into_other_and_a_wps_workbook(tmp_path: Path, sqlite_url: str) -> None:
+    """问卷星 writes a typed-in answer as 其他〖龙子湖高校园区〗: that was stored as the street. A WPS .et file
+    (xlsx bytes) under supervisor/ was 'cannot tell the source'."""
+    import openpyxl
+
+    landing = tmp_path / "landing"
+    write(landing, "questionnaire/q.csv", "序号,提交答卷时间,1、企业名称,5、所在街道,8、您对以下方面的满意度—开办企业\n"
+          "1,2026/10/11 10:00:00,郑州某机械有限公司,其他〖龙子湖高校园区〗,满意\n")
+    (landing / "supervisor").mkdir()
+    wb = openpyxl.Workbook()
+    wb.active.append(["监督员姓名", "反映时间", "反映问题"])
+    wb.active.append(["张三", "2026-10-05 09:00", "窗口排队时间长"])
+    wb.save(landing / "supervisor" / "10月台账.et")
+    results = run_nightly(landing, sqlite_url)
+    assert {Path(r.path).name: r.status for r in results} == {"q.csv": "loaded", "10月台账.et": "loaded"}
+    assert rows(sqlite_url, "select distinct street from survey_answer") == [("龙子湖高校园区",)]

@@ -26,7 +26,7 @@ from pipeline.validate import OVERFLOW_KEY
 
 __all__ = ["detect_source", "iter_parse_file", "parse_file", "parse_rows", "merge_parsed", "TABLE_SUFFIXES"]
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".et")  # (.et: WPS, read by its bytes)
 
 # File-name keywords, checked in this order: a "12345热线满意度测评" file is a survey, and a
 # "监督员反映的12345工单" file comes from a supervisor.

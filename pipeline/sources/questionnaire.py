@@ -70,6 +70,8 @@ _MATRIX_SPLIT_WEAK = re.compile(r"\s*[:：-]\s*")
 _SCORED_WORDS = ("满意", "评价")
 # An option letter in front of the answer (A.非常满意, B．满意, C 基本满意, D、不满意).
 _OPTION_LETTER = re.compile(r"^[a-e]\s*[.．、)）:：]?\s*(.+)$", re.IGNORECASE)
+# 问卷星's "other, please specify" answer: 其他〖what was typed〗.
+_FILL_IN = re.compile(r"^(?:其他|其它)?\s*〖(.+)〗$")
 # A matrix row written after its stem in brackets: 3、满意度评价(开办企业).
 _STEM_ROW = re.compile(r"^(.+?)[(（]([^()（）]+)[)）]$")
 # The scale a question states (（1-10分）, (0-10分), 满分10分, 10分制) and 1非常满意…5非常不满意 (reversed).
@@ -298,7 +300,8 @@ def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict,
         key = f"{number}|{submitted.isoformat(sep=' ')}"
         rc.accept(i, key)
         # (跳过) and (空) in a respondent's street or size are no street: they were stored as one
-        attrs = {f: (v if (v := clean(row[idx])) and not scorer.is_missing(v) else None) for f, idx in fields.items()}
+        attrs = {f: (_FILL_IN.sub(r"\1", v) if (v := clean(row[idx])) and not scorer.is_missing(v) else None)
+                 for f, idx in fields.items()}  # (其他〖龙子湖高校园区〗: the street the respondent wrote in)
         if not attrs.get("street") and chunk.groups and street_pattern:
             attrs["street"] = street_from_group(chunk.groups[i], street_pattern) or None
         common = {
