@@ -302,6 +302,45 @@ class HeaderMatcher:
 # ----------------------------------------------------------------------------------------------
 
 
+def two_row_header(upper: Sequence[str], lower: Sequence[str],
+                   spans: Sequence[tuple[int, int]] | None = None) -> tuple[list[str], int]:
+    """A header written on two rows (两行表头): a title over a group of columns (``2、您对以下方面的满意度``
+    merged over three columns) and, on the row below, the title of each column of the group (开办企业, 纳税,
+    政务服务). Returns the header with each grouped column named ``title—column`` (the matrix form 问卷星
+    writes on one row) and 1, or the header unchanged and 0 when the row below is data.
+
+    A group is a merged range of the header row (``spans``: 0-based first and last column) or, in a CSV or an
+    HTML table, a title followed by empty header cells. The row below is a sub-header when it has text under
+    every column of every group and nothing anywhere else (a data row has its 序号, 工单编号 … outside the
+    groups); columns outside the groups keep their name (``序号`` merged over both rows)."""
+    width = max(len(upper), len(lower))
+    top = [str(c).strip() for c in upper] + [""] * (width - len(upper))
+    low = [str(c).strip() for c in lower] + [""] * (width - len(lower))
+    groups: list[tuple[int, int]] = []
+    if spans:
+        groups = [(a, b) for a, b in spans if b > a and b < width and top[a]]
+    else:
+        c = 0
+        while c < width:
+            end = c
+            if top[c]:
+                while end + 1 < width and not top[end + 1] and low[end + 1]:
+                    end += 1
+            if end > c:
+                groups.append((c, end))
+            c = end + 1
+    if not groups:
+        return list(upper), 0
+    inside = {j for a, b in groups for j in range(a, b + 1)}
+    if any(low[j] and j not in inside for j in range(width)) or not all(low[j] for j in inside):
+        return list(upper), 0
+    out = top[:]
+    for a, b in groups:
+        for j in range(a, b + 1):
+            out[j] = f"{top[a]}—{low[j]}"
+    return out, 1
+
+
 class TableReader:
     """One sheet / one CSV: header found on open, data rows streamed in chunks."""
 
@@ -309,8 +348,12 @@ class TableReader:
     encoding: str | None = None
     delimiter: str | None = None
 
-    def __init__(self, header_cells: list[str], header_row: int, header_matches: int) -> None:
+    def __init__(self, header_cells: list[str], header_row: int, header_matches: int,
+                 next_cells: Sequence[str] | None = None, spans: Sequence[tuple[int, int]] | None = None) -> None:
         keep = self.delimiter is not None
+        if header_row > 0 and next_cells is not None:
+            header_cells, below = two_row_header(header_cells, next_cells, spans)
+            header_row += below
         self.header = make_header(header_cells, keep_trailing=keep) if header_row > 0 else []
         self.header_row = header_row  # 1-based, 0 = empty table
         self.header_matches = header_matches
@@ -426,7 +469,8 @@ class CsvTable(TableReader):
             except csv.Error as exc:
                 raise RejectedFile(f"CSV is malformed near record {reader.line_num}: {exc}") from None
         idx, matches = matcher.find(head)
-        super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches)
+        super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches,
+                         head[idx + 1] if 0 <= idx < len(head) - 1 else None)
 
     def _open(self) -> io.TextIOWrapper:
         return open(self.path, encoding=self.encoding, errors=self.errors, newline="")
@@ -488,10 +532,12 @@ class XlsxTable(TableReader):
         self.sheet = ws.title
         self.merges = merges
         head: list[list[str]] = []
-        for row in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True):
+        for row in ws.iter_rows(max_row=HEADER_SCAN_ROWS + 1, values_only=True):
             head.append([xlsx_cell_text(v) for v in row])
-        idx, matches = matcher.find(head)
-        super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches)
+        idx, matches = matcher.find(head[:HEADER_SCAN_ROWS])
+        spans = [(c1 - 1, c2 - 1) for r1, c1, r2, c2 in merges if r1 == r2 == idx + 1 and c2 > c1]
+        super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches,
+                         head[idx + 1] if 0 <= idx < len(head) - 1 else None, spans)
 
     def _raw_rows(self) -> Iterator[list[str]]:
         n = self.header_row
@@ -529,9 +575,11 @@ class XlsxTable(TableReader):
 class XlsTable(TableReader):
     def __init__(self, book, sh, matcher: HeaderMatcher) -> None:
         self.book, self.sh, self.sheet = book, sh, sh.name
-        head = [self._row(i) for i in range(min(sh.nrows, HEADER_SCAN_ROWS))]
-        idx, matches = matcher.find(head)
-        super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches)
+        head = [self._row(i) for i in range(min(sh.nrows, HEADER_SCAN_ROWS + 1))]
+        idx, matches = matcher.find(head[:HEADER_SCAN_ROWS])
+        spans = [(c1, c2 - 1) for r1, r2, c1, c2 in getattr(sh, "merged_cells", ()) if r1 == idx and r2 == idx + 1 and c2 - 1 > c1]
+        super().__init__(head[idx] if idx >= 0 else [], idx + 1, matches,
+                         head[idx + 1] if 0 <= idx < len(head) - 1 else None, spans or None)
 
     def _row(self, i: int) -> list[str]:
         import xlrd
@@ -919,7 +967,8 @@ class GridTable(TableReader):
     def __init__(self, rows: list[list[str]], sheet: str | None, matcher: HeaderMatcher) -> None:
         self.rows, self.sheet = rows, sheet
         idx, matches = matcher.find(rows[:HEADER_SCAN_ROWS])
-        super().__init__(rows[idx] if idx >= 0 else [], idx + 1, matches)
+        super().__init__(rows[idx] if idx >= 0 else [], idx + 1, matches,
+                         rows[idx + 1] if 0 <= idx < len(rows) - 1 else None)
 
     def _raw_rows(self) -> Iterator[list[str]]:
         yield from self.rows[self.header_row:]

@@ -233,3 +233,29 @@ def test_a_street_typed_into_other_and_a_wps_workbook(tmp_path: Path, sqlite_url
     results = run_nightly(landing, sqlite_url)
     assert {Path(r.path).name: r.status for r in results} == {"q.csv": "loaded", "10月台账.et": "loaded"}
     assert rows(sqlite_url, "select distinct street from survey_answer") == [("龙子湖高校园区",)]
+
+
+def test_a_two_row_header_names_each_column_of_its_groups(tmp_path: Path, sqlite_url: str) -> None:
+    """A questionnaire summary with a two-row header (2、您对以下方面的满意度 merged over 开办企业 | 纳税 | 政务服务):
+    the sub-header row was quarantined as data and the second and third ratings were dropped in silence (their
+    columns had no name). Workbook (merged cells) and CSV (a title followed by empty header cells) alike."""
+    import openpyxl
+
+    landing = tmp_path / "landing"
+    (landing / "questionnaire").mkdir(parents=True)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["序号", "提交答卷时间", "1、企业名称", "2、您对以下方面的满意度", None, None, "3、意见建议"])
+    ws.append([None, None, None, "开办企业", "纳税", "政务服务", None])
+    ws.append([1, "2026-10-11 10:00:00", "郑州某机械有限公司", "满意", "不满意", "非常满意", "窗口排队太久"])
+    ws.merge_cells("D1:F1")
+    for col in "ABCG":
+        ws.merge_cells(f"{col}1:{col}2")
+    wb.save(landing / "questionnaire" / "q1.xlsx")
+    write(landing, "questionnaire/q2.csv", "序号,提交答卷时间,1、企业名称,2、您对以下方面的满意度,,,3、意见建议\n"
+          ",,,开办企业,纳税,政务服务,\n2,2026-10-12 10:00:00,郑州某商贸有限公司,不满意,满意,基本满意,无\n")
+    run_nightly(landing, sqlite_url)
+    assert rows(sqlite_url, "select response_no, area, score_100 from survey_answer where area is not null "
+                            "order by 1, 2") == [("1", "A1", 75.0), ("1", "A5", 25.0), ("1", "A9", 100.0),
+                                                 ("2", "A1", 25.0), ("2", "A5", 75.0), ("2", "A9", 50.0)]
+    assert rows(sqlite_url, "select count(*) from quarantine") == [(0,)]
