@@ -250,7 +250,8 @@ _NOT_NAMES = frozenset(["谢谢", "多谢", "感谢", "各位", "这位", "那�
 # A third character that almost always starts the next word, not a given name (本人张三反映 …).
 _NOT_GIVEN_3RD = frozenset("反说是在的了于和与向因现今去来到已要想称住系电先女小老师家等及也就都还曾将把被让给不涉确违"
                            "所致暗报带核联对夜牵存代赶接答回检办签一"
-                           "换拿做打找问讲送收交推骂踢看听帮离进系到跟出着但却")  # (version 9: 袁野换了, 郭志强推搡)  # (于洋所购, 韩雪致歉, 郝丽暗访)
+                           "换拿做打找问讲送收交推骂踢看听帮离进系到跟出着但却"
+                           "均非很仍又才便即亦皆尚")  # (投诉人闫磊均未到场, 杨帆很负责: blind run 6)  # (version 9: 袁野换了, 郭志强推搡)  # (于洋所购, 韩雪致歉, 郝丽暗访)
 # Common words between a surname-like character and a title: 提高|学校老师 is not 高学校 + 老师.
 _NOT_GIVEN_WORDS = frozenset(
     ["学校", "班主任", "数学", "语文", "英语", "物理", "化学", "体育", "音乐", "美术", "辅导", "培训", "幼儿园",
@@ -265,6 +266,8 @@ _YU_TIME_STARTS = frozenset("今去前昨上下本次当近日月年周星早晚
 # Characters that form a word with a following 于 (关于, 由于, 对于 …): 关于老师 is not 于老师.
 _YU_WORDS = frozenset("关由对至属等基鉴处出用终急善便易忙在限归过敢乐勇甘位免源从")
 # Words after a label that start with a surname character and are not names.
+# What follows a person's name, not a word, after a label: a reporting verb (监督员朱红梅反映, 负责人陆军表示).
+_REPORTING_AFTER = re.compile(r"反映|表示|介绍|答复|告知|承诺|同志|来电|投诉|举报")  # (not 称: 当事人陈述称)
 _NOT_LABELLED_NAMES = frozenset(["代表", "代理", "代办", "单位", "资格", "主体",
                                  # verbs jieba counts too rarely to know (当事人申领《食品经营许可证》)
                                  "申领", "申办", "申诉", "申报", "付钱", "付款", "付清", "付费"])
@@ -296,7 +299,9 @@ _PERSON_ROLES = ("业主", "市民", "居民", "村民", "住户", "租户", "�
                  "辅警", "协警", "楼长", "顾问", "经纪人", "财务", "内勤", "之子", "之女", "之妻", "之夫", "之父", "之母",
                  "客户", "工商户", "个体户", "承租人", "出租人", "实际控制人", "工头", "班长", "领班", "主管", "专干",
                  "社工", "骑手", "前台", "出纳", "护士", "保洁", "司法所所长", "老公", "媳妇", "儿媳", "女婿",
-                 "外甥", "侄子", "奶奶", "爷爷", "外婆", "姥姥", "姥爷", "舅舅")
+                 "外甥", "侄子", "奶奶", "爷爷", "外婆", "姥姥", "姥爷", "舅舅",
+                 # (blind run 6: supervisors' reports open with 媒体记者罗晓彤反映, 商会代表谢建明反映)
+                 "记者", "代表", "教练", "店长")
 # Surnames a bare name may start with: the common ones that seldom start another word here (not 向
 # 于 方 房 管 费 车 关 华 万 安 明 文 全 成 路 解 包 边 甘 谷 宁 单 尚 乐 池 和 …: 向您反映, 业主方, 业主房款).
 _BARE_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏"
@@ -318,7 +323,7 @@ _AFTER_BARE_NAME = (r"[，,。.、；;：:（()）\s]|反映|投诉|来电|称|�
                     r"家|电话|手机|都|今年|负责|上班|告诉|拖欠|上门|"
                     # (what replies say their staff did: 执法人员金晓东现场调解, 宋建平带队, 吕彦斌负责跟进)
                     r"现场|带队|联系|核实|对|夜间|牵头|确有|存在|代为|前往|赶到|接待|答复|回复|检查|办理|签字|同意|"
-                    r"到场|出警|进行|跟踪|离职|系|$")  # (version 9: 辅警石磊出警, 邻居侯建设进行了调解)
+                    r"到场|出警|进行|跟踪|离职|系|夫妇|夫妻|两人|二人|一家|$")  # (version 9: 辅警石磊出警, 邻居侯建设进行了调解)
 # The end of a would-be name that makes it a place (来电人是高新区, 投诉人为周边居民, 联系人是万达广场的,
 # 李寨反映): villages, districts and collective nouns, not people (version 8).
 _PLACE_TAIL = re.compile(r"[区县市省镇乡村庄寨屯寺场站]|街道|居民|村民|群众|市民|超市|广场|大厦|小区|花园|家园|社区|公寓|商场|商城|市场|"
@@ -336,7 +341,7 @@ _EXT = r"(?:(?:转|-|ext\.?|分机)\d{1,6})?"
 # A name after a person's role (业主孙志强反映, 其丈夫李强在工地, 包工头王大明不赔偿), and (version 9) a three-character
 # one whatever follows it (保安郭志强推搡, 住户程立东到场)
 # (one alternative with two branches: the role list is tried once per position)
-_ROLE_NAME = (rf"(?P<rolectx>{_trie(_PERSON_ROLES)})[（( ]?(?:(?P<rname>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{1,2}}?)"
+_ROLE_NAME = (rf"(?P<rolectx>{_trie(_PERSON_ROLES)})(?:[（( ]|为|是)?(?:(?P<rname>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{1,2}}?)"
               rf"(?={_AFTER_BARE_NAME})|(?P<rname3>{_SURNAME_RE}(?:(?!先生|女士|小姐|老师|师傅)[\u4e00-\u9fa5]){{2}}))")
 _LABEL_NAME = (rf"(?P<labelled>{_trie(_NAME_LABELS)}[:：\s\"“「]{{0,2}}(?:是|为|叫)?[\"“「]?|姓名[，,])"
                # (a two-character name padded to the width of three in forms and replies: 承办人：薛　勇)
@@ -365,7 +370,7 @@ _PII_PATTERN = "|".join(
         _ROLE_NAME,
         # … and opening a sentence before a reporting verb (刘洋反映：…, 。张伟来电称…)
         rf"(?P<openctx>^|[，,。！？!?；;：:\s])(?P<oname>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}}?)"
-        r"(?=反映|来电|投诉|举报|称|表示|说)",
+        r"(?=反映|来电|投诉|举报|称|表示|说|所反映|所述|所称|名下|老人|家长|本人|一家|夫妇|夫妻)",
         # 姓王的女士, 物业经理姓陈，: a surname named on its own
         rf"(?P<xingctx>(?<![百同])姓)(?P<xname>{_SURNAME_RE})(?=的|[，,。、；;：:\s）)]|$|女士|先生|小姐|老师|师傅|经理|主任|同志|警官)",
         _LABEL_NAME,
@@ -671,7 +676,8 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
             # (人员申领机动车, 客户高青升级: the candidate runs into the next word).
             s, e = m.span(kind)
             k = 2 if _compound_at(scan, s) else 1
-            if scan[e - 1] in _NOT_GIVEN_3RD or scan[s:s + 4] in _idioms():
+            if scan[e - 1] in _NOT_GIVEN_3RD or scan[s:s + 4] in _idioms() or scan[s - 1] in "是为":
+                # (老板是邵阳隆回人: after 是/为 only a name that what follows confirms, the rolectx rule)
                 return  # 业主付钱但, 交警高抬贵手 (a two-character name is the rolectx rule's, with what follows it)
             given = scan[s + k:e]
             if (k == 2 or scan[s] in _STRONG_SURNAMES) and not any(c in _SHORT_TITLES for c in given) and (
@@ -684,8 +690,9 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
             yield PiiMatch("room", m.start(), m.end(), text[m.start() : m.end()])
         elif kind == "lname":
             s, e = m.span("lname")
-            if e - s == 3 and scan[e - 1] in _NOT_GIVEN_3RD and not _compound_at(scan, s):
-                e -= 1
+            if e - s == 3 and not _compound_at(scan, s) and (scan[e - 1] in _NOT_GIVEN_3RD or (
+                    (tag := _common_words().get(scan[e - 1:e + 1])) and tag.startswith(("p", "d", "c")))):
+                e -= 1  # (投诉人薛明通过仲裁: 通过 is a preposition, the name is 薛明)
             label = m.group("labelled")
             verb_label = label.startswith(_VERB_LABELS)
             if scan[s] == "于" and (scan[s + 1] in _YU_TIME_STARTS or scan[s + 1].isdigit() or (
@@ -695,9 +702,12 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
                 return  # 来电人是高新区, 投诉人为周边居民, 举报人曾多次: a place or a word, not a name
             if label[-1] in "是为叫" and s > 0 and _is_common(scan[s - 1:s + 1]):
                 return  # 负责人为何没有: 为何, not 为 + 何某
-            if verb_label and not _compound_at(scan, s) and _is_common(scan[s:s + 2]):
+            if e - s == 3 and not _compound_at(scan, s) and _REPORTING_AFTER.match(scan, e - 1):
+                e -= 1  # 负责人陆军表示: the name is 陆军
+            confirmed = bool(_REPORTING_AFTER.match(scan, e))  # 负责人陆军表示, 特邀监督员朱红梅反映
+            if not confirmed and verb_label and not _compound_at(scan, s) and _is_common(scan[s:s + 2]):
                 return  # 负责人高度重视, 负责人马上安排, 当事人陈述, 本人常年在外 (a name that is a word, 高峰, is lost)
-            if not _compound_at(scan, s) and any((tag := _common_words().get(scan[s:s + n])) and not tag.startswith(
+            if not confirmed and not _compound_at(scan, s) and any((tag := _common_words().get(scan[s:s + n])) and not tag.startswith(
                     ("nr", "frequent-nr")) for n in (3, 2)) or scan[s:s + 4] in _idioms() or (
                     label.endswith("名") and _is_common(scan[s - 1:s + 1])):
                 return  # (version 9) 已向来电人解释, 来电人车辆, 来电人房屋漏水, 联系人方面, 签字全过程, 队员安安心心,
@@ -705,8 +715,8 @@ def _match_one(m: re.Match[str], text: str, scan: str) -> Iterable[PiiMatch]:
                 # (names that jieba knows as names stay: 来电人高峰, 联系人白雪)
             if label.endswith("叫") and _is_common(scan[s - 1:s + 1]):
                 return  # 叫车, 叫停: a word, not 叫 + a name
-            if scan[s] == "向" and (_is_common(scan[s + 1:s + 3]) or _place_like(scan, s + 1, min(e + 1, len(scan)))):
-                return  # 签名向街道反映: the preposition
+            if scan[s] == "向" and not re.match(r"[，,。；;、）)\s]|$", scan[e:e + 1]):
+                return  # 签名向街道反映, 负责人向记者介绍: the preposition (向 + a name only before a stop)
             if scan[s:s + 2] in _NOT_LABELLED_NAMES:
                 return  # 户主代表大会, 申请人代理 …
             if _PLACE_AFTER_NAME.match(scan, e):
@@ -734,6 +744,8 @@ def _titled_name_ok(scan: str, s: int, e: int) -> bool:
     """Whether ``scan[s:e]`` (before a title) is a surname and given name, not part of a word."""
     if scan[s] == "于" and s > 0 and scan[s - 1] in _YU_WORDS:
         return False  # 关于老师
+    if s >= 2 and _is_common(scan[s - 2:s + 1]):
+        return False  # 健身房教练: 房 ends 健身房
     k = 2 if _compound_at(scan, s) else 1
     if e - s >= 2 and not _compound_at(scan, s) and _is_common(scan[s:s + 2]):
         return False  # 尤其何科长, 项目经理: 尤其 and 项目 are words (a later start is tried)
@@ -862,7 +874,7 @@ _EXTRA_RE = re.compile("|".join([
     # a name signed alone on its line under a reply (东风渠街道办事处\n孟凡超\n2025年10月12日) or after a dash
     rf"(?P<signctx>\n[ \t\u3000]*|——[ \u3000]?)(?P<sign>{_SURNAME_RE}[\u4e00-\u9fa5]{{1,2}})(?=[ \t\u3000]*(?:\n|$))",
     # WeChat and QQ ids after their label (a phone number there is found as a phone)
-    r"(?P<imctx>(?:微信号?|微信ID|vx|VX|wx|WX|QQ号?|qq号?|Q号|抖音号|抖音ID|快手号|小红书号|微博号?|WeChat|Wechat|wechat)[:：\s]{0,2}(?:是|为)?\s?)"
+    r"(?P<imctx>(?:微信号?|微信ID|vx|VX|wx|WX|QQ号?|qq号?|Q号|抖音号|抖音ID|快手号|小红书号|微博号?|WeChat|Wechat|wechat)[:：\s（(]{0,2}(?:是|为)?\s?)"
     r"(?P<im>[A-Za-z][A-Za-z0-9_\-.]{4,19}[A-Za-z0-9_]|[1-9]\d{4,10})(?![A-Za-z0-9_\-])",
     # passports and travel permits after their label
     r"(?P<ppctx>(?:护照|通行证|台胞证|回乡证)(?:号码|号)?[:：\s]{0,2}(?:是|为)?\s?)"
@@ -889,7 +901,9 @@ def _iter_extra(text: str, scan: str, found: list[PiiMatch]) -> Iterable[PiiMatc
         if m.kind != "person_name" or m.value.endswith(_TITLES):
             continue
         e = m.end
-        while (j := _JOINED_NAME.match(scan, e)) and _bare_name_ok(scan, j.start(1), j.end(1)):
+        # (after 、 a name may be a word too — 苏晓梅、魏国强夫妇; after 和/与 it is more often a place: 张三和王府井)
+        while (j := _JOINED_NAME.match(scan, e)) and _bare_name_ok(scan, j.start(1), j.end(1),
+                                                                   given_may_be_word=scan[j.start()] == "、"):
             yield PiiMatch("person_name", j.start(1), j.end(1), text[j.start(1):j.end(1)])
             e = j.end(1)
     # a name right before a phone number (李桂香13938129988, 联系：王建国 138…, 张丽（电话…）)
@@ -1153,8 +1167,8 @@ _GATE_RE = re.compile(
     r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|\d \d \d \d|姓|" + _ROOM_GATE + "|" + _trie(_TITLES + _NAME_LABELS)
     + "|" + _EXTRA_GATE.pattern.replace(r"|[A-Za-z]\d{17}|\d{19}", "")  # (runs of 7+ digits pass above)
     + "|" + _LIST_GATE.pattern + "|" + _LATIN_NAME_GATE.pattern
-    + "|" + _trie(_PERSON_ROLES) + "[（( ]?" + _SURNAME_RE  # bare names after a role …
-    + r"|(?:^|[，,。！？!?；;：:\s])" + _SURNAME_RE + r"[\u4e00-\u9fa5]{1,2}?(?:反映|来电|投诉|举报|称|表示|说)",  # … or opening a sentence
+    + "|" + _trie(_PERSON_ROLES) + "(?:[（( ]|为|是)?" + _SURNAME_RE  # bare names after a role …
+    + r"|(?:^|[，,。！？!?；;：:\s])" + _SURNAME_RE + r"[\u4e00-\u9fa5]{1,2}?(?:反映|来电|投诉|举报|称|表示|说|所反映|所述|所称|名下|老人|家长|本人|一家|夫妇|夫妻)",  # … or opening a sentence
     re.S,
 )
 

@@ -698,6 +698,17 @@ def test_masking_version_8_keeps_words_of_replies(text: str) -> None:
         ("抖音号xiaoyuer_0371）", "抖音号x*******_**71）"),
         ("来电人家住中牟县张庄村三组43号，", "来电人家住中牟县张庄村三组**号，"),
         ("其留的号码037168889021无法接通", "其留的号码0371******21无法接通"),
+        # (from a sixth blind run: a two-character name before an adverb or a preposition, supervisors'
+        # openings, a name opening a reply's clause, a name that is a word before a reporting verb, couples)
+        ("投诉人薛明通过仲裁", "投诉人薛*通过仲裁"),
+        ("投诉人闫磊均未到场", "投诉人闫*均未到场"),
+        ("媒体记者罗晓彤反映", "媒体记者罗**反映"),
+        ("特邀监督员朱红梅反映", "特邀监督员朱**反映"),
+        ("经核实，姚秀云所反映的问题属实", "经核实，姚**所反映的问题属实"),
+        ("网点负责人陆军表示", "网点负责人陆*表示"),
+        ("来电人苏晓梅、魏国强夫妇", "来电人苏**、魏**夫妇"),
+        ("接种医生为倪秀英", "接种医生为倪**"),
+        ("QQ号（2365478912）", "QQ号（2*******12）"),
     ],
 )
 def test_masking_version_9_finds(text: str, masked: str) -> None:
@@ -719,6 +730,7 @@ def test_masking_version_9_finds(text: str, masked: str) -> None:
         # a role running into a word or an idiom
         "按正式员工计发薪资", "呼吁交警高抬贵手", "为了确保有线电视客户高青升级工作", "一直催促业主付钱但总是",
         "对当事人申领《食品经营许可证》", "李寨村1号地块",
+        "当事人陈述称", "公司的负责人向记者介绍了情况", "该健身房教练", "老板是邵阳隆回人",
     ],
 )
 def test_masking_version_9_keeps(text: str) -> None:
