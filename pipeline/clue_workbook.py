@@ -40,6 +40,7 @@ from pipeline.ledger_rules import (
     row_check,
 )
 from pipeline.readers import unescape_ooxml
+from pipeline.validate import echo
 
 SUMMARY_SHEET = "汇总"
 DETAIL_SHEET = "线索明细"
@@ -95,15 +96,29 @@ HEADER_FIELDS = {
     "整改时间": "deadline", "责任部门": "responsible_unit", "牵头单位": "responsible_unit", "整改单位": "responsible_unit",
     "整改举措": "measures", "整改情况": "progress", "进展情况": "progress", "回访": "followup", "回访意见": "followup",
     "编号": "clue_id", "线索号": "clue_id",
+    # (ledger red team 2: the wording of other ledgers, and the headers translated)
+    "落实情况": "progress", "完成情况": "progress", "推进情况": "progress", "工作进展": "progress", "整改进度": "progress",
+    "进度": "progress", "完成时间": "deadline", "截止时间": "deadline", "截止日期": "deadline", "完成期限": "deadline",
+    "办结时限": "deadline", "满意度": "followup", "回访满意度": "followup", "回访评价": "followup", "群众满意度": "followup",
+    "整改方案": "measures", "工作措施": "measures", "具体措施": "measures", "处置措施": "measures",
+    "牵头部门": "responsible_unit", "责任科室": "responsible_unit", "承办单位": "responsible_unit",
+    "clueid": "clue_id", "clueno": "clue_id", "clueno.": "clue_id", "responsibleunit": "responsible_unit",
+    "department": "responsible_unit", "deadline": "deadline", "measures": "measures",
+    "rectificationmeasures": "measures", "progress": "progress", "status": "status", "follow-up": "followup",
+    "followup": "followup", "feedback": "followup",
 }
-# A header that is none of the above but reads like an editable column: its edits would be lost.
-_EDIT_LIKE = re.compile(r"责任|单位|时限|期限|措施|举措|进展|状态|回访|编号")
+# A header that is none of the above but reads like an editable column: its edits would be lost, so the
+# import refuses the sheet's edits and names it (a note only for 备注-like columns).
+_EDIT_LIKE = re.compile(r"责任|单位|时限|期限|措施|举措|方案|进展|进度|情况|落实|完成|状态|回访|满意|评价|编号|时间|日期"
+                        r"|(?i:unit|dept|department|deadline|measure|progress|status|feedback|follow)")
 
 
 def _header_key(name: str) -> str:
-    """A header as people leave it, compared loosely: no spaces or line breaks, no （必填）-style notes."""
+    """A header as people leave it, compared loosely: no spaces or line breaks, no （必填）-style notes,
+    Latin letters in lower case (Responsible unit → responsibleunit)."""
     name = re.sub(r"\s+", "", name)
-    return re.sub(r"[（(【\[][^）)】\]]*[）)】\]]", "", name)
+    name = re.sub(r"[（(【\[][^）)】\]]*[）)】\]]", "", name)
+    return name.lower() if name.isascii() else name
 DETAIL_COLUMNS = [("线索编号", 22), ("来源", 14), ("原始编号", 20), ("时间", 17), ("指标领域", 14),
                   ("反映内容（已脱敏）", 80), ("来源名称", 16)]
 
@@ -633,16 +648,23 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
             exported = {h: f for h, f, _, _ in AREA_COLUMNS}
             col_has_data = {i: any(i < len(row) and row[i] not in (None, "") for _, row in data_rows)
                             for i in range(len(names))}
+            fallback: dict[str, list[int]] = {}  # editable field → its other columns (满意度 beside 回访结果)
             for field, cols in by_field.items():
                 preferred = [i for i in cols if exported.get(names[i]) == field] or cols[:1]
                 keep = preferred[0]
                 mapping[keep] = field
                 for i in cols:
                     if i != keep and col_has_data.get(i):
+                        if field in EDITABLE_FIELDS:
+                            fallback.setdefault(field, []).append(i)  # read where the exported column is empty
+                            problem(ws.title, header_row,
+                                    f"第{header_row}行（{ws.title}）：列「{names[i]}」也是{FIELD_NAMES_ZH.get(field, field)}："
+                                    f"「{names[keep]}」为空的行按「{names[i]}」导入，两列都填且不同的行不导入", warning=True)
+                            continue
                         problem(ws.title, header_row,
                                 f"第{header_row}行（{ws.title}）：列「{names[i]}」和列「{names[keep]}」都是"
                                 f"{FIELD_NAMES_ZH.get(field, field)}，按「{names[keep]}」导入，「{names[i]}」列的内容未导入；"
-                                "请把内容填在导出时的列里", warning=field not in EDITABLE_FIELDS)
+                                "请把内容填在导出时的列里", warning=True)
             known = set(HEADER_FIELDS) | {h for h, _, _, _ in AREA_COLUMNS}
             for i, n in enumerate(names):
                 edit_like = bool(_EDIT_LIKE.search(n))
@@ -677,6 +699,24 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                         v = _FORMAT_CHARS.sub("", unescape_ooxml(v)).strip()
                     rec[field] = None if v == "" else v
                 key = rec.get("clue_id") or rec.get("item_id")
+                clash = None
+                for field, cols in fallback.items():
+                    for i in cols:
+                        v = values[i] if i < len(values) else None
+                        v = _cell_as_text(v, None) if v is not None and not isinstance(v, str) else v
+                        v = _FORMAT_CHARS.sub("", unescape_ooxml(v)).strip() if isinstance(v, str) else v
+                        if v in (None, ""):
+                            continue
+                        if rec.get(field) is None:
+                            rec[field] = v  # 满意度 filled, 回访结果 left empty: the department's answer
+                        elif str(rec[field]) != str(v):
+                            keep = next(k for k, f in mapping.items() if f == field)
+                            clash = (f"第{r_idx}行（{ws.title}），线索编号 {key}：列「{names[keep]}」和列「{names[i]}」"
+                                     f"都是{FIELD_NAMES_ZH.get(field, field)}，填的内容不同（{echo(rec[field], 20)} / "
+                                     f"{echo(v, 20)}），本行未导入；请只在「{names[keep]}」里填写")
+                if clash and key:
+                    problems.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key), "error": clash})
+                    continue
                 if bad_formula and key:
                     field, f_text = bad_formula
                     problems.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),

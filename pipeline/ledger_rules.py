@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from nlp.pii import mask_pii
 from pipeline import workdays
 
 STATUSES = ("待交办", "整改中", "已整改待回访", "已销号", "重新交办")
@@ -428,7 +429,9 @@ def apply_department_edits(
         where = f"第{row_no}行" + (f"（{sheet}）" if sheet else "") + (f"，线索编号 {key}" if key else "")
 
         def fail(msg: str, _where: str = where, _row: Any = row_no, _sheet: Any = sheet, _key: Any = key) -> None:
-            errors.append({"row": _row, "sheet": _sheet, "clue_id": _key, "error": f"{_where}：{msg}"})
+            # The refused value is quoted, and a department may have typed a phone or a name into it
+            # (满意（回访对象张三，13812345678）): masked like any text before it is printed or logged.
+            errors.append({"row": _row, "sheet": _sheet, "clue_id": _key, "error": f"{_where}：{mask_pii(msg)}"})
 
         if key is None:
             fail("缺少线索编号，无法对应台账条目")

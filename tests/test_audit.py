@@ -49,6 +49,16 @@ def test_clean_warehouse_has_no_hits(warehouse) -> None:
     assert audit_pii(warehouse, []) == []
 
 
+def test_the_warehouses_own_keys_are_not_audited(warehouse) -> None:
+    """The salt's check value (16 hex digits, 77a3f02288539042 for one salt) read as a Tianjin landline and made
+    the audit of a clean warehouse exit 1, depending on the salt (ledger red team 2, session 11)."""
+    from warehouse.models import WarehouseMeta
+
+    with get_engine(warehouse).begin() as conn:
+        conn.execute(insert(WarehouseMeta).values(key="test_check", value="77a3f02288539042"))
+    assert audit_pii(warehouse, []) == []
+
+
 def test_planted_pii_is_found_in_tables_json_and_views(warehouse) -> None:
     eng = get_engine(warehouse)
     f = Feedback.__table__

@@ -118,10 +118,11 @@ def test_a_second_column_for_one_field_never_wipes_the_exported_one(tmp_path, ex
     row2 = _sheet(got).loc[2]
     assert row2["progress"] == "黄色列的进展" and row2["status"] == "整改中"
     assert str(row2["clue_id"]).startswith("2025-10-")
-    problems = " ".join(p["error"] for p in got.attrs["problems"])
-    assert "「整改情况」" in problems and "未导入" in problems  # the filled alias is reported, not taken
+    # (session 11: the filled alias is read where the exported column is empty, and said so; a row where
+    # both hold different text is refused — see test_renamed_and_added_columns_of_other_ledgers)
+    assert _sheet(got).loc[3, "progress"] == "旁边列的进展"
     notes = " ".join(p["error"] for p in got.attrs["warnings"])
-    assert "「编号」" in notes
+    assert "「编号」" in notes and "「整改情况」" in notes
     _, events, errors = apply_department_edits(ledger, got, "甲", NOW)
     assert errors == [] and {e["field"] for e in events} == {"progress", "status"}
 
@@ -439,3 +440,54 @@ def test_hidden_check_values_hold_no_digits(export):
     col = {c.value: i + 1 for i, c in enumerate(ws[1])}
     values = [ws.cell(r, col[h]).value for h in ("行校验", "编号校验") for r in range(2, ws.max_row + 1)]
     assert values and all(re.fullmatch(r"[a-p]+", v) for v in values)
+
+
+def test_renamed_and_added_columns_of_other_ledgers(tmp_path, export):
+    """Headers renamed to other ledgers' wording (落实情况, 完成时间) or translated (Progress) lost their edits
+    with exit 0 and a note; a 满意度 column added beside 回访结果 lost the follow-up, so an unsatisfied item was
+    never sent back (ledger red team 2, session 11)."""
+    path, ledger = export
+
+    def edit(wb, ws, col):
+        ws.cell(1, col["整改进展"]).value = "落实情况"
+        ws.cell(1, col["整改时限"]).value = "完成时间"
+        ws.cell(1, col["整改措施"]).value = "Rectification measures"
+        ws.cell(1, ws.max_column + 1).value = "满意度"
+        ws.cell(2, col["整改进展"]).value = "已完成一半"
+        ws.cell(2, col["整改时限"]).value = "2025-12-20"
+        ws.cell(3, col["整改措施"]).value = "增设窗口"
+        ws.cell(3, ws.max_column).value = "满意"
+        ws.cell(4, col["回访结果"]).value = "满意"
+        ws.cell(4, ws.max_column).value = "不满意"  # two different answers: the row is refused
+
+    got = read_ledger_workbook(_edit(path, tmp_path / "renamed.xlsx", edit))
+    rows = _sheet(got)
+    assert rows.loc[2, "progress"] == "已完成一半" and str(rows.loc[2, "deadline"]).startswith("2025-12-20")
+    assert rows.loc[3, "measures"] == "增设窗口" and rows.loc[3, "followup"] == "满意"
+    assert 4 not in set(rows.index)
+    assert any(p["row"] == 4 and "都是回访结果" in p["error"] for p in got.attrs["problems"])
+
+
+def test_an_unknown_column_that_reads_like_an_edit_is_an_error_not_a_note(tmp_path, export):
+    """A column named like an edit the ledger does not know (推进计划完成日期) was a note and exit 0."""
+    path, _ = export
+
+    def edit(wb, ws, col):
+        ws.cell(1, ws.max_column + 1).value = "计划完成日期"
+        ws.cell(2, ws.max_column).value = "2025-12-01"
+
+    got = read_ledger_workbook(_edit(path, tmp_path / "plan.xlsx", edit))
+    assert any("「计划完成日期」不是台账的列" in p["error"] for p in got.attrs["problems"])
+
+
+def test_refused_values_are_quoted_masked(export):
+    """A refused 回访结果 typed with the person and the phone called was echoed in full to the terminal and
+    the JSON output (ledger red team 2)."""
+    import pandas as pd
+
+    _, ledger = export
+    row = ledger.iloc[0]
+    edits = pd.DataFrame([{"sheet": "A1", "excel_row": 2, "clue_id": row["clue_id"], "version": row["version"],
+                           "updated_at": row["updated_at"], "followup": "满意（回访对象张三，13812345678）"}])
+    _, _, errors = apply_department_edits(ledger, edits, "甲", NOW)
+    assert errors and "13812345678" not in errors[0]["error"] and "138****5678" in errors[0]["error"]
