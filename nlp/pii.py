@@ -216,7 +216,7 @@ _NAME_LABELS = (
     "制表人", "制表", "审核", "打印人", "录入人", "统计人", "核对人", "复核人",
     # (version 9, blind red-team run 5: badges and forms in mystery-shopper findings, payments, transfers)
     "胸牌显示", "胸牌", "工牌显示", "工牌", "真名", "全名", "大名", "付款人", "收款人", "接收人", "收件人", "寄件人",
-    "名字",
+    "名字", "回访对象", "帮扶对象", "服务对象", "调查对象", "联系对象",
 )
 # Labels of version 8: like the verb labels below, a common word after them is no name (领导高度重视).
 _LOOSE_LABELS = ("对接人", "法人", "签字", "督查员", "监督员", "处理人", "回复人", "办理人", "专员", "服务官", "客服",
@@ -224,7 +224,7 @@ _LOOSE_LABELS = ("对接人", "法人", "签字", "督查员", "监督员", "处
                  "受访人", "访谈对象", "报告人", "业主代表", "甲方", "乙方", "失主", "审核人", "签批人", "记录人", "回访人",
                  "联名人", "自称", "网友", "叫", "制表人", "制表", "审核", "打印人", "录入人", "统计人", "核对人",
                  "复核人", "胸牌显示", "胸牌", "工牌显示", "工牌", "真名", "全名", "大名", "付款人", "收款人", "接收人",
-                 "收件人", "寄件人", "名字")
+                 "收件人", "寄件人", "名字", "回访对象", "帮扶对象", "服务对象", "调查对象", "联系对象")
 # Labels mostly followed by a verb or an adverb in replies and letters (负责人高度重视, 申请人于近期,
 # 当事人陈述, 本人常年在外): a candidate name after them that is a common word is no name.
 _VERB_LABELS = ("负责人", "申请人", "当事人", "委托人", "经营者", "本人", "我是", "经办人", "户主") + _LOOSE_LABELS
