@@ -677,7 +677,7 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
             if not edit_cols:
                 continue  # 线索明细 and other lists of clue ids: nothing to edit
             read_sheets += 1
-            no_id = 0
+            no_id = moved_rows = 0
             for r_idx, values in data_rows:
                 rec: dict[str, Any] = {"sheet": ws.title, "excel_row": r_idx}
                 bad_formula = None
@@ -724,6 +724,14 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                                               f"「{f_text[:40]}」，文件里没有它的计算结果，本行未导入；请改为文字"})
                     continue
                 check = rec.get("row_check")
+                yellow = rec.get("yellow_check")
+                if key and isinstance(check, str) and re.fullmatch(r"[a-p]{16}", check) and \
+                        row_check({"clue_id": key})[:8] != check[:8] and yellow == row_check({"clue_id": key})[:8]:
+                    # The id and the yellow block moved together (编号校验 agrees) and only the hidden columns at
+                    # the far right stayed behind: the table was sorted with a selection that stopped at 版本
+                    # (A→X). The row is the item its id says; its stale hidden checks are not used.
+                    rec["row_check"] = rec["export_hash"] = check = None
+                    moved_rows += 1
                 if key and isinstance(check, str) and re.fullmatch(r"[a-p]{16}", check):
                     if row_check({"clue_id": key})[:8] != check[:8]:
                         problems.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
@@ -735,7 +743,6 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                         notes.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
                                       "error": f"第{r_idx}行（{ws.title}），线索编号 {key}：问题标题、问题描述、分级由系统生成，"
                                                "本行对它们的改动不会导入（如需调整分级或说明，请写在整改措施或整改进展里）"})
-                yellow = rec.get("yellow_check")
                 if key and isinstance(yellow, str) and re.fullmatch(r"[a-p]{8}", yellow) \
                         and row_check({"clue_id": key})[:8] != yellow:
                     problems.append({"row": r_idx, "sheet": ws.title, "clue_id": str(key),
@@ -751,6 +758,9 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
                         problems.append({"row": r_idx, "sheet": ws.title, "clue_id": None,
                                          "error": f"第{r_idx}行（{ws.title}）：缺少线索编号，无法对应台账条目，本行未导入"
                                                   "（新问题请通过12345热线或特邀监督员渠道反映）"})
+            if moved_rows:
+                problem(ws.title, None, f"工作表「{ws.title}」有 {moved_rows} 行排序时隐藏的校验列没有随行移动（只选中到「版本」列排序）："
+                        "按各行的线索编号导入；问题标题、分级等系统列的改动在这些行里无法核对", warning=True)
             if no_id > _MAX_ROW_PROBLEMS:
                 problems.append({"row": None, "sheet": ws.title, "clue_id": None,
                                  "error": f"工作表「{ws.title}」另有 {no_id - _MAX_ROW_PROBLEMS} 行有内容但缺少线索编号，未导入"

@@ -491,3 +491,28 @@ def test_refused_values_are_quoted_masked(export):
                            "updated_at": row["updated_at"], "followup": "满意（回访对象张三，13812345678）"}])
     _, _, errors = apply_department_edits(ledger, edits, "甲", NOW)
     assert errors and "13812345678" not in errors[0]["error"] and "138****5678" in errors[0]["error"]
+
+
+def test_a_sort_that_leaves_the_far_hidden_columns_behind_is_read_by_id(tmp_path, export):
+    """Selecting the visible table (A→版本) and sorting it moves each row's 编号校验 with its id and yellow
+    cells but leaves the hidden 导出校验 and 行校验 at the far right in place: every moved row was refused as
+    'exported for another id' (117 rows, exit 1, in the red team's case). The 编号校验 that moved along says the
+    row is the item its id names (ledger red team 2, session 11)."""
+    path, ledger = export
+
+    def edit(wb, ws, col):
+        last = col["版本"]
+        rows = [[ws.cell(r, c).value for c in range(1, last + 1)] for r in range(2, ws.max_row + 1)]
+        rows.reverse()  # the sort
+        for r, values in enumerate(rows, start=2):
+            for c, v in enumerate(values, start=1):
+                ws.cell(r, c).value = v
+        ws.cell(2, col["整改措施"]).value = "排序后填写的措施"
+
+    got = read_ledger_workbook(_edit(path, tmp_path / "sorted.xlsx", edit))
+    assert got.attrs["problems"] == []
+    assert any("隐藏的校验列没有随行移动" in p["error"] for p in got.attrs["warnings"])
+    target = _sheet(got).loc[2, "clue_id"]
+    new, events, errors = apply_department_edits(ledger, got, "甲", NOW)
+    assert errors == [] and [e["field"] for e in events] == ["measures"]
+    assert new.set_index("clue_id").loc[target, "measures"] == "排序后填写的措施"
