@@ -681,31 +681,34 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
             for r_idx, values in data_rows:
                 rec: dict[str, Any] = {"sheet": ws.title, "excel_row": r_idx}
                 bad_formula = None
-                for i, field in mapping.items():
+                def cell_value(i: int, field: str, values: list = values, r_idx: int = r_idx, ws: Any = ws) -> Any:
+                    """The cell as the department saw it (typed numbers and dates in text columns as text, a
+                    CR typed in Excel — OOXML's _x000D_ — as Excel shows it); None for an empty cell."""
                     v = values[i] if i < len(values) else None
-                    if v is None and has_formulas and field in EDITABLE_FIELDS and (r_idx, i + 1) not in present:
-                        if formulas is None:
-                            formulas = _formula_cells(path)
-                        f_text = formulas.get(ws.title, {}).get((r_idx, i + 1))
-                        if f_text:
-                            bad_formula = (field, f_text)
                     if field == "deadline" and v == "#VALUE!":
                         v = typed_numbers.get(f"{get_column_letter(i + 1)}{r_idx}", v)
                     if field in _TEXT_FIELDS and not isinstance(v, str) and v is not None:
                         cell = ws._cells.get((r_idx, i + 1))
                         v = _cell_as_text(v, getattr(cell, "number_format", None))
                     if isinstance(v, str):
-                        # a CR typed in Excel arrives as _x000D_ (OOXML escape): read it as Excel shows it
                         v = _FORMAT_CHARS.sub("", unescape_ooxml(v)).strip()
-                    rec[field] = None if v == "" else v
+                    return None if v == "" else v
+
+                for i, field in mapping.items():
+                    if (values[i] if i < len(values) else None) is None and has_formulas and \
+                            field in EDITABLE_FIELDS and (r_idx, i + 1) not in present:
+                        if formulas is None:
+                            formulas = _formula_cells(path)
+                        f_text = formulas.get(ws.title, {}).get((r_idx, i + 1))
+                        if f_text:
+                            bad_formula = (field, f_text)
+                    rec[field] = cell_value(i, field)
                 key = rec.get("clue_id") or rec.get("item_id")
                 clash = None
                 for field, cols in fallback.items():
                     for i in cols:
-                        v = values[i] if i < len(values) else None
-                        v = _cell_as_text(v, None) if v is not None and not isinstance(v, str) else v
-                        v = _FORMAT_CHARS.sub("", unescape_ooxml(v)).strip() if isinstance(v, str) else v
-                        if v in (None, ""):
+                        v = cell_value(i, field)
+                        if v is None:
                             continue
                         if rec.get(field) is None:
                             rec[field] = v  # 满意度 filled, 回访结果 left empty: the department's answer
