@@ -680,6 +680,8 @@ def read_ledger_workbook(path: str | Path) -> pd.DataFrame:
             no_id = moved_rows = 0
             for r_idx, values in data_rows:
                 rec: dict[str, Any] = {"sheet": ws.title, "excel_row": r_idx}
+                if ws.row_dimensions[r_idx].hidden if r_idx in ws.row_dimensions else False:
+                    rec["hidden_row"] = True  # filtered out or hidden: an edit there is refused (ledger_rules)
                 bad_formula = None
                 def cell_value(i: int, field: str, values: list = values, r_idx: int = r_idx, ws: Any = ws) -> Any:
                     """The cell as the department saw it (typed numbers and dates in text columns as text, a

@@ -476,6 +476,12 @@ def apply_department_edits(
         exported = _text(e.get("export_hash"))
         if exported is not None and exported == edit_fingerprint(e):
             continue  # untouched since export: the ledger moved on (another department's edit), keep it
+        if e.get("hidden_row") is True:
+            # A value filled or pasted over a filtered range reaches the rows the filter hid (WPS and
+            # paste do): 34 items moved to 整改中 without a word in the red team's case.
+            fail("这一行在表中是隐藏的（筛选或隐藏行），其中的修改未导入：可能是在筛选状态下整列填充或粘贴带到的；"
+                 "请取消筛选、核对这一行后再导入")
+            continue
         signature = f"{'' if _blank(e.get('version')) else _text(e.get('version')).removesuffix('.0')}:{edit_fingerprint(e)}"
         if signature == _text(cur.get("last_import")):
             continue  # this very row was applied before (the same file imported again)

@@ -516,3 +516,20 @@ def test_a_sort_that_leaves_the_far_hidden_columns_behind_is_read_by_id(tmp_path
     new, events, errors = apply_department_edits(ledger, got, "甲", NOW)
     assert errors == [] and [e["field"] for e in events] == ["measures"]
     assert new.set_index("clue_id").loc[target, "measures"] == "排序后填写的措施"
+
+
+def test_edits_in_rows_a_filter_hid_are_refused_by_row(tmp_path, export):
+    """整改中 filled over a filtered range reached the rows the filter hid: 34 items changed without a word
+    (ledger red team 2, session 11). Hidden rows' edits are refused, naming the row; visible rows apply."""
+    path, ledger = export
+
+    def edit(wb, ws, col):
+        for r in (3, 4):
+            ws.row_dimensions[r].hidden = True
+        for r in range(2, 6):
+            ws.cell(r, col["状态"]).value = "整改中"
+
+    got = read_ledger_workbook(_edit(path, tmp_path / "filtered.xlsx", edit))
+    new, events, errors = apply_department_edits(ledger, got, "甲", NOW)
+    assert sorted(e["row"] for e in errors) == [3, 4] and all("隐藏" in e["error"] for e in errors)
+    assert len(events) == 2 and {e["field"] for e in events} == {"status"}
