@@ -890,7 +890,7 @@ _EXTRA_RE = re.compile("|".join([
 ]))
 # (a look-behind at one character class, not _SURNAME_RE's alternation: the gate runs on every text)
 _SURNAME_CHARS = "".join(sorted(set(_SINGLE_SURNAMES) | {c[-1] for c in _COMPOUND_SURNAMES}))
-_EXTRA_GATE = re.compile(rf"(?<=[{_SURNAME_CHARS}])[{_SHORT_TITLES}]|[老小][{''.join(sorted(_BARE_SURNAMES))}]|[0-9A-Za-z]{{4,}}[ \-][0-9A-Za-z]{{4}}|[{_PROVINCES}][A-Za-z]|微信|QQ|qq|vx|VX|wx|WX|Q号|抖音|快手号|小红书号|微博|[Ww]e[Cc]hat|护照|[A-Za-z]\d{{17}}|\d{{19}}|[村组庄寨屯][0-9]|(?:\n[ \t\u3000]*|——[ \u3000]?)[{_SURNAME_CHARS}][\u4e00-\u9fa5]{{1,3}}[ \t\u3000]*(?:\n|$)|通行证|台胞证|回乡证|[一幺][三四五六七八九][{_CN_DIGITS}]")
+_EXTRA_GATE = re.compile(rf"(?<=[{_SURNAME_CHARS}])[{_SHORT_TITLES}]|[老小][{''.join(sorted(_BARE_SURNAMES))}]|[0-9A-Za-z]{{4,}}[ \-][0-9A-Za-z]{{4}}|[{_PROVINCES}][A-Za-z]|微信|QQ|qq|vx|VX|wx|WX|Q号|抖音|快手号|小红书号|微博|[Ww]e[Cc]hat|护照|[A-Za-z]\d{{17}}|\d{{19}}|\d{{14,17}}[ \-][0-9Xx]|[村组庄寨屯][0-9]|(?:\n[ \t\u3000]*|——[ \u3000]?)[{_SURNAME_CHARS}][\u4e00-\u9fa5]{{1,3}}[ \t\u3000]*(?:\n|$)|通行证|台胞证|回乡证|[一幺][三四五六七八九][{_CN_DIGITS}]")
 # (one scan for the three gates of the extra passes)
 _ANY_EXTRA_GATE = re.compile(_EXTRA_GATE.pattern + "|" + _LIST_GATE.pattern + "|" + _LATIN_NAME_GATE.pattern)
 
@@ -1165,7 +1165,7 @@ _ROOM_GATE = r"单元\d|\d{3}室|房号|(?:号楼|栋|幢|座)\d{3}|\d-\d{1,2}-\
 _ROOM_GATE_RE = re.compile(_ROOM_GATE)
 _GATE_RE = re.compile(
     r"[@＠]|\d{7}|\d{4,}\D.*?\d{4}|\d \d \d \d|姓|" + _ROOM_GATE + "|" + _trie(_TITLES + _NAME_LABELS)
-    + "|" + _EXTRA_GATE.pattern.replace(r"|[A-Za-z]\d{17}|\d{19}", "")  # (runs of 7+ digits pass above)
+    + "|" + _EXTRA_GATE.pattern.replace(r"|[A-Za-z]\d{17}|\d{19}|\d{14,17}[ \-][0-9Xx]", "")  # (7+ digits pass above)
     + "|" + _LIST_GATE.pattern + "|" + _LATIN_NAME_GATE.pattern
     + "|" + _trie(_PERSON_ROLES) + "(?:[（( ]|为|是)?" + _SURNAME_RE  # bare names after a role …
     + r"|(?:^|[，,。！？!?；;：:\s])" + _SURNAME_RE + r"[\u4e00-\u9fa5]{1,2}?(?:反映|来电|投诉|举报|称|表示|说|所反映|所述|所称|名下|老人|家长|本人|一家|夫妇|夫妻)",  # … or opening a sentence

@@ -709,6 +709,7 @@ def test_masking_version_8_keeps_words_of_replies(text: str) -> None:
         ("来电人苏晓梅、魏国强夫妇", "来电人苏**、魏**夫妇"),
         ("接种医生为倪秀英", "接种医生为倪**"),
         ("QQ号（2365478912）", "QQ号（2*******12）"),
+        ("身份证号41018119900117062 8，", "身份证号410181********062 8，"),  # a stray space from dictation
     ],
 )
 def test_masking_version_9_finds(text: str, masked: str) -> None:
