@@ -79,8 +79,9 @@ from warehouse.models import (
 
 log = logging.getLogger("yingshang.ingest")
 
-# (.et: a WPS spreadsheet, read by its bytes like any workbook)
-DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".et"}
+# The table files the readers take (one list, in pipeline.sources: .et, a WPS spreadsheet, was once added to
+# only one of two copies).
+DATA_SUFFIXES = frozenset(source_adapters.TABLE_SUFFIXES)
 # Documents that are no table but land beside the exports (a Word report, a PDF, a scan): listed by the
 # nightly run as rejected with the reason, instead of being passed over in silence.
 DOCUMENT_SUFFIXES = {".doc", ".docx", ".wps", ".pdf", ".odt", ".ods", ".ppt", ".pptx", ".jpg", ".jpeg", ".png"}
