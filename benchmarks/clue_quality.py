@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pipeline.clues import build_clues, load_clue_config, select_candidates  # noqa: E402
+from pipeline.clues import build_clues, load_clue_config, select_candidates, use_encoder  # noqa: E402
 
 SAMPLE_MONTHS = (("sample_s7", 7, "2026-10"), ("sample_s3", 3, "2026-10"), ("sample_s11", 11, "2026-03"))
 
@@ -116,12 +116,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="where the sample months and their candidates are kept (reused across runs)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a grouping setting of config/clues.yaml (YAML value), e.g. similarity_threshold=0.18")
+    ap.add_argument("--encoder", type=Path, default=None, metavar="FOLDER",
+                    help="a pretrained sentence encoder's model folder (grouping.encoder.path; needs torch)")
     ap.add_argument("--detail", action="store_true", help="print F1 per planted problem")
     args = ap.parse_args(argv)
     import test_clue_holdout as th
     import test_clues as tc
 
     cfg = load_clue_config()
+    if args.encoder is not None:
+        use_encoder(cfg.grouping, args.encoder.resolve())
     for item in args.set:
         key, _, value = item.partition("=")
         cfg.grouping[key] = yaml.safe_load(value)

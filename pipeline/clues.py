@@ -29,6 +29,9 @@ config/clues.yaml, and a learned word space carries the wordings the lexicon doe
   concept lexicon is precise on the wordings it lists and blind to the others (pair AUC 0.99 vs
   0.64 on the fixtures); the learned space is the same on both (0.81), so it is what holds on
   wordings nobody wrote down (held-out set tests/data/clue_holdout.csv: mean F1 0.32 → 0.67).
+  Optional (off by default): a pretrained sentence encoder (``grouping.encoder``, :mod:`nlp.encoder`)
+  whose centred sentence vectors are joined to the word-space vectors (share ``encoder.mix``) before
+  the cosine; its own ``semantic_weight`` and ``similarity_threshold`` then apply.
   Areas in ``semantic_skip_areas`` (Z, a remainder rather than a topic) are grouped lexically, and
   those in ``concept_skip_areas`` (Z) by words and characters alone: there the lexicon's objects are
   named in passing.
@@ -71,6 +74,7 @@ from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.random_projection import SparseRandomProjection
 
+from nlp.encoder import SentenceEncoder, load_encoder
 from pipeline import clue_space, workdays
 from pipeline.clue_places import Places
 
@@ -123,10 +127,21 @@ class ClueConfig:
     area_order: list[str] = field(default_factory=list)
     unit_rules: list[dict[str, Any]] = field(default_factory=list)
     calendar: dict[str, Any] = field(default_factory=dict)
+    # A pretrained sentence encoder (nlp/encoder.py) given directly, e.g. by a test; otherwise the one
+    # of grouping.encoder.path is loaded on first use.
+    encoder: SentenceEncoder | None = None
 
     def g(self, key: str, default: Any = None) -> Any:
         """A grouping setting."""
         return self.grouping.get(key, default)
+
+    def sentence_encoder(self) -> SentenceEncoder | None:
+        """The pretrained sentence encoder of the grouping (预训练句向量模型), or None (the default)."""
+        if self.encoder is not None:
+            return self.encoder
+        enc = self.g("encoder") or {}
+        return load_encoder(enc.get("path"), batch_size=int(enc.get("batch_size", 32)),
+                            max_length=int(enc.get("max_length", 256)))
 
 
 _DEFAULT_GROUPING: dict[str, Any] = {
@@ -141,7 +156,10 @@ _DEFAULT_GROUPING: dict[str, Any] = {
     "n_examples": 3, "n_keywords": 5, "title_keywords": 3, "title_stopwords": [],
     "place_weight": 0.0, "place_conflict_factor": 1.0, "place_hotspot_min": 5, "place_hotspot_ignore_areas": [],
     "place_reassign_areas": [], "place_road_suffixes": [], "place_prefixes": [],
+    "encoder": {},
 }
+# Settings of grouping.encoder that replace the grouping's own while an encoder is in use.
+_ENCODER_OVERRIDES = ("semantic_weight", "similarity_threshold")
 
 
 def load_clue_config(path: str | Path | None = None, areas_path: str | Path | None = None) -> ClueConfig:
@@ -156,6 +174,8 @@ def load_clue_config(path: str | Path | None = None, areas_path: str | Path | No
     area_units.update({str(k): str(v) for k, v in (raw.get("unit_overrides") or {}).items()})
     grouping = dict(_DEFAULT_GROUPING)
     grouping.update(raw.get("grouping") or {})
+    grouping["encoder"] = _encoder_settings(grouping.get("encoder"), path.parent)
+    use_encoder(grouping, grouping["encoder"]["path"])
     cfg = ClueConfig(
         selection=raw.get("selection") or {},
         grouping=grouping,
@@ -179,6 +199,34 @@ def load_clue_config(path: str | Path | None = None, areas_path: str | Path | No
     cal = cfg.calendar
     workdays.set_calendar_overrides(cal.get("extra_holidays") or (), cal.get("extra_workdays") or ())
     return cfg
+
+
+def use_encoder(grouping: dict[str, Any], path: str | Path | None) -> None:
+    """Set ``grouping.encoder.path`` (None: no encoder) and, with an encoder, its own settings
+    (``semantic_weight``, ``similarity_threshold``) in place of the grouping's."""
+    grouping["encoder"] = {**(grouping.get("encoder") or {}), "path": str(path) if path else None}
+    if path:
+        grouping.update({k: grouping["encoder"][k] for k in _ENCODER_OVERRIDES if k in grouping["encoder"]})
+
+
+def _encoder_settings(raw: Any, config_dir: Path) -> dict[str, Any]:
+    """grouping.encoder with its path made absolute (a relative path is read from the config folder)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"grouping.encoder must be a mapping (path: ..., mix: ...), not {raw!r}")
+    out = dict(raw)
+    path = out.get("path")
+    if path is not None and str(path).strip():
+        p = Path(str(path)).expanduser()
+        out["path"] = str(p if p.is_absolute() else (config_dir / p).resolve())
+    else:
+        out["path"] = None
+    mix = float(out.get("mix", 0.5))
+    if not 0.0 < mix <= 1.0:
+        raise ValueError(f"grouping.encoder.mix must be in (0, 1], not {mix}")
+    out["mix"] = mix
+    return out
 
 
 # --------------------------------------------------------------------------- selection
@@ -283,6 +331,10 @@ class _TextSpace:
         self.word_weight = float(cfg.g("word_weight"))
         self.semantic_weight = float(cfg.g("semantic_weight", 0.0))
         self.words: clue_space.WordSpace | None = None
+        # Optional pretrained sentence encoder (grouping.encoder): part of the semantic block.
+        self.encoder = cfg.sentence_encoder() if self.semantic_weight > 0 else None
+        self.encoder_mix = float((cfg.g("encoder") or {}).get("mix", 0.5))
+        self._encoder_mean: np.ndarray | None = None
         self.concept_power = float(cfg.g("concept_power", 2.0))
         self.concept_tfidf: TfidfTransformer | None = None
         self.concept_floor = 1.0
@@ -379,7 +431,7 @@ class _TextSpace:
                 tokens, history_tokens or (), dim=int(g("semantic_dim")), window=int(g("semantic_window")),
                 doc_weight=float(g("semantic_doc_weight")), min_df=int(g("semantic_min_df")),
                 use_seed=bool(g("semantic_seed_corpus")), n_common=int(g("semantic_common", 1)))
-            z = self.words.embed(tokens)
+            z = self._with_encoder(self.words.embed(tokens), texts, fit=True)
         self.word_vec = TfidfVectorizer(analyzer=self._words, sublinear_tf=True)
         lo, hi = self.cfg.g("char_ngram")
         self.char_vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(int(lo), int(hi)), sublinear_tf=True,
@@ -440,8 +492,25 @@ class _TextSpace:
         if self.concept_tfidf is not None:
             xk = self._concept_scale(self.concept_tfidf.transform(self._concept_counts(texts)))
         x = self._with_kinds(self._combine(xk, xw, xc), texts)
-        z = self.words.embed(tokens) if self.words is not None else None
+        z = self._with_encoder(self.words.embed(tokens), texts) if self.words is not None else None
         return x, z
+
+    def _with_encoder(self, z: np.ndarray, texts: list[str], fit: bool = False) -> np.ndarray:
+        """The word-space vectors joined with the pretrained encoder's, when one is configured.
+
+        The encoder's vectors are centred on the month's mean (``fit``; reused for last month's clues):
+        sentence encoders put all texts of one language in a narrow cone (cosines 0.6-0.9 between
+        unrelated complaints), and only the direction away from the mean tells problems apart. Both
+        parts are L2-normalised and weighted sqrt(1 - mix) and sqrt(mix), so the cosine of the joint
+        vectors is (1 - mix) * cos(word space) + mix * cos(encoder).
+        """
+        if self.encoder is None:
+            return z
+        e = np.asarray(self.encoder.encode(texts), dtype=np.float64)
+        if fit or self._encoder_mean is None:
+            self._encoder_mean = e.mean(axis=0) if len(e) else np.zeros(e.shape[1])
+        e = normalize(e - self._encoder_mean)
+        return np.hstack([math.sqrt(1.0 - self.encoder_mix) * normalize(z), math.sqrt(self.encoder_mix) * e])
 
     def semantic_bonus(self, z: np.ndarray | None, z2: np.ndarray | None = None,
                        stats: tuple[float, float] | None = None) -> np.ndarray | float:
