@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from pipeline.clues import build_clues, load_clue_config, select_candidates  # noqa: E402
+from pipeline.clues import build_clues, load_clue_config, select_candidates, use_encoder  # noqa: E402
 
 LABELS = ROOT / "benchmarks" / "real_eval" / "hot_problems.csv"
 MESSAGES = Path("tipdm2020c_hot_messages") / "hot_messages.csv"
@@ -98,12 +98,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="the shared data folder (default ../shared/data or $YINGSHANG_SHARED_DATA)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a grouping setting of config/clues.yaml (YAML value)")
+    ap.add_argument("--encoder", type=Path, default=None, metavar="FOLDER",
+                    help="a pretrained sentence encoder's model folder (grouping.encoder.path; needs torch)")
     ap.add_argument("--detail", action="store_true", help="print each problem's clue members")
     args = ap.parse_args(argv)
     if not (args.shared / MESSAGES).exists():
         print(f"{args.shared / MESSAGES} not found: pass --shared (the shared data folder)", file=sys.stderr)
         return 2
     cfg = load_clue_config()
+    if args.encoder is not None:
+        use_encoder(cfg.grouping, args.encoder.resolve())
     for item in args.set:
         key, _, value = item.partition("=")
         cfg.grouping[key] = yaml.safe_load(value)
