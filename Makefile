@@ -12,7 +12,7 @@ DB ?= sqlite:///$(DEMO_DIR)/warehouse.db
 AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_BIN := $(AIRFLOW_VENV)/bin
 
-.PHONY: help install fonts browser office demo test lint model bench clean
+.PHONY: help install fonts browser office encoder demo test lint model bench clean
 .PHONY: airflow-install airflow-demo airflow-test airflow-celery-check
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "              build the clue list and the report (SQLite at $(DEMO_DIR)/warehouse.db)"
 	@echo "make test   - run the test suite (PostgreSQL tests run when YINGSHANG_TEST_PG_URL is set)"
 	@echo "make fonts / browser / office - the CJK font, chromium and LibreOffice Calc some tests need (make test runs fonts)"
+	@echo "make encoder - torch + transformers for an optional pretrained sentence encoder (docs/clues.md)"
 	@echo "make lint   - ruff"
 	@echo "make model  - rebuild the shipped area and sentiment models (nlp/models/)"
 	@echo "make bench  - run the benchmarks in benchmarks/"
@@ -64,6 +65,11 @@ office:
 	  (apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null)); \
 	else echo "warning: LibreOffice not found; the workbook PDF test will skip"; fi
+
+# Optional: torch and transformers for a pretrained sentence encoder in the clue grouping
+# (config/clues.yaml grouping.encoder; docs/clues.md). pip leaves the runtime pins as they are (nothing is upgraded).
+encoder: install
+	$(BIN)/python -m pip install --quiet -r requirements-encoder.txt
 
 # The salt of the demo's hashes lives with its warehouse (DEMO_DIR=/elsewhere wrote var/hash_salt here).
 demo: export YINGSHANG_SALT_FILE ?= $(DEMO_DIR)/hash_salt

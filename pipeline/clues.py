@@ -31,7 +31,8 @@ config/clues.yaml, and a learned word space carries the wordings the lexicon doe
   wordings nobody wrote down (held-out set tests/data/clue_holdout.csv: mean F1 0.32 → 0.67).
   Optional (off by default): a pretrained sentence encoder (``grouping.encoder``, :mod:`nlp.encoder`)
   whose centred sentence vectors are joined to the word-space vectors (share ``encoder.mix``) before
-  the cosine; its own ``semantic_weight`` and ``similarity_threshold`` then apply.
+  the cosine; its own ``semantic_weight`` and ``similarity_threshold`` then apply (the threshold in the
+  areas that use the semantic block).
   Areas in ``semantic_skip_areas`` (Z, a remainder rather than a topic) are grouped lexically, and
   those in ``concept_skip_areas`` (Z) by words and characters alone: there the lexicon's objects are
   named in passing.
@@ -159,7 +160,7 @@ _DEFAULT_GROUPING: dict[str, Any] = {
     "encoder": {},
 }
 # Settings of grouping.encoder that replace the grouping's own while an encoder is in use.
-_ENCODER_OVERRIDES = ("semantic_weight", "similarity_threshold")
+_ENCODER_OVERRIDES = ("semantic_weight",)
 
 
 def load_clue_config(path: str | Path | None = None, areas_path: str | Path | None = None) -> ClueConfig:
@@ -202,8 +203,9 @@ def load_clue_config(path: str | Path | None = None, areas_path: str | Path | No
 
 
 def use_encoder(grouping: dict[str, Any], path: str | Path | None) -> None:
-    """Set ``grouping.encoder.path`` (None: no encoder) and, with an encoder, its own settings
-    (``semantic_weight``, ``similarity_threshold``) in place of the grouping's."""
+    """Set ``grouping.encoder.path`` (None: no encoder) and, with an encoder, its ``semantic_weight`` in
+    place of the grouping's (its ``similarity_threshold`` applies where the semantic block does:
+    :func:`_cluster_area`)."""
     grouping["encoder"] = {**(grouping.get("encoder") or {}), "path": str(path) if path else None}
     if path:
         grouping.update({k: grouping["encoder"][k] for k in _ENCODER_OVERRIDES if k in grouping["encoder"]})
@@ -705,6 +707,11 @@ def _cluster_area(space: _TextSpace, x: sp.csr_matrix, z: np.ndarray | None, cfg
     """Cluster labels (0..k-1) for one area's items (``places``: theirs, see :mod:`pipeline.clue_places`)."""
     n = x.shape[0]
     t = float(cfg.g("similarity_threshold"))
+    if z is not None and space.encoder is not None:
+        # The best threshold rises with the semantic bonus; areas grouped without the semantic block
+        # (semantic_skip_areas: Z) keep the lexical one (with the encoder's, real letters in Z split:
+        # benchmarks/clue_real.py 0.626 -> 0.573).
+        t = float((cfg.g("encoder") or {}).get("similarity_threshold", t))
     stats = clue_space.pair_stats(z) if z is not None else None  # the area's background, all items
     if n <= int(cfg.g("exact_max_items")) or n < 3:
         bonus = space.semantic_bonus(z, None, stats)
