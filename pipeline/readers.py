@@ -49,7 +49,7 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -527,10 +527,12 @@ class CsvTable(TableReader):
 
 
 class XlsxTable(TableReader):
-    def __init__(self, ws, matcher: HeaderMatcher, merges: Sequence[tuple[int, int, int, int]] = ()) -> None:
+    def __init__(self, ws, matcher: HeaderMatcher, merges: Sequence[tuple[int, int, int, int]] = (),
+                 uncalculated: Callable[[], tuple[int, str]] | None = None) -> None:
         self.ws = ws
         self.sheet = ws.title
         self.merges = merges
+        self._uncalculated = uncalculated  # checked when the sheet's rows are read (a used sheet only)
         head: list[list[str]] = []
         for row in ws.iter_rows(max_row=HEADER_SCAN_ROWS + 1, values_only=True):
             head.append([xlsx_cell_text(v) for v in row])
@@ -540,6 +542,12 @@ class XlsxTable(TableReader):
                          head[idx + 1] if 0 <= idx < len(head) - 1 else None, spans)
 
     def _raw_rows(self) -> Iterator[list[str]]:
+        n_formulas, first = self._uncalculated() if self._uncalculated else (0, "")
+        if n_formulas:
+            raise RejectedFile(
+                f"sheet '{self.sheet}' holds {n_formulas} formula cell(s) whose results were never calculated "
+                f"(first {first}; the file was written by a program): open it in Excel or WPS, save it and "
+                "deliver it again")
         n = self.header_row
         unescape = unescape_ooxml
         # Merged cells below the header (a unit or street written once for several rows): each row of
@@ -910,6 +918,64 @@ def _merged_ranges(path: Path, part: str | None) -> list[tuple[int, int, int, in
         return []
 
 
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]+\d+)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_FULL_CALC = re.compile(rb'<(?:\w+:)?calcPr\b[^>]*\bfullCalcOnLoad="(?:1|true)"')
+
+
+def uncalculated_formulas(path: Path, part: str | None) -> tuple[int, str]:
+    """Formula cells of a worksheet part whose result the file does not hold: (how many, first cell).
+
+    A workbook written by a program (openpyxl, Apache POI, XlsxWriter …) holds formulas that nobody
+    calculated: openpyxl and POI save no result at all (read as an empty cell: a score row quarantined as
+    'no score'), XlsxWriter saves 0 and asks Excel to recalculate on opening (``fullCalcOnLoad``); read
+    as they are, 17 evaluation scores were stored as 0. Counted: formulas without a saved value, and,
+    when the workbook asks for recalculation and every formula of the sheet holds 0, those (a file that
+    Excel or WPS saved holds the results it showed). Streamed: a sheet can be large."""
+    if not part:
+        return 0, ""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            try:
+                full_calc = bool(_FULL_CALC.search(zf.read("xl/workbook.xml")))
+            except KeyError:
+                full_calc = False
+            missing = zero = other = 0
+            first_missing = first_zero = ""
+            with zf.open(part) as fh:
+                tail = b""
+                while chunk := fh.read(1 << 20):
+                    buf = tail + chunk
+                    if b"<f" not in buf and b":f" not in buf:
+                        tail = buf[buf.rfind(b"<"):] if b"<" in buf[-4096:] else b""
+                        continue
+                    end = 0
+                    for m in _CELL.finditer(buf):
+                        end = m.end()
+                        inner = m.group(2) or b""
+                        if not _FORMULA.search(inner):
+                            continue
+                        ref = _CELL_REF.search(m.group(1))
+                        cell = ref.group(1).decode() if ref else "?"
+                        v = _VALUE.search(inner)
+                        if v is None or v.group(1).strip() == b"":
+                            missing += 1
+                            first_missing = first_missing or cell
+                        elif v.group(1).strip() in (b"0", b"0.0"):
+                            zero += 1
+                            first_zero = first_zero or cell
+                        else:
+                            other += 1
+                    tail = buf[end:] if end else buf[-4096:]
+    except (OSError, zipfile.BadZipFile):
+        return 0, ""
+    if full_calc and zero and not other:
+        return missing + zero, first_missing or first_zero
+    return missing, first_missing
+
+
 def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
     import openpyxl
 
@@ -938,7 +1004,9 @@ def _open_xlsx(path: Path, matcher: HeaderMatcher) -> TableFile:
             if not hasattr(ws, "iter_rows"):  # chartsheets
                 continue
             ws.reset_dimensions()  # some exporters write a wrong <dimension>; read what is there
-            tables.append(XlsxTable(ws, matcher, _merged_ranges(path, getattr(ws, "_worksheet_path", None))))
+            part = getattr(ws, "_worksheet_path", None)
+            tables.append(XlsxTable(ws, matcher, _merged_ranges(path, part),
+                                    uncalculated=lambda part=part: uncalculated_formulas(path, part)))
     except Exception as exc:
         close()
         raise RejectedFile(f"xlsx file is truncated or corrupt ({type(exc).__name__}: {exc})".replace("\n", " ")) from None
