@@ -64,8 +64,11 @@ class TransformerEncoder:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
             self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True).eval()
-        except (OSError, ValueError) as exc:
-            raise EncoderError(f"encoder {self.path}: cannot be loaded ({str(exc).splitlines()[0]})") from exc
+        except Exception as exc:  # transformers raises OSError, ValueError, ImportError (a folder without
+            # tokenizer files asks for protobuf) …: one line naming the folder, whatever it was
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise EncoderError(f"encoder {self.path}: cannot be loaded as a model folder "
+                               f"(config.json, tokenizer files and weights needed): {type(exc).__name__}: {first}") from exc
         self.batch_size = int(batch_size)
         self.max_length = int(max_length)
         self.pooling = _pooling(self.path)

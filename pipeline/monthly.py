@@ -158,9 +158,10 @@ def build_month_clues(month: str, out: Path | None, db_url: str | None, now: dt.
     ``out``, a full disk), the clues and the ledger stay as they were."""
     if out is not None:
         check_output_file(out)
+    cfg = load_clue_config()
+    cfg.sentence_encoder()  # a configured encoder that cannot be loaded stops the job before any work
     ensure_schema(db_url)
     now = now or _now()
-    cfg = load_clue_config()
     engine = get_engine(db_url)
     from pipeline.enrich import get_enricher
 

@@ -182,3 +182,30 @@ def test_an_encoder_changes_nothing_where_the_semantic_block_is_off():
     key = ["clue_id", "feedback_id"]
     assert len(without) >= 4
     assert with_encoder[key].sort_values(key).values.tolist() == without[key].sort_values(key).values.tolist()
+
+
+def test_a_folder_that_is_no_model_is_refused_in_one_line_naming_it(tmp_path, tiny_model):
+    """A folder with config.json but no tokenizer or weights (transformers raises ImportError or OSError
+    for it): one line naming the folder, not transformers' cut-off message."""
+    (tmp_path / "config.json").write_text((tiny_model / "config.json").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(EncoderError) as err:
+        TransformerEncoder(tmp_path)
+    assert str(tmp_path) in str(err.value) and "cannot be loaded" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_the_monthly_job_stops_on_a_missing_encoder_before_touching_the_warehouse(tmp_path, monkeypatch):
+    import shutil
+
+    from pipeline.monthly import build_month_clues
+
+    cfg_dir = tmp_path / "config"
+    shutil.copytree(Path(__file__).parents[1] / "config", cfg_dir)
+    raw = yaml.safe_load((cfg_dir / "clues.yaml").read_text(encoding="utf-8"))
+    raw["grouping"]["encoder"]["path"] = "no-such-encoder"
+    (cfg_dir / "clues.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("YINGSHANG_CONFIG_DIR", str(cfg_dir))
+    db = tmp_path / "w.db"
+    with pytest.raises(EncoderError, match="no-such-encoder: no such folder"):
+        build_month_clues("2026-10", tmp_path / "x.xlsx", f"sqlite:///{db}")
+    assert not db.exists() and not (tmp_path / "x.xlsx").exists()
