@@ -1283,18 +1283,25 @@ def mask_phone_field(value: str | None) -> str | None:
     # Whatever number is still readable beside the phones found — typed with separators the text rules do
     # not take (138.3712.5577, (150)3712 8899), or in Chinese numerals — is a phone number too in a phone
     # column (version 8).
+    # What else the cell says goes through the free-text rules too: a supervisor's 联系方式 "微信：zhangjg_1975
+    # / 139…" kept the WeChat id in clear (session 12), and a name written beside the number is a name.
+    def rest(part: str) -> str:
+        return _FIELD_NUMBER.sub(_mask_field_number, mask_pii(part)) if part.strip() else part
+
     parts, pos = [], 0
     for m in [m for m in find_pii(s) if m.kind in ("mobile", "landline")]:
-        parts += [_FIELD_NUMBER.sub(_mask_field_number, s[pos:m.start]), _mask_match(m)]
+        parts += [rest(s[pos:m.start]), _mask_match(m)]
         pos = m.end
-    return "".join(parts) + _FIELD_NUMBER.sub(_mask_field_number, s[pos:])
+    return "".join(parts) + rest(s[pos:])
 
 
 def _mask_field_number(m: re.Match[str]) -> str:
     return _mask_positions(m.group(), 3 if _n_digits(m.group()) >= 8 else 0, 2, _is_phone_digit)
 
 
-_FIELD_NUMBER = re.compile(r"[0-9０-９〇零一二三四五六七八九幺两](?:[\s.\-—–_/·()（）]*[0-9０-９〇零一二三四五六七八九幺两]){4,}")
+# Not next to a '*': digits beside a mask are what is left of a masked number (…_**75 / 139****5678), and
+# joining them would mask a stored value again on every pass.
+_FIELD_NUMBER = re.compile(r"(?<![0-9０-９*])[0-9０-９〇零一二三四五六七八九幺两](?:[\s.\-—–_/·()（）]*[0-9０-９〇零一二三四五六七八九幺两]){4,}(?![0-9０-９*])")
 
 
 def _is_phone_digit(ch: str) -> bool:

@@ -20,7 +20,8 @@ lines) above the header. Among the first :data:`HEADER_SCAN_ROWS` rows, the head
 the most cells that match one of the source's column aliases (earliest on a tie; at least
 :data:`MIN_HEADER_MATCHES` matches).
 
-Below the header, blank rows and summary rows (first non-empty cell contains 合计/总计/小计) are
+Below the header, blank rows, a template's example row (示例：…), footer lines (制表人：, 共 N 条, and every
+single-cell note under a 填报说明： heading) and summary rows (first non-empty cell contains 合计/总计/小计) are
 not data: they are counted (``blank_rows``, ``summary_rows``) and dropped. Blank rows after the last
 data row are not counted (Excel often carries thousands of formatted empty rows).
 
@@ -88,6 +89,31 @@ def _is_group_label(row: Sequence[str], first: str) -> bool:
         return False
     a = row[0]
     return all(not c or c == a or not c.strip() for c in row)
+
+
+# A footer line under the table (表尾): who made or exported it, when, how many records — alone on its row
+# (every filled cell of the row one). Such a row cannot be a record; it was quarantined on every delivery
+# ("制表人：王小明 138…", "共 2 条记录  导出时间：…"). A notes heading (填报说明：) starts the notes: every
+# single-cell row after it is a note too ("1. 本表由各街道…", "联系人：…").
+_FOOTER = re.compile(r"(?:制表|填表|填报|审核|审批|导出|打印|统计|录入|报送)(?:人|日期|时间|单位|部门)\s*[:：]"
+                     r"|共\s*\d+\s*[条件项个份]|数据来源\s*[:：]|联系人\s*[:：]")
+_NOTES_LABEL = re.compile(r"(?:填报说明|填表说明|说明|备注|注|附注|注意事项|特别说明)\s*[:：]?\s*")
+
+
+# A template's example row, left in by the street that filled it in (示例：GD2026XXXXXXXX | … | XX街道): it was
+# loaded as an order.
+_EXAMPLE_MARKS = ("示例", "样例", "范例", "例：", "例:", "（示例）", "(示例)", "【示例】", "[示例]", "举例")
+
+
+def _is_footer(row: Sequence[str]) -> bool:
+    """Every filled cell of the row is a footer line (制表人：王小明 | 制表日期：2026-10-06)."""
+    filled = [c.strip() for c in row if c and c.strip()]
+    return bool(filled) and all(_FOOTER.match(c) for c in filled)
+
+
+def _single_value(row: Sequence[str], first: str) -> bool:
+    """Only one value on the row: in column A alone, or the same text merged across it."""
+    return all(not c or not c.strip() or c.strip() == first for c in row)
 
 
 def _is_summary_label(cell: str) -> bool:
@@ -374,6 +400,7 @@ class TableReader:
         group = self.sheet or ""
         overflow: dict[int, list[str]] = {}
         blank = summary = pending_blank = 0
+        notes = False  # below a notes heading (填报说明：)
         row_no = self.header_row
         append, append_no = cells.append, numbers.append
         # The header repeated on every printed page (a report exported page by page) is no data row.
@@ -411,6 +438,14 @@ class TableReader:
                 if ("计" in first and _is_summary_label(first)) or first in END_MARKERS or (
                         first == header_first and [c.strip() for c in row[:width]] == header_cells):
                     summary += 1  # (a sum, an end-of-table marker, or the header again)
+                    continue
+                if in_column_a and first.startswith(_EXAMPLE_MARKS):
+                    summary += 1  # a template's example row (示例：GD2026XXXXXXXX …), not a record
+                    continue
+                if in_column_a and ((notes or _NOTES_LABEL.fullmatch(first)) and _single_value(row, first)
+                                    or _is_footer(row)):
+                    notes = notes or bool(_NOTES_LABEL.fullmatch(first))
+                    summary += 1  # (a footer line or a note under the table)
                     continue
                 if in_column_a and _is_group_label(row, first):
                     group = first

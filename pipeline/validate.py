@@ -218,6 +218,10 @@ _NO_YEAR = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?(.*)$")
 def _build(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
     if not 1900 <= y <= 2100:
         raise ValueError(f"year {y} is out of range")
+    if h == 24 and mi == 0 and s == 0:
+        # 24:00 is the end of the day (办理时限 2026-10-10 24:00:00, as many 12345 platforms write a
+        # deadline): the next day's 00:00. The whole order was quarantined for "hour must be in 0..23".
+        return datetime(y, mo, d) + timedelta(days=1)
     return datetime(y, mo, d, h, mi, s)
 
 
@@ -227,7 +231,7 @@ def parse_datetime(value: object) -> datetime | None:
     Accepted: ``2026-11-03 08:15:00``, ``2026-11-03T08:15``, ``2026/11/3 8:15``,
     ``2026年11月3日 8时15分``, ``2026.11.03``, ``20261103``, ``20261103081500``, Excel serial numbers
     (``46329.34375``), ISO strings with an offset (converted to UTC+8), 上午/下午 (上午12:15 is 00:15)
-    and a time range ``2026-11-03 09:03-09:10`` (its start). Raises ``ValueError``.
+    and a time range ``2026-11-03 09:03-09:10`` (its start); 24:00 is the next day's 00:00. Raises ``ValueError``.
     """
     if isinstance(value, datetime):
         return value.astimezone(_CST).replace(tzinfo=None) if value.tzinfo else value

@@ -114,6 +114,14 @@ def parse_chunk(
             closed[i] = parse_datetime_near(closed_txt[i], received[i])
         except ValueError:
             rc.reject(i, date_error(label("closed_at"), closed_txt[i], why))
+    for i in range(n):
+        c, r = closed[i], received[i]
+        # Closed before the call came in: one of the two is wrong, and the order would count as handled on
+        # time (a red-team export: 办结 two days before 来电 loaded with on_time 1). A closing day without a
+        # time (2026-10-05) is read as 00:00, so on the call's own day only a written time can say 'before'.
+        if c is not None and r is not None and c < r and (c.date() < r.date() or ":" in closed_txt[i]):
+            rc.reject(i, f"{label('closed_at')} '{closed_txt[i]}' is before {label('received_at')} "
+                         f"'{received_txt[i]}': one of them is wrong")
     due_txt = [optional_datetime_text(t) for t in column("due_at")]
     due: list[datetime | None] = [None] * n
     for i in range(n):

@@ -69,6 +69,7 @@ class Plan:
     cols: dict[str, int]
     # wide: (column index, indicator name, area code)
     indicators: list[tuple[int, str, str | None]] = field(default_factory=list)
+    ranks: dict[str, int] = field(default_factory=dict)  # wide: indicator → its own 排名 column
 
 
 def _area_table(cfg: dict) -> list[tuple[str, str]]:
@@ -95,6 +96,22 @@ def hints(cfg: dict) -> list[str]:
     return names + sorted(_OVERALL_NAMES)
 
 
+_JOINT = re.compile(r"[\s—\-–_·:：/|]+$")
+# An indicator's own rank beside its score (开办企业排名, 开办企业—排名 under a two-row header).
+_RANK_OF = re.compile(r"^(.+?)[\s—\-–_·:：/|]*(?:排名|名次)$")
+
+
+def _wide_ranks(header: Sequence[str], indicators: list[tuple[int, str, str | None]]) -> dict[str, int]:
+    """Indicator name → the column of its own rank (a wide table's 开办企业排名)."""
+    names = {name for _, name, _ in indicators}
+    out: dict[str, int] = {}
+    for i, h in enumerate(header):
+        m = _RANK_OF.match(unicodedata.normalize("NFKC", clean(h)))
+        if m and m.group(1).strip() in names:
+            out.setdefault(m.group(1).strip(), i)
+    return out
+
+
 # Columns beside a wide table's scores that name an indicator but hold something else.
 _NOT_A_SCORE = re.compile(r"(?:排名|名次|排序|样本量|样本数|样本|权重|等级|评级)\s*$")
 
@@ -107,7 +124,9 @@ def _wide_indicators(header: Sequence[str], used: set[int], cfg: dict) -> list[t
         name = clean(h)
         if _NOT_A_SCORE.search(name):
             continue  # 开办企业排名, 纳税样本量: about an indicator, but no score of it
-        stripped = _SUFFIX.sub("", _FULL_MARKS.sub("", unicodedata.normalize("NFKC", name))).strip() or name
+        # (开办企业—得分: a two-row header's title and 得分 below it; the joint must not stay on the name, or
+        # the indicator is '开办企业—' in this file and '开办企业' in every other)
+        stripped = _JOINT.sub("", _SUFFIX.sub("", _FULL_MARKS.sub("", unicodedata.normalize("NFKC", name))).strip()) or name
         if norm_header_loose(name) in _OVERALL_NAMES or norm_header_loose(stripped) in _OVERALL_NAMES:
             indicators.append((i, OVERALL, None))
             continue
@@ -147,7 +166,7 @@ def plan(header: Sequence[str], cfg: dict) -> Plan:
                 "开办企业, 纳税; a findings table needs 暗访发现问题)"
             )
         raise RejectedFile(reason)
-    return Plan("wide", cols, indicators)
+    return Plan("wide", cols, indicators, _wide_ranks(header, indicators))
 
 
 def parse_chunk(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dict, sheet: str | None = None) -> ParsedFile:
@@ -223,6 +242,7 @@ def _parse_scores(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dic
             continue
         # wide: validate every indicator cell before emitting anything for the row
         values: list[tuple[str, str | None, float]] = []
+        own_rank: dict[str, int | None] = {}
         for idx, indicator, area in plan.indicators:
             text = clean(row[idx])
             full = full_marks[idx]  # 开办企业（10分）: a part of the total, scored out of its own full marks
@@ -233,6 +253,8 @@ def _parse_scores(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dic
             value = parse_number(text)
             if value is not None:
                 values.append((indicator, area, value * 100.0 / full if full else value))
+                if indicator in plan.ranks:
+                    own_rank[indicator] = parse_int(clean(row[plan.ranks[indicator]]))
         if rc.ok(i) and not values:
             rc.reject(i, "no indicator score in this row (all indicator cells are empty)")
         if not rc.ok(i):
@@ -243,7 +265,7 @@ def _parse_scores(plan: Plan, header: Sequence[str], chunk: TableChunk, cfg: dic
             append_row(
                 scores, record_key=key, month=month, unit=unit, indicator=indicator, area_code=area,
                 method=method or None, score=value, sample_size=sample,
-                rank=rank if indicator == OVERALL else None,
+                rank=own_rank.get(indicator, rank if indicator == OVERALL else None),
             )
     parsed = rc.build(scores=scores)
     parsed.ignored_rows += ignored
