@@ -77,6 +77,21 @@ def _db(ctx: typer.Context) -> str | None:
     return _state(ctx).get("db")
 
 
+def _existing_db(ctx: typer.Context) -> str | None:
+    """The warehouse URL of a command that only reads it: a SQLite file that does not exist is an error
+    (connecting would create an empty file, and its folders, wherever a mistyped --db pointed)."""
+    from sqlalchemy.engine import make_url
+
+    from warehouse.db import resolve_url
+
+    url = make_url(resolve_url(_db(ctx)))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:") and not Path(url.database).exists():
+        raise UserError(f"no warehouse at {url.database}: check --db / YINGSHANG_DB_URL, or create one with "
+                        "'yingshang db upgrade' (or 'yingshang run')")
+    return _db(ctx)
+
+
 def _month(value: str) -> str:
     if not MONTH_RE.match(value or ""):
         raise typer.BadParameter(f"{value!r} is not a month like 2026-11")
@@ -338,7 +353,7 @@ def ledger_export(ctx: typer.Context,
     """Write the whole ledger as a workbook departments can edit."""
     from pipeline.monthly import export_ledger
 
-    n = export_ledger(out, _db(ctx))
+    n = export_ledger(out, _existing_db(ctx))
     typer.echo(f"{n} ledger items written to {out}")
 
 
@@ -392,7 +407,7 @@ def summary(
     """Print a short summary of the month: feedback by area and source, clues, ledger, quarantine."""
     from pipeline.summary import print_summary
 
-    print_summary(month, _db(ctx), landing, outputs)
+    print_summary(month, _existing_db(ctx), landing, outputs)
 
 
 # --------------------------------------------------------------------------- models
@@ -506,7 +521,7 @@ def quarantine_list(
     """List quarantined rows with their file, row number and reason."""
     from pipeline.quarantine import list_quarantine
 
-    rows = list_quarantine(_db(ctx), status.value)
+    rows = list_quarantine(_existing_db(ctx), status.value)
     if as_json:
         _echo_json(rows)
         return
@@ -522,7 +537,7 @@ def quarantine_show(ctx: typer.Context, quarantine_id: Annotated[int, typer.Argu
     """Show one quarantined row: its (masked) raw cells and the reason."""
     from pipeline.quarantine import get_quarantined
 
-    _echo_json(get_quarantined(_db(ctx), quarantine_id))
+    _echo_json(get_quarantined(_existing_db(ctx), quarantine_id))
 
 
 @quarantine_app.command("retry")
@@ -576,7 +591,7 @@ def labels_export(
     """Export a month's labels for review, lowest confidence first."""
     from pipeline.labels import export_labels
 
-    n = export_labels(month, out, _db(ctx))
+    n = export_labels(month, out, _existing_db(ctx))
     typer.echo(f"{n} rows written to {out}")
 
 
@@ -608,7 +623,7 @@ def audit_pii(
     """Scan every table, view and export for personal data; exit 1 on any hit."""
     from pipeline.audit import audit_pii as run_audit
 
-    hits = run_audit(_db(ctx), [*(exports or []), *(more or [])])
+    hits = run_audit(_existing_db(ctx), [*(exports or []), *(more or [])])
     if as_json:
         _echo_json({"hits": hits, "count": len(hits)})
     else:

@@ -150,7 +150,16 @@ def test_a_warehouse_without_schema_and_an_empty_month_are_explained(tmp_path, c
     """`summary` on a database that was never set up says to run `db upgrade` (it said "OperationalError:
     no such table: feedback"); `clues` for a month without feedback says so instead of quietly writing an
     empty list."""
+    # A mistyped path: one line, and no empty warehouse file (or folder) left behind by the read-only command.
+    missing = tmp_path / "typo" / "w.db"
+    for command in (["summary", "--month", "2026-10"], ["ledger", "export", "--out", str(tmp_path / "l.xlsx")],
+                    ["quarantine", "list"], ["audit", "pii"]):
+        assert run_cli("--db", f"sqlite:///{missing}", *command) == 1
+        err = capsys.readouterr().err.strip()
+        assert f"no warehouse at {missing}" in err and "yingshang db upgrade" in err and "\n" not in err
+    assert not missing.parent.exists()
     url = f"sqlite:///{tmp_path / 'w.db'}"
+    (tmp_path / "w.db").touch()  # a database that was never set up
     assert run_cli("--db", url, "summary", "--month", "2026-10") == 1
     err = capsys.readouterr().err.strip()
     assert "no table feedback" in err and "yingshang db upgrade" in err and "\n" not in err
