@@ -131,3 +131,13 @@ def test_footer_lines_and_notes_under_the_table_are_no_records(tmp_path: Path, s
     assert all(r.status == "loaded" for r in results)
     assert rows(sqlite_url, "select source_record_id from feedback order by 1") == [("GD1",), ("GD2",), ("GD3",)]
     assert rows(sqlite_url, "select count(*) from quarantine") == [(0,)]
+
+
+def test_questions_headed_only_by_their_numbers_reject_the_file(tmp_path: Path, sqlite_url: str) -> None:
+    """第1题 … 第5题 (the question texts on another sheet): nothing was read — no score, street or opinion —
+    and the file counted as loaded."""
+    landing = tmp_path / "landing"
+    write(landing, "questionnaire/营商环境问卷_按题号导出.csv", "序号,提交答卷时间,第1题,第2题,第3题\n"
+          "1,2026-10-05 10:00:00,5,2,办税大厅排队时间太长，希望增加窗口\n")
+    [result] = run_nightly(landing, sqlite_url)
+    assert result.status == "rejected" and "第1题" in result.error and "\n" not in result.error

@@ -211,6 +211,13 @@ def plan(header: Sequence[str], cfg: dict) -> Plan:
             else:
                 q.scored = any(w in stem for w in _SCORED_WORDS)  # (a stated scale says how, not whether)
         result.questions.append(q)
+    if result.questions and all(not q.stem for q in result.questions):
+        # 第1题 … 第5题 with the texts on another sheet (or nowhere): nothing says which answer is the
+        # street, a rating or an opinion, and the file loaded without scores, street or feedback in silence.
+        raise RejectedFile(
+            f"the questions are headed only by their numbers ({clean(header[result.questions[0].index])} …), "
+            "so nothing says what they ask: export the answers with the question texts in the header "
+            "(问卷星: 下载答卷数据, 按文本 or 按序号)")
     return result
 
 
