@@ -64,7 +64,8 @@ def print_summary(month: str, db_url: str | None, landing: Path | None, outputs:
     t.add_row("total", str(sum(n for n, _ in s["feedback_by_area"].values())), "")
     con.print(t)
     con.print("feedback by source: " + ", ".join(f"{k} {v}" for k, v in sorted(s["feedback_by_source"].items())))
-    con.print(f"files: {s['files']}; survey answers {s['survey_answers']}, third-party scores {s['survey_scores']}")
+    files = ", ".join(f"{n} {status}" for status, n in sorted(s["files"].items())) or "none"
+    con.print(f"files: {files}; survey answers {s['survey_answers']}, third-party scores {s['survey_scores']}")
     con.print(f"clues {s['clues']}; ledger open {s['ledger_open']}, overdue {s['ledger_overdue']}; "
               f"quarantined rows {s['quarantined_open']}; review queue {s['review_queue_open']}")
     con.print(f"warehouse: {resolve_url(db_url)}")
