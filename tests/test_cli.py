@@ -167,6 +167,8 @@ def test_a_warehouse_without_schema_and_an_empty_month_are_explained(tmp_path, c
     capsys.readouterr()
     assert run_cli("--db", url, "clues", "--month", "2026-10", "--out", str(tmp_path / "c.xlsx")) == 0
     assert "holds no feedback received in 2026-10" in capsys.readouterr().err
+    assert run_cli("--db", url, "summary", "--month", "2026-10") == 0
+    assert "files: none;" in capsys.readouterr().out  # words, not a Python dict ({})
 
 
 def test_a_postgresql_warehouse_without_schema_is_explained(capsys):
