@@ -28,6 +28,13 @@ def write(landing: Path, name: str, body: str, encoding: str = "utf-8") -> None:
     (landing / name).write_text(body, encoding=encoding)
 
 
+def load(tmp_path: Path, url: str, name: str, body: str) -> list:
+    """Write one file into a fresh landing folder and run the nightly job on it."""
+    landing = tmp_path / "landing"
+    write(landing, name, body)
+    return run_nightly(landing, url)
+
+
 def test_a_wechat_id_in_a_phone_column_is_masked(tmp_path: Path, sqlite_url: str) -> None:
     value = "微信：zhangjg_1975 / 13912345678"
     masked = mask_phone_field(value)
@@ -42,48 +49,38 @@ def test_a_wechat_id_in_a_phone_column_is_masked(tmp_path: Path, sqlite_url: str
 
 
 def test_the_street_column_is_preferred_to_a_district_column(tmp_path: Path, sqlite_url: str) -> None:
-    landing = tmp_path / "landing"
-    write(landing, "hotline/city.csv", "工单编号,来电时间,诉求内容,所属区域,街道名称\n"
+    load(tmp_path, sqlite_url, "hotline/city.csv", "工单编号,来电时间,诉求内容,所属区域,街道名称\n"
           "GD1,2026-10-05 09:00,路灯不亮,郑东新区,龙子湖街道\n")
-    run_nightly(landing, sqlite_url)
     assert rows(sqlite_url, "select street from feedback") == [("龙子湖街道",)]
 
 
 def test_a_tencent_questionnaire_export_loads(tmp_path: Path, sqlite_url: str) -> None:
-    landing = tmp_path / "landing"
-    write(landing, "questionnaire/腾讯问卷_企业满意度.csv",
+    [result] = load(tmp_path, sqlite_url, "questionnaire/腾讯问卷_企业满意度.csv",
           "编号,开始答题时间,结束答题时间,答题时长,1.您的企业名称,2.您企业所在街道,3.您对开办企业服务的满意度,"
           "4.您对我区营商环境有何意见建议\n"
           "1,2026-10-05 10:00:00,2026-10-05 10:03:10,190,郑州宏达机械有限公司,龙子湖街道,非常满意,退税到账太慢。\n")
-    [result] = run_nightly(landing, sqlite_url)
     assert result.status == "loaded", result.error
     assert rows(sqlite_url, "select received_at from feedback") == [("2026-10-05 10:03:10.000000",)]
 
 
 def test_a_deadline_at_24_00_is_the_next_day(tmp_path: Path, sqlite_url: str) -> None:
-    landing = tmp_path / "landing"
-    write(landing, "hotline/orders.csv", "工单编号,来电时间,诉求内容,办理时限\n"
+    load(tmp_path, sqlite_url, "hotline/orders.csv", "工单编号,来电时间,诉求内容,办理时限\n"
           "GD1,2026-10-05 09:00,路灯不亮,2026-10-10 24:00:00\n")
-    run_nightly(landing, sqlite_url)
     assert rows(sqlite_url, "select due_at from feedback") == [("2026-10-11 00:00:00.000000",)]
 
 
 def test_a_templates_example_row_is_no_order(tmp_path: Path, sqlite_url: str) -> None:
-    landing = tmp_path / "landing"
-    write(landing, "hotline/template.csv", ORDERS + "示例：GD2026XXXXXXXX,2026-10-01 09:00,投诉,（示例）反映小区路灯不亮,XX街道\n"
+    load(tmp_path, sqlite_url, "hotline/template.csv", ORDERS + "示例：GD2026XXXXXXXX,2026-10-01 09:00,投诉,（示例）反映小区路灯不亮,XX街道\n"
           "GD1,2026-10-05 09:00,投诉,小区停车难,龙子湖街道\n")
-    run_nightly(landing, sqlite_url)
     assert rows(sqlite_url, "select source_record_id from feedback") == [("GD1",)]
     assert rows(sqlite_url, "select count(*) from quarantine") == [(0,)]
 
 
 def test_an_order_closed_before_it_was_received_is_quarantined(tmp_path: Path, sqlite_url: str) -> None:
-    landing = tmp_path / "landing"
-    write(landing, "hotline/orders.csv", "工单编号,来电时间,诉求内容,办结时间,办理时限\n"
+    load(tmp_path, sqlite_url, "hotline/orders.csv", "工单编号,来电时间,诉求内容,办结时间,办理时限\n"
           "GD1,2026-10-05 09:00,路灯不亮,2026-10-03 16:00,2026-10-10\n"
           "GD2,2026-10-05 09:00,井盖缺失,2026-10-05,2026-10-10\n"  # closed that day, no time written: fine
           "GD3,2026-10-05 09:00,占道经营,2026-10-05 08:00,2026-10-10\n")
-    run_nightly(landing, sqlite_url)
     assert rows(sqlite_url, "select source_record_id, on_time from feedback") == [("GD2", 1)]
     reasons = [r for (r,) in rows(sqlite_url, "select reason from quarantine order by row_number")]
     assert len(reasons) == 2 and all("is before" in r and "来电时间" in r for r in reasons)
@@ -136,8 +133,6 @@ def test_footer_lines_and_notes_under_the_table_are_no_records(tmp_path: Path, s
 def test_questions_headed_only_by_their_numbers_reject_the_file(tmp_path: Path, sqlite_url: str) -> None:
     """第1题 … 第5题 (the question texts on another sheet): nothing was read — no score, street or opinion —
     and the file counted as loaded."""
-    landing = tmp_path / "landing"
-    write(landing, "questionnaire/营商环境问卷_按题号导出.csv", "序号,提交答卷时间,第1题,第2题,第3题\n"
+    [result] = load(tmp_path, sqlite_url, "questionnaire/营商环境问卷_按题号导出.csv", "序号,提交答卷时间,第1题,第2题,第3题\n"
           "1,2026-10-05 10:00:00,5,2,办税大厅排队时间太长，希望增加窗口\n")
-    [result] = run_nightly(landing, sqlite_url)
     assert result.status == "rejected" and "第1题" in result.error and "\n" not in result.error
