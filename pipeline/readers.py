@@ -953,6 +953,7 @@ def _merged_ranges(path: Path, part: str | None) -> list[tuple[int, int, int, in
         return []
 
 
+_SCAN_BLOCK = 1 << 20  # bytes of sheet XML read at a time
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]+\d+)"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
@@ -981,10 +982,11 @@ def uncalculated_formulas(path: Path, part: str | None) -> tuple[int, str]:
             first_missing = first_zero = ""
             with zf.open(part) as fh:
                 tail = b""
-                while chunk := fh.read(1 << 20):
+                while chunk := fh.read(_SCAN_BLOCK):
                     buf = tail + chunk
                     if b"<f" not in buf and b":f" not in buf:
-                        tail = buf[buf.rfind(b"<"):] if b"<" in buf[-4096:] else b""
+                        # nothing counted here: keep the end, where a cell may be cut by the block boundary
+                        tail = buf[-4096:]
                         continue
                     end = 0
                     for m in _CELL.finditer(buf):

@@ -89,3 +89,19 @@ def test_formulas_with_saved_results_and_plain_values_load(tmp_path: Path, sqlit
         assert result.status == "loaded", result.error
         got = _scores(url)
         assert [(i, round(float(s), 1)) for i, s in got] == [(i, v) for i, v in expected]
+
+
+def test_a_formula_cut_by_the_read_block_boundary_is_still_found(tmp_path: Path, monkeypatch) -> None:
+    """The sheet XML is scanned in blocks: a cell cut by a block boundary (…<c r="C2"><  |  f>…) counts the same."""
+    import zipfile
+
+    from pipeline import readers
+
+    path = tmp_path / "s.xlsx"
+    _write_openpyxl(path, formulas=True)
+    part = next(n for n in zipfile.ZipFile(path).namelist() if n.startswith("xl/worksheets/sheet"))
+    whole = readers.uncalculated_formulas(path, part)
+    assert whole[0] == 6 and whole[1] == "C2"
+    for block in range(5, 120):
+        monkeypatch.setattr(readers, "_SCAN_BLOCK", block)
+        assert readers.uncalculated_formulas(path, part) == whole, block
